@@ -1,0 +1,37 @@
+# The two commands of the README, plus the browser tests. Works on a fresh machine with
+# Python 3.11 and make: the virtualenv is created and filled on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+DEV_ENV := APP_ENV=development DEBUG=1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test e2e lint install
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py setup_schedules
+	$(DEV_ENV) $(PY) manage.py demo_data
+	$(DEV_ENV) $(PY) manage.py ensure_owner --print-login
+	@# The task worker runs beside the web server and stops with it (Ctrl+C).
+	trap 'kill 0' INT TERM EXIT; \
+	$(DEV_ENV) $(PY) manage.py qcluster & \
+	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest tests --ignore=tests/e2e --cov=core --cov-report=term-missing:skip-covered --cov-fail-under=85
+
+e2e: install
+	$(PY) -m pytest tests/e2e
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .

@@ -1,0 +1,78 @@
+"""Re-register the admins of auth, axes and django-q2 with unfold's look and behaviour."""
+
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from axes.utils import reset as axes_reset
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_q import admin as q_admin
+from django_q.models import Failure, OrmQ, Schedule, Success
+from unfold.admin import ModelAdmin
+from unfold.decorators import action
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
+    pass
+
+
+for model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin, ModelAdmin):
+    actions = ["unlock"]
+
+    @action(description=_("Unlock the selected accounts"), permissions=["delete"])
+    def unlock(self, request, queryset):
+        usernames = set(queryset.values_list("username", flat=True))
+        for username in usernames:
+            axes_reset(username=username)
+        self.message_user(
+            request,
+            ngettext("%(count)d account unlocked.", "%(count)d accounts unlocked.", len(usernames))
+            % {"count": len(usernames)},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(axes_admin.AccessLogAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(axes_admin.AccessFailureLogAdmin, ModelAdmin):
+    pass
+
+
+for model in (Schedule, Success, Failure, OrmQ):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(Success)
+class SuccessAdmin(q_admin.TaskAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(Failure)
+class FailureAdmin(q_admin.FailAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(OrmQ)
+class QueueAdmin(q_admin.QueueAdmin, ModelAdmin):
+    pass

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = _("Center")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core import roles
+
+        # Runs after Django's own create_permissions (auth is ready first), so every
+        # permission a role names already exists.
+        post_migrate.connect(roles.sync_after_migrate, sender=self, dispatch_uid="core.roles.sync")

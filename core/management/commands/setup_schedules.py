@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_q.models import Schedule
+
+from core.schedules import SCHEDULES
+
+
+class Command(BaseCommand):
+    help = "Create or update the django-q2 schedules declared in core/schedules.py (idempotent)."
+
+    def handle(self, *args, **options):
+        declared = {entry.name for entry in SCHEDULES}
+        with transaction.atomic():
+            for entry in SCHEDULES:
+                schedule, created = Schedule.objects.update_or_create(
+                    name=entry.name,
+                    defaults={
+                        "func": entry.func,
+                        "schedule_type": entry.schedule_type,
+                        "minutes": entry.minutes,
+                        "cron": entry.cron,
+                        "repeats": -1,
+                    },
+                )
+                self.stdout.write(f"{'created' if created else 'updated'}: {schedule.name}")
+            # Schedules of ours that the declaration no longer names are removed.
+            stale = Schedule.objects.filter(func__startswith="core.tasks.").exclude(name__in=declared)
+            for name in stale.values_list("name", flat=True):
+                self.stdout.write(f"removed: {name}")
+            stale.delete()

@@ -1,0 +1,3 @@
+from core.models.org import Branch, User
+
+__all__ = ["Branch", "User"]

@@ -1,0 +1,92 @@
+"""Roles (SPEC.md §1) as Django groups, and the permissions each one holds.
+
+The groups come from a data migration; their permissions are synchronised after every
+``migrate`` from ROLE_PERMISSIONS, so a new model's permissions reach the roles with its
+migration. Enforcement is always on the server (admin querysets, actions, views).
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "Owner", _("Owner")
+    MANAGER = "Manager", _("Manager")
+    RECEPTIONIST = "Receptionist", _("Receptionist")
+    ACCOUNTANT = "Accountant", _("Accountant")
+    SUPERVISOR = "Door supervisor", _("Door supervisor")
+    TEACHER = "Teacher", _("Teacher")
+
+
+ALL = "__all__"
+VIEW = ("view",)
+EDIT = ("view", "add", "change")
+FULL = ("view", "add", "change", "delete")
+
+# model label -> actions, per role. The owner holds every permission of the project.
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
+    Role.OWNER: ALL,
+    Role.MANAGER: {
+        "core.branch": VIEW,
+        "django_q.schedule": VIEW,
+        "django_q.failure": VIEW,
+    },
+    Role.RECEPTIONIST: {
+        "core.branch": VIEW,
+    },
+    Role.ACCOUNTANT: {
+        "core.branch": VIEW,
+    },
+    Role.SUPERVISOR: {
+        "core.branch": VIEW,
+    },
+    Role.TEACHER: {},
+}
+
+# Custom permissions that are not model actions: "app_label.codename" per role.
+ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {}
+
+
+def permissions_for(role: str) -> models.QuerySet:
+    spec = ROLE_PERMISSIONS[role]
+    if spec == ALL:
+        return Permission.objects.all()
+    wanted = models.Q(pk__in=[])
+    for label, actions in spec.items():
+        app_label, model_name = label.split(".")
+        wanted |= models.Q(
+            content_type__app_label=app_label,
+            content_type__model=model_name,
+            codename__in=[f"{action}_{model_name}" for action in actions],
+        )
+    for perm in ROLE_EXTRA_PERMISSIONS.get(role, ()):
+        app_label, codename = perm.split(".")
+        wanted |= models.Q(content_type__app_label=app_label, codename=codename)
+    return Permission.objects.filter(wanted)
+
+
+def roles_sync() -> None:
+    """Create the role groups if missing and set their permissions exactly."""
+    for role in Role:
+        group, _created = Group.objects.get_or_create(name=role.value)
+        group.permissions.set(permissions_for(role))
+
+
+def sync_after_migrate(sender, using="default", **kwargs) -> None:
+    roles_sync()
+
+
+def user_roles(user) -> set[str]:
+    """Role names of a user, cached on the instance for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._role_names = cached
+    return cached
+
+
+def is_owner(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or Role.OWNER in user_roles(user)

@@ -1,0 +1,22 @@
+"""Every periodic job of the product, declared once; ``manage.py setup_schedules`` applies it.
+
+Times are Cairo local time (settings.TIME_ZONE). Later features add their entries here.
+"""
+
+from dataclasses import dataclass
+
+from django_q.models import Schedule
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    name: str
+    func: str
+    schedule_type: str
+    minutes: int | None = None
+    cron: str | None = None
+
+
+SCHEDULES: tuple[ScheduleEntry, ...] = (
+    ScheduleEntry(name="tasks heartbeat", func="core.tasks.heartbeat", schedule_type=Schedule.MINUTES, minutes=1),
+)

@@ -1,0 +1,371 @@
+"""SYSeducore settings: one file, every value read from the environment.
+
+APP_ENV says where the process runs: ``production`` (the default, so a bare deploy is safe),
+``development`` (``make run``) or ``test`` (pytest). Production refuses unsafe values loudly.
+"""
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
+from django.templatetags.static import static
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env_str(name)
+    if not value:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be 1/0, true/false, yes/no or on/off, not {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    try:
+        return int(value) if value else default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from exc
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+# pytest imports Django settings before any conftest can set variables, so a test run
+# is recognised here; everything else must say APP_ENV or is treated as production.
+APP_ENV = env_str("APP_ENV", "test" if "pytest" in sys.modules else "production")
+if APP_ENV not in {"production", "development", "test"}:
+    raise ImproperlyConfigured(f"APP_ENV must be production, development or test, not {APP_ENV!r}.")
+PRODUCTION = APP_ENV == "production"
+TESTING = APP_ENV == "test"
+
+DEBUG = env_bool("DEBUG", False)
+
+DEV_SECRET_KEY = "dev-only-insecure-key-for-make-run-and-tests-never-use-in-production-0123456789"  # noqa: S105
+KNOWN_WEAK_SECRET_KEYS = {DEV_SECRET_KEY, "changeme", "secret", "django-insecure"}
+SECRET_KEY = env_str("SECRET_KEY", "" if PRODUCTION else DEV_SECRET_KEY)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+
+def refuse_unsafe_production_settings() -> None:
+    """Stop a production process with one line naming the variable to fix."""
+    if DEBUG:
+        raise ImproperlyConfigured(
+            "DEBUG is on in production: set DEBUG=0 (or APP_ENV=development on a developer machine)."
+        )
+    weak = (
+        len(SECRET_KEY) < 50
+        or SECRET_KEY in KNOWN_WEAK_SECRET_KEYS
+        or SECRET_KEY.startswith("django-insecure")
+        or len(set(SECRET_KEY)) < 5
+    )
+    if weak:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing or weak: set SECRET_KEY to a random string of at least 50 characters."
+        )
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS is empty: set ALLOWED_HOSTS to the site's host names, comma-separated."
+        )
+
+
+if PRODUCTION:
+    refuse_unsafe_production_settings()
+
+INSTALLED_APPS = [
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.import_export",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "import_export",
+    "axes",
+    "csp",
+    "django_q",
+    "core",
+]
+
+MIDDLEWARE = [
+    "core.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.UserLanguageMiddleware",
+    "core.middleware.IdleSessionMiddleware",
+    "core.middleware.LoginRateLimitMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, so it sees the final authentication outcome of the request.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite serves the demo and the tests: wait for a busy writer instead of failing,
+    # and take the write lock at BEGIN so select_for_update-style sections serialize.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: shared by every process (lockouts and rate limits must hold across workers) ------
+REDIS_URL = env_str("REDIS_URL")
+if TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "core_cache"}}
+
+# --- Authentication and sessions -------------------------------------------------------------
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+# Staff sessions end after an hour without activity (IdleSessionMiddleware refreshes the expiry).
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# django-axes: lock the username (a front desk shares one IP) after 5 failures for 30 minutes.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_CALLABLE = "core.views.lockout_response"  # translated page naming the retry time
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False
+# axes warns when the lock key lacks the IP. Locking by IP would lock a whole front desk that
+# shares one connection; per-address abuse is capped by LoginRateLimitMiddleware instead.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Trusted reverse proxies in front of the app (the PaaS router is one).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+LOGIN_RATE_LIMIT_PER_MINUTE = env_int("LOGIN_RATE_LIMIT_PER_MINUTE", 20)
+
+# --- Security headers --------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The kiosk page needs the camera on our own origin; nothing else is allowed.
+PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+CSRF_COOKIE_HTTPONLY = False  # unfold's htmx posts read it from the form, not the cookie
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]  # the PaaS probes the web check over plain HTTP
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# django-csp 4: the admin policy measured in STACK-NOTES.md. unfold's Alpine build needs
+# 'unsafe-eval'; its two inline <style> blocks need 'unsafe-inline' in style-src-elem only.
+# Our own pages (kiosk, print) replace this with a stricter policy (core/csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, UNSAFE_EVAL],
+        "style-src": [SELF],
+        "style-src-elem": [SELF, UNSAFE_INLINE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
+# --- Internationalisation: Arabic first, whatever the browser sends ----------------------------
+LANGUAGE_CODE = "ar"
+LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env_str("TIME_ZONE", "Africa/Cairo")
+USE_TZ = True
+
+# --- Static and media --------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # Manifest storage needs collectstatic; tests and make run serve the app folders directly.
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Outside production whitenoise serves straight from the app folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Background work: django-q2 ------------------------------------------------------------------
+Q_CLUSTER = {
+    "name": "syseducore",
+    "workers": env_int("Q_WORKERS", 2),
+    "timeout": 240,  # a task running longer is killed ...
+    "retry": 300,  # ... and only then offered again: retry must exceed timeout
+    "max_attempts": 3,
+    "catch_up": False,
+    "ack_failures": True,
+    "save_limit": 1000,
+    "label": "Django Q2",
+    "sync": TESTING,
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+TASK_HEARTBEAT_MAX_AGE_SECONDS = env_int("TASK_HEARTBEAT_MAX_AGE_SECONDS", 180)
+
+# --- Logging: one line per record on stdout, collected by the PaaS ------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "core.logging.RequestContextFilter"}},
+    "formatters": {"line": {"()": "core.logging.LineFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "filters": ["request_context"],
+            "formatter": "line",
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # The request log middleware reports every request once; silence Django's duplicate.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(dsn=SENTRY_DSN, environment=APP_ENV, send_default_pii=False, traces_sample_rate=0.0)
+
+# --- Admin theme ---------------------------------------------------------------------------------
+UNFOLD = {
+    "SITE_TITLE": _("SYSeducore"),
+    "SITE_HEADER": _("SYSeducore"),
+    "SITE_SUBHEADER": _("Tutoring center"),
+    "SITE_URL": "/admin/",
+    "SITE_SYMBOL": "school",
+    "SITE_LOGO": "core.branding.site_logo",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_LANGUAGES": True,
+    "ENVIRONMENT": "core.branding.environment_badge",
+    "STYLES": [
+        lambda request: static("core/fonts/fonts.css"),
+        lambda request: static("core/admin-rtl.css"),
+    ],
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97.8% .014 180.7)",
+            "100": "oklch(95.3% .051 180.8)",
+            "200": "oklch(91% .096 180.4)",
+            "300": "oklch(85.5% .138 181.1)",
+            "400": "oklch(77.7% .152 181.9)",
+            "500": "oklch(70.4% .14 182.5)",
+            "600": "oklch(60% .118 184.7)",
+            "700": "oklch(51.1% .096 186.4)",
+            "800": "oklch(43.7% .078 188.2)",
+            "900": "oklch(38.6% .063 188.4)",
+            "950": "oklch(27.7% .046 192.5)",
+        },
+    },
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "core.navigation.sidebar",
+    },
+    "LOGIN": {"redirect_after": reverse_lazy("admin:index")},
+}
+
+# Center-level facts that are not editable data (the editable ones live in CenterSettings).
+DEMO_OWNER_USERNAME = env_str("DEMO_OWNER_USERNAME", "owner")
+DEMO_OWNER_PASSWORD = env_str("DEMO_OWNER_PASSWORD", "owner-demo-2026")

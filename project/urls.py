@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+from core import views
+from core.health import TasksHealthView, WebHealthView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("health/", WebHealthView.as_view(), name="health"),
+    path("health/tasks/", TasksHealthView.as_view(), name="health-tasks"),
+    # unfold's language menu posts to the view named "set_language"; ours also remembers the
+    # choice on the staff member's account.
+    path("i18n/setlang/", views.language_set, name="set_language"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
