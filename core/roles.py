@@ -29,23 +29,62 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
     Role.OWNER: ALL,
     Role.MANAGER: {
         "core.branch": VIEW,
+        "core.room": FULL,
+        "core.teacher": EDIT,
+        "core.group": EDIT,
+        "core.scheduleslot": FULL,
+        "core.session": EDIT,
+        "core.student": EDIT,
+        "core.guardian": EDIT,
+        "core.studentguardian": FULL,
+        "core.enrollment": EDIT,
+        "core.auditlog": VIEW,
         "django_q.schedule": VIEW,
         "django_q.failure": VIEW,
     },
     Role.RECEPTIONIST: {
         "core.branch": VIEW,
+        "core.room": VIEW,
+        "core.teacher": VIEW,
+        "core.group": VIEW,
+        "core.scheduleslot": VIEW,
+        "core.session": VIEW,
+        "core.student": EDIT,
+        "core.guardian": EDIT,
+        "core.studentguardian": FULL,
+        "core.enrollment": EDIT,
     },
     Role.ACCOUNTANT: {
         "core.branch": VIEW,
+        "core.teacher": VIEW,
+        "core.group": VIEW,
+        "core.session": VIEW,
+        "core.student": VIEW,
+        "core.guardian": VIEW,
+        "core.enrollment": VIEW,
+        "core.auditlog": VIEW,
     },
     Role.SUPERVISOR: {
         "core.branch": VIEW,
+        "core.room": VIEW,
+        "core.teacher": VIEW,
+        "core.group": VIEW,
+        "core.session": VIEW,
+        "core.student": VIEW,
     },
-    Role.TEACHER: {},
+    # Teachers read only their own groups and sessions (scoped in the admin querysets).
+    Role.TEACHER: {
+        "core.group": VIEW,
+        "core.scheduleslot": VIEW,
+        "core.session": VIEW,
+    },
 }
 
 # Custom permissions that are not model actions: "app_label.codename" per role.
-ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {}
+ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    Role.MANAGER: ("core.cancel_session", "core.print_cards", "core.print_teacher_cards"),
+    Role.RECEPTIONIST: ("core.print_cards",),
+}
 
 
 def permissions_for(role: str) -> models.QuerySet:
