@@ -129,14 +129,3 @@ def user_roles(user) -> set[str]:
 
 def is_owner(user) -> bool:
     return bool(getattr(user, "is_superuser", False)) or Role.OWNER in user_roles(user)
-
-
-def staff_branch_ids(user) -> set[int] | None:
-    """Ids of the branches a staff member works in; None means every branch (the owner)."""
-    if is_owner(user):
-        return None
-    cached = getattr(user, "_branch_ids", None)
-    if cached is None:
-        cached = set(user.branches.values_list("id", flat=True)) if getattr(user, "pk", None) else set()
-        user._branch_ids = cached
-    return cached
