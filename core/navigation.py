@@ -5,6 +5,8 @@ from collections.abc import Callable
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.roles import is_owner
+
 
 def can(permission: str) -> Callable:
     return lambda request: request.user.has_perm(permission)
@@ -25,7 +27,21 @@ def sidebar(request) -> list[dict]:
             "title": _("Center"),
             "collapsible": True,
             "items": [
+                link(_("Timetable"), "calendar_month", "timetable", "core.view_scheduleslot"),
+                link(_("Sessions"), "event", "admin:core_session_changelist", "core.view_session"),
+                link(_("Groups"), "groups", "admin:core_group_changelist", "core.view_group"),
+                link(_("Teachers"), "person_book", "admin:core_teacher_changelist", "core.view_teacher"),
+                link(_("Rooms"), "meeting_room", "admin:core_room_changelist", "core.view_room"),
                 link(_("Branches"), "apartment", "admin:core_branch_changelist", "core.view_branch"),
+            ],
+        },
+        {
+            "title": _("Students"),
+            "collapsible": True,
+            "items": [
+                link(_("Students"), "school", "admin:core_student_changelist", "core.view_student"),
+                link(_("Enrollments"), "how_to_reg", "admin:core_enrollment_changelist", "core.view_enrollment"),
+                link(_("Guardians"), "family_restroom", "admin:core_guardian_changelist", "core.view_guardian"),
             ],
         },
         {
@@ -35,6 +51,13 @@ def sidebar(request) -> list[dict]:
                 link(_("Staff"), "badge", "admin:core_user_changelist", "core.view_user"),
                 link(_("Roles"), "group", "admin:auth_group_changelist", "auth.view_group"),
                 link(_("Login lockouts"), "lock", "admin:axes_accessattempt_changelist", "axes.view_accessattempt"),
+                link(_("Audit log"), "history", "admin:core_auditlog_changelist", "core.view_auditlog"),
+                {
+                    "title": _("Center settings"),
+                    "icon": "settings",
+                    "link": reverse_lazy("admin:core_centersettings_changelist"),
+                    "permission": lambda request: is_owner(request.user),
+                },
             ],
         },
         {

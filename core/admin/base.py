@@ -1,0 +1,80 @@
+"""What every center admin shares: branch/teacher scoping and audited saves through services."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext as _
+from unfold.admin import ModelAdmin
+
+from core.scoping import scope_by_branch, scope_by_teacher
+from core.services.records import record_delete, record_save
+
+
+class CenterModelAdmin(ModelAdmin):
+    """Scoped querysets: ``branch_path`` names the branch of a row, ``teacher_group_path``
+    the group whose teacher may see it ("" when the row is a group, None when teachers
+    never see this model)."""
+
+    branch_path: str | None = "branch"
+    teacher_group_path: str | None = None
+    list_per_page = 50
+    list_filter_submit = True
+    compressed_fields = True
+    warn_unsaved_form = True
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.branch_path:
+            queryset = scope_by_branch(queryset, request.user, self.branch_path)
+        if self.teacher_group_path is not None:
+            queryset = scope_by_teacher(queryset, request.user, self.teacher_group_path)
+        return queryset
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """Offer only the branches (and branch rooms) the user works in."""
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        model = db_field.related_model
+        if field is not None and model._meta.label_lower == "core.branch":
+            field.queryset = scope_by_branch(field.queryset, request.user, "id")
+        elif field is not None and model._meta.label_lower in {"core.room", "core.group"}:
+            field.queryset = scope_by_branch(field.queryset, request.user, "branch")
+        return field
+
+
+class AuditedModelAdmin(CenterModelAdmin):
+    """Reference records saved with record_save (validation + audit row)."""
+
+    def save_model(self, request, obj, form, change):
+        # The stored row is still unchanged here: record_save diffs against it.
+        record_save(actor=request.user, instance=obj)
+
+    def delete_model(self, request, obj):
+        try:
+            record_delete(actor=request.user, instance=obj)
+        except ProtectedError:
+            messages.error(request, _("“%(object)s” is in use and cannot be deleted; mark it inactive instead.") % {"object": obj})
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+def validation_messages(error: ValidationError) -> list[str]:
+    return [message for messages_ in getattr(error, "message_dict", {"": error.messages}).values() for message in messages_]
+
+
+class ServiceErrorsMixin:
+    """A service may still refuse a save the form accepted (a race, a rule that needs locks).
+
+    The admin's save runs inside a transaction: letting the ValidationError leave it rolls
+    everything back, then the user sees the translated reason instead of a server error.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            for message in validation_messages(error):
+                messages.error(request, message)
+            return HttpResponseRedirect(request.get_full_path())

@@ -1,0 +1,158 @@
+"""Admin forms that validate with the same functions the services use."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
+
+from core.models import FeePlan, Group, Guardian, Student
+from core.normalize import phone_e164
+from core.services.enrollments import fee_plan_clean
+from core.services.students import student_code_clean
+
+
+class PhoneField(forms.CharField):
+    """A phone typed in any common form, cleaned to E.164 (shown left to right)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("widget", UnfoldAdminTextInputWidget(attrs={"dir": "ltr", "inputmode": "tel"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return phone_e164(value) if value else ""
+
+
+class FeePlanFormMixin:
+    """Checks fee_plan / custom_fee / fee_reason together, errors on the right field."""
+
+    def clean_fee_plan_fields(self, cleaned):
+        try:
+            fee_plan_clean(cleaned.get("fee_plan") or FeePlan.NORMAL, cleaned.get("custom_fee"), cleaned.get("fee_reason", ""))
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                self.add_error(field, messages)
+
+
+class StudentAddForm(FeePlanFormMixin, forms.ModelForm):
+    guardian_name = forms.CharField(label=_("guardian name"), max_length=150, required=False)
+    guardian_phone = PhoneField(label=_("guardian phone"))
+    guardian_relation = forms.ChoiceField(label=_("relation"), choices=Guardian.Relation.choices, initial=Guardian.Relation.FATHER)
+    second_guardian_name = forms.CharField(label=_("second guardian name"), max_length=150, required=False)
+    second_guardian_phone = PhoneField(label=_("second guardian phone"), required=False)
+    enroll_group = forms.ModelChoiceField(label=_("enroll in group"), queryset=Group.objects.filter(is_active=True), required=False)
+    fee_plan = forms.ChoiceField(label=_("fee plan"), choices=FeePlan.choices, initial=FeePlan.NORMAL, required=False)
+    custom_fee = forms.DecimalField(label=_("custom fee (EGP)"), max_digits=12, decimal_places=2, required=False, min_value=0)
+    fee_reason = forms.CharField(label=_("fee plan reason"), max_length=255, required=False)
+    phone = PhoneField(label=_("student phone"), required=False)
+
+    class Meta:
+        model = Student
+        fields = ["code", "full_name", "phone", "branch", "grade", "school", "notes", "photo"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+        self.fields["code"].help_text = _("Leave empty to take the next free code.")
+        self.fields["code"].widget.attrs["dir"] = "ltr"
+        for name in ("fee_plan", "guardian_relation"):
+            self.fields[name].widget = UnfoldAdminSelectWidget(choices=self.fields[name].choices)
+        self.fields["custom_fee"].widget = UnfoldAdminDecimalFieldWidget()
+
+    def clean_code(self):
+        code = self.cleaned_data.get("code", "")
+        if not code:
+            return ""
+        code = student_code_clean(code)
+        if Student.objects.filter(code=code).exists():
+            raise ValidationError(_("The code %(code)s is already used by another student.") % {"code": code})
+        return code
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("enroll_group"):
+            self.clean_fee_plan_fields(cleaned)
+        return cleaned
+
+    def _post_clean(self):
+        # The service builds and validates the student (search key, code); skip the model pass.
+        pass
+
+
+class StudentChangeForm(forms.ModelForm):
+    phone = PhoneField(label=_("student phone"), required=False)
+    add_guardian_phone = PhoneField(label=_("add a guardian: phone"), required=False)
+    add_guardian_name = forms.CharField(label=_("add a guardian: name"), max_length=150, required=False)
+    add_guardian_relation = forms.ChoiceField(label=_("relation"), choices=Guardian.Relation.choices, required=False)
+    add_guardian_primary = forms.BooleanField(label=_("make primary"), required=False)
+
+    class Meta:
+        model = Student
+        fields = ["code", "full_name", "phone", "branch", "grade", "school", "notes", "photo", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A view-only user gets the form without editable fields.
+        if "code" in self.fields:
+            self.fields["code"].widget.attrs["dir"] = "ltr"
+        if "add_guardian_relation" in self.fields:
+            self.fields["add_guardian_relation"].widget = UnfoldAdminSelectWidget(choices=Guardian.Relation.choices)
+
+    def clean_code(self):
+        code = student_code_clean(self.cleaned_data["code"])
+        if Student.objects.filter(code=code).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(_("The code %(code)s is already used by another student.") % {"code": code})
+        return code
+
+
+class EnrollmentAddForm(FeePlanFormMixin, forms.ModelForm):
+    class Meta:
+        from core.models import Enrollment
+
+        model = Enrollment
+        fields = ["student", "group", "fee_plan", "custom_fee", "fee_reason", "start_date"]
+
+    def clean(self):
+        cleaned = super().clean()
+        self.clean_fee_plan_fields(cleaned)
+        student, group = cleaned.get("student"), cleaned.get("group")
+        if student and group and group.enrollments.filter(student=student, is_active=True).exists():
+            self.add_error("group", _("%(student)s is already enrolled in %(group)s.") % {"student": student.full_name, "group": group.code})
+        elif group and group.enrollments.filter(is_active=True).count() >= group.capacity:
+            self.add_error("group", _("The group %(group)s is full (%(capacity)s students).") % {"group": group.code, "capacity": group.capacity})
+        return cleaned
+
+    def _post_clean(self):
+        pass  # enrollment_create validates and saves
+
+
+class EnrollmentChangeForm(FeePlanFormMixin, forms.ModelForm):
+    class Meta:
+        from core.models import Enrollment
+
+        model = Enrollment
+        fields = ["fee_plan", "custom_fee", "fee_reason"]
+
+    def clean(self):
+        cleaned = super().clean()
+        self.clean_fee_plan_fields(cleaned)
+        return cleaned
+
+    def _post_clean(self):
+        pass  # enrollment_change_plan validates and saves
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=255, widget=UnfoldAdminTextInputWidget())
+
+
+class EndEnrollmentForm(forms.Form):
+    end_date = forms.DateField(label=_("end date"), required=False, help_text=_("Empty: today."))
+    reason = forms.CharField(label=_("reason"), max_length=255, required=False, widget=UnfoldAdminTextInputWidget())
+
+
+class TransferForm(forms.Form):
+    to_group = forms.ModelChoiceField(label=_("to group"), queryset=Group.objects.filter(is_active=True))
+    on_date = forms.DateField(label=_("transfer date"), required=False, help_text=_("Empty: today."))
+    reason = forms.CharField(label=_("reason"), max_length=255, required=False, widget=UnfoldAdminTextInputWidget())

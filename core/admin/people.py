@@ -1,0 +1,312 @@
+"""Students, guardians and teachers in the admin: lists, search, forms that call services."""
+
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import HttpResponseRedirect
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from unfold.admin import TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
+from unfold.decorators import action, display
+
+from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ServiceErrorsMixin
+from core.admin.forms import StudentAddForm, StudentChangeForm
+from core.models import Enrollment, FeePlan, Guardian, Student, StudentGuardian, Teacher
+from core.normalize import digits_ascii, search_key
+from core.services.enrollments import enrollment_create
+from core.services.students import GuardianInput, guardian_link, guardian_unlink, student_register, student_update
+
+
+def ltr(value) -> str:
+    """Codes and phones keep their left-to-right order inside Arabic text."""
+    return format_html('<bdi dir="ltr">{}</bdi>', value) if value else "—"
+
+
+class FoldedNameSearchMixin:
+    """Search names by their folded key (أحمد = احمد, فاطمة = فاطمه), codes and phones."""
+
+    name_search_field = "search_key"
+    code_search_fields: tuple[str, ...] = ()
+    phone_search_fields: tuple[str, ...] = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if self.name_search_field == "search_key":
+            condition = Q(search_key__contains=search_key(term))
+        else:
+            condition = Q(**{f"{self.name_search_field}__icontains": term})
+        ascii_term = digits_ascii(term).replace(" ", "")
+        for field in self.code_search_fields:
+            condition |= Q(**{f"{field}__iexact": ascii_term})
+        digits = "".join(ch for ch in ascii_term if ch.isdigit())
+        if len(digits) >= 6:
+            tail = digits[-9:]  # the national part, whatever prefix was typed
+            for field in self.phone_search_fields:
+                condition |= Q(**{f"{field}__endswith": tail})
+        use_distinct = any("__" in field for field in self.phone_search_fields)
+        return queryset.filter(condition), use_distinct
+
+
+class GuardianLinkInline(TabularInline):
+    model = StudentGuardian
+    extra = 0
+    tab = True
+    verbose_name_plural = _("Guardians")
+    fields = ["guardian_name", "guardian_phone", "guardian_relation", "is_primary"]
+    readonly_fields = ["guardian_name", "guardian_phone", "guardian_relation", "is_primary"]
+    can_delete = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # guardians are added with the "add a guardian" fields (guardian_link)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("guardian")
+
+    @display(description=_("name"))
+    def guardian_name(self, link):
+        return link.guardian.full_name or "—"
+
+    @display(description=_("phone"))
+    def guardian_phone(self, link):
+        return ltr(link.guardian.phone)
+
+    @display(description=_("relation"))
+    def guardian_relation(self, link):
+        return link.guardian.get_relation_display()
+
+
+class EnrollmentInline(TabularInline):
+    model = Enrollment
+    extra = 0
+    tab = True
+    verbose_name_plural = _("Groups")
+    fields = ["group", "fee_plan", "custom_fee", "start_date", "end_date", "is_active"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # enrolling goes through enrollment_create (Enrollments page or the add form)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group")
+
+
+@admin.register(Student)
+class StudentAdmin(ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
+    form = StudentChangeForm
+    add_form = StudentAddForm
+    list_display = ["code_display", "full_name", "guardian_phone", "grade", "branch", "groups_count", "is_active"]
+    list_display_links = ["code_display", "full_name"]
+    list_filter = [
+        ("branch", RelatedDropdownFilter),
+        ("grade", ChoicesDropdownFilter),
+        ("enrollments__group", RelatedDropdownFilter),
+        ("enrollments__group__teacher", RelatedDropdownFilter),
+        ("enrollments__fee_plan", ChoicesDropdownFilter),
+        "is_active",
+    ]
+    search_fields = ["full_name"]  # shows the search box; matching is get_search_results
+    search_help_text = _("Name (any spelling of hamza or taa marbuta), code, or guardian phone.")
+    code_search_fields = ("code",)
+    phone_search_fields = ("guardians__phone", "phone")
+    autocomplete_fields = ["branch"]
+    inlines = [GuardianLinkInline, EnrollmentInline]
+    actions = ["print_cards"]
+    readonly_fields = ["created_at"]
+
+    fieldsets = [
+        (_("Student"), {"classes": ["tab"], "fields": ["code", "full_name", "phone", "branch", "grade", "school", "photo", "notes", "is_active", "created_at"]}),
+        (_("Add a guardian"), {"classes": ["tab"], "fields": ["add_guardian_phone", "add_guardian_name", "add_guardian_relation", "add_guardian_primary"]}),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["code", "full_name", "phone", "branch", "grade", "school", "photo", "notes"]}),
+        (_("Guardians"), {"fields": ["guardian_name", "guardian_phone", "guardian_relation", "second_guardian_name", "second_guardian_phone"]}),
+        (_("Enrollment"), {"fields": ["enroll_group", "fee_plan", "custom_fee", "fee_reason"]}),
+    ]
+
+    def get_queryset(self, request):
+        primary_phone = StudentGuardian.objects.filter(student=OuterRef("pk"), is_primary=True).values("guardian__phone")[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("branch")
+            .annotate(
+                primary_guardian_phone=Subquery(primary_phone),
+                active_groups=Count("enrollments", filter=Q(enrollments__is_active=True), distinct=True),
+            )
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return [] if obj is None else self.inlines
+
+    @display(description=_("code"), ordering="code")
+    def code_display(self, student):
+        return ltr(student.code)
+
+    @display(description=_("guardian phone"))
+    def guardian_phone(self, student):
+        return ltr(student.primary_guardian_phone)
+
+    @display(description=_("groups"), ordering="active_groups")
+    def groups_count(self, student):
+        return student.active_groups
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            guardians = [GuardianInput(data["guardian_phone"], data.get("guardian_name", ""), data["guardian_relation"], True)]
+            if data.get("second_guardian_phone"):
+                guardians.append(GuardianInput(data["second_guardian_phone"], data.get("second_guardian_name", "")))
+            student = student_register(
+                actor=request.user,
+                full_name=data["full_name"],
+                branch=data["branch"],
+                guardians=guardians,
+                code=data.get("code", ""),
+                phone=data.get("phone", ""),
+                grade=data.get("grade", ""),
+                school=data.get("school", ""),
+                notes=data.get("notes", ""),
+                photo=data.get("photo"),
+            )
+            if data.get("enroll_group"):
+                enrollment_create(
+                    actor=request.user,
+                    student=student,
+                    group=data["enroll_group"],
+                    fee_plan=data.get("fee_plan") or FeePlan.NORMAL,
+                    custom_fee=data.get("custom_fee"),
+                    fee_reason=data.get("fee_reason", ""),
+                )
+            obj.pk = student.pk  # the admin redirects to the saved student
+            obj._state.adding = False
+            return
+        changes = {field: data[field] for field in form.changed_data if field in StudentChangeForm.Meta.fields}
+        if changes:
+            student_update(actor=request.user, student=obj, **changes)
+        if data.get("add_guardian_phone"):
+            guardian_link(
+                actor=request.user,
+                student=obj,
+                phone=data["add_guardian_phone"],
+                full_name=data.get("add_guardian_name", ""),
+                relation=data.get("add_guardian_relation") or Guardian.Relation.FATHER,
+                is_primary=data.get("add_guardian_primary", False),
+            )
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            return
+        for formset in formsets:
+            formset.save(commit=False)  # read-only inlines: nothing to write, only removals below
+            if formset.model is StudentGuardian:
+                for link in formset.deleted_objects:
+                    guardian_unlink(actor=request.user, student=form.instance, guardian=link.guardian)
+
+    @action(description=_("Print QR cards"), permissions=["print_cards"])
+    def print_cards(self, request, queryset):
+        from core.admin.cards import student_cards_url
+
+        ids = list(queryset.values_list("pk", flat=True)[:500])
+        return HttpResponseRedirect(student_cards_url(ids=ids))
+
+    def has_print_cards_permission(self, request):
+        return request.user.has_perm("core.print_cards")
+
+    def has_delete_permission(self, request, obj=None):
+        # Students carry money and attendance history: they are deactivated, not deleted.
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+@admin.register(Guardian)
+class GuardianAdmin(FoldedNameSearchMixin, AuditedModelAdmin):
+    branch_path = "students__branch"
+    list_display = ["full_name", "phone_display", "relation", "language", "children"]
+    list_filter = ["relation", "language"]
+    search_fields = ["full_name", "phone"]
+    name_search_field = "full_name"
+    phone_search_fields = ("phone",)
+    fields = ["full_name", "relation", "phone", "language"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(children_count=Count("student_links", distinct=True)).distinct()
+
+    @display(description=_("phone"), ordering="phone")
+    def phone_display(self, guardian):
+        return ltr(guardian.phone)
+
+    @display(description=_("children"), ordering="children_count")
+    def children(self, guardian):
+        return guardian.children_count
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        from core.admin.forms import PhoneField
+
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.base_fields["phone"] = PhoneField(label=_("phone"))
+        return form
+
+
+@admin.register(Teacher)
+class TeacherAdmin(FoldedNameSearchMixin, AuditedModelAdmin):
+    branch_path = None
+    list_display = ["full_name", "phone_display", "subject", "default_pay_scheme", "groups_count", "user", "is_active"]
+    list_filter = ["is_active", "default_pay_scheme", "subject"]
+    search_fields = ["full_name"]
+    phone_search_fields = ("phone",)
+    autocomplete_fields = ["user"]
+    fields = ["full_name", "phone", "subject", "user", "default_pay_scheme", "default_pay_rate", "is_active"]
+    actions = ["print_cards", "revoke_cards"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").annotate(groups_total=Count("groups", filter=Q(groups__is_active=True)))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        from core.admin.forms import PhoneField
+
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.base_fields["phone"] = PhoneField(label=_("phone"), required=False)
+        return form
+
+    @display(description=_("phone"))
+    def phone_display(self, teacher):
+        return ltr(teacher.phone)
+
+    @display(description=_("groups"), ordering="groups_total")
+    def groups_count(self, teacher):
+        return teacher.groups_total
+
+    @action(description=_("Print teacher cards"), permissions=["print_teacher_cards"])
+    def print_cards(self, request, queryset):
+        from core.admin.cards import teacher_cards_url
+
+        return HttpResponseRedirect(teacher_cards_url(ids=list(queryset.values_list("pk", flat=True))))
+
+    def has_print_teacher_cards_permission(self, request):
+        return request.user.has_perm("core.print_teacher_cards")
+
+    @action(description=_("Revoke printed teacher cards"), permissions=["print_teacher_cards"])
+    def revoke_cards(self, request, queryset):
+        from core.services.teachers import teacher_card_revoke
+
+        for teacher in queryset:
+            teacher_card_revoke(actor=request.user, teacher=teacher)
+        count = queryset.count()
+        messages.success(
+            request, ngettext("The cards of %(count)d teacher were revoked.", "The cards of %(count)d teachers were revoked.", count) % {"count": count}
+        )

@@ -1,0 +1,418 @@
+"""Rooms, groups with their timetable, enrollments and sessions in the admin."""
+
+import datetime
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter, RelatedDropdownFilter
+from unfold.decorators import action, display
+
+from core.admin.actions import action_with_form
+from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ServiceErrorsMixin
+from core.admin.forms import EndEnrollmentForm, EnrollmentAddForm, EnrollmentChangeForm, ReasonForm, TransferForm
+from core.admin.people import FoldedNameSearchMixin, ltr
+from core.models import Enrollment, Group, Room, ScheduleSlot, Session
+from core.services.enrollments import enrollment_change_plan, enrollment_create, enrollment_end, enrollment_transfer
+from core.services.schedule import slot_conflicts, slot_save
+from core.services.sessions import session_add_extra, session_cancel
+
+
+@admin.register(Room)
+class RoomAdmin(AuditedModelAdmin):
+    list_display = ["name", "branch", "capacity", "is_active"]
+    list_filter = [("branch", RelatedDropdownFilter), "is_active"]
+    search_fields = ["name"]
+    fields = ["branch", "name", "capacity", "is_active"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("branch")
+
+
+class SlotInlineFormSet(forms.BaseInlineFormSet):
+    """Checks each slot with the same conflict rules slot_save applies, errors on the row."""
+
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not form.has_changed():
+                continue
+            if not all(data.get(name) is not None for name in ("weekday", "start_time", "duration_minutes", "room")):
+                continue
+            if not data.get("is_active", True):
+                continue
+            problems = slot_conflicts(
+                group=self.instance,
+                weekday=data["weekday"],
+                start_time=data["start_time"],
+                duration_minutes=data["duration_minutes"],
+                room=data["room"],
+                exclude_pk=form.instance.pk,
+            )
+            if problems and not data.get("override_reason"):
+                form.add_error("start_time", problems)
+            elif problems and not self.request_user.has_perm("core.override_conflict"):
+                form.add_error("override_reason", _("Only the owner can override a timetable conflict."))
+
+
+class ScheduleSlotInline(TabularInline):
+    model = ScheduleSlot
+    formset = SlotInlineFormSet
+    extra = 0
+    tab = True
+    verbose_name_plural = _("Weekly timetable")
+    fields = ["weekday", "start_time", "duration_minutes", "room", "is_active", "override_reason"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.request_user = request.user
+        return formset
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "room":
+            field.queryset = field.queryset.filter(is_active=True).select_related("branch")
+        return field
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("room")
+
+
+class GroupEnrollmentInline(TabularInline):
+    model = Enrollment
+    extra = 0
+    tab = True
+    verbose_name_plural = _("Enrolled students")
+    fields = ["student", "fee_plan", "custom_fee", "start_date"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(is_active=True).select_related("student")
+
+
+class UpcomingSessionInline(TabularInline):
+    model = Session
+    extra = 0
+    tab = True
+    verbose_name_plural = _("Upcoming sessions")
+    fields = ["date", "local_start", "room", "status", "cancel_reason"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+    max_num = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        now = timezone.now()
+        # The generated horizon (two weeks) plus a little: inline formsets cannot be sliced.
+        return (
+            super()
+            .get_queryset(request)
+            .filter(ends_at__gte=now, starts_at__lte=now + datetime.timedelta(days=15))
+            .select_related("room")
+            .order_by("starts_at")
+        )
+
+    @display(description=_("starts"))
+    def local_start(self, session):
+        return timezone.localtime(session.starts_at).strftime("%H:%M")
+
+
+@admin.register(Group)
+class GroupAdmin(ServiceErrorsMixin, AuditedModelAdmin):
+    teacher_group_path = ""
+    list_display = ["code_display", "name", "teacher", "branch", "fee", "fee_period", "enrolled", "is_active"]
+    list_display_links = ["code_display", "name"]
+    list_filter = [
+        ("branch", RelatedDropdownFilter),
+        ("teacher", RelatedDropdownFilter),
+        ("grade", ChoicesDropdownFilter),
+        ("fee_period", ChoicesDropdownFilter),
+        "is_active",
+    ]
+    search_fields = ["code", "name", "teacher__full_name", "subject"]
+    autocomplete_fields = ["teacher", "default_room", "branch"]
+    inlines = [ScheduleSlotInline, GroupEnrollmentInline, UpcomingSessionInline]
+    fieldsets = [
+        (_("Group"), {"classes": ["tab"], "fields": ["code", "name", "teacher", "subject", "grade", "branch", "default_room", "capacity", "is_active"]}),
+        (_("Fees and teacher pay"), {"classes": ["tab"], "fields": ["fee", "fee_period", "sessions_per_month", "pay_scheme", "pay_rate"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("teacher", "branch")
+            .annotate(enrolled_count=Count("enrollments", filter=Q(enrollments__is_active=True)))
+        )
+
+    @display(description=_("code"), ordering="code")
+    def code_display(self, group):
+        return ltr(group.code)
+
+    @display(description=_("enrolled"), ordering="enrolled_count")
+    def enrolled(self, group):
+        return f"{group.enrolled_count} / {group.capacity}"
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ScheduleSlot:
+            return super().save_formset(request, form, formset, change)
+        # slot_save writes each slot (and its audit row); the admin's own history stays empty.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for slot_form in formset.forms:
+            data = getattr(slot_form, "cleaned_data", None)
+            if not data or not slot_form.has_changed() or data.get("DELETE"):
+                continue
+            slot_save(
+                actor=request.user,
+                group=form.instance,
+                weekday=data["weekday"],
+                start_time=data["start_time"],
+                duration_minutes=data["duration_minutes"],
+                room=data["room"],
+                slot=slot_form.instance if slot_form.instance.pk else None,
+                is_active=data.get("is_active", True),
+                override_reason=data.get("override_reason", ""),
+            )
+        for slot_form in formset.deleted_forms:
+            if slot_form.instance.pk:
+                # A removed slot is deactivated: its past sessions keep pointing at it.
+                slot = slot_form.instance
+                slot_save(
+                    actor=request.user, group=form.instance, weekday=slot.weekday, start_time=slot.start_time,
+                    duration_minutes=slot.duration_minutes, room=slot.room, slot=slot, is_active=False,
+                )
+
+
+@admin.register(ScheduleSlot)
+class ScheduleSlotAdmin(CenterModelAdmin):
+    branch_path = "group__branch"
+    teacher_group_path = "group"
+    list_display = ["group", "weekday", "start_time", "duration_minutes", "room", "is_active"]
+    list_filter = ["weekday", ("group__branch", RelatedDropdownFilter), ("group__teacher", RelatedDropdownFilter), "is_active"]
+    search_fields = ["group__code", "group__name"]
+    ordering = ["weekday", "start_time"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group", "room")
+
+    def has_add_permission(self, request):
+        return False  # slots are edited on their group's page, where conflicts are checked
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
+    branch_path = "group__branch"
+    teacher_group_path = "group"
+    add_form = EnrollmentAddForm
+    form = EnrollmentChangeForm
+    list_display = ["student", "group", "fee_plan", "custom_fee", "start_date", "end_date", "is_active"]
+    list_filter = [
+        ("group__branch", RelatedDropdownFilter),
+        ("group", RelatedDropdownFilter),
+        ("group__teacher", RelatedDropdownFilter),
+        ("fee_plan", ChoicesDropdownFilter),
+        "is_active",
+    ]
+    search_fields = ["student__full_name"]
+    name_search_field = "student__search_key"
+    code_search_fields = ("student__code", "group__code")
+    autocomplete_fields = ["student", "group"]
+    actions = ["end_enrollments", "transfer_enrollments"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("student", "group")
+
+    def get_search_results(self, request, queryset, search_term):
+        from core.normalize import search_key
+
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(
+            Q(student__search_key__contains=search_key(term)) | Q(student__code__iexact=term) | Q(group__code__iexact=term)
+        ), False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return EnrollmentAddForm.Meta.fields
+        return ["student_display", "group_display", "fee_plan", "custom_fee", "fee_reason", "start_date", "end_date", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["student_display", "group_display", "start_date", "end_date", "is_active"]
+
+    @display(description=_("student"))
+    def student_display(self, enrollment):
+        return str(enrollment.student)
+
+    @display(description=_("group"))
+    def group_display(self, enrollment):
+        return str(enrollment.group)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            created = enrollment_create(
+                actor=request.user,
+                student=data["student"],
+                group=data["group"],
+                fee_plan=data["fee_plan"],
+                custom_fee=data.get("custom_fee"),
+                fee_reason=data.get("fee_reason", ""),
+                start_date=data.get("start_date"),
+            )
+            obj.pk = created.pk
+            obj._state.adding = False
+            return
+        if form.changed_data:
+            enrollment_change_plan(
+                actor=request.user, enrollment=obj, fee_plan=data["fee_plan"], custom_fee=data.get("custom_fee"), fee_reason=data.get("fee_reason", "")
+            )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # enrollments end; they are never deleted
+
+    def action_done_message(self, count):
+        return _("%(count)s enrollment(s) updated.") % {"count": count}
+
+    @action(description=_("End the selected enrollments"), permissions=["change"])
+    def end_enrollments(self, request, queryset):
+        return action_with_form(
+            self, request, queryset.filter(is_active=True), form_class=EndEnrollmentForm, title=_("End enrollments"),
+            apply=lambda enrollment, data: enrollment_end(actor=request.user, enrollment=enrollment, on_date=data.get("end_date"), reason=data.get("reason", "")),
+        )
+
+    @action(description=_("Transfer to another group"), permissions=["change"])
+    def transfer_enrollments(self, request, queryset):
+        return action_with_form(
+            self, request, queryset.filter(is_active=True), form_class=TransferForm, title=_("Transfer to another group"),
+            apply=lambda enrollment, data: enrollment_transfer(
+                actor=request.user, enrollment=enrollment, to_group=data["to_group"], on_date=data.get("on_date"), reason=data.get("reason", "")
+            ),
+        )
+
+
+class ExtraSessionForm(forms.ModelForm):
+    start_time = forms.TimeField(label=_("start time"))
+    duration_minutes = forms.IntegerField(label=_("duration (minutes)"), min_value=1, max_value=720, initial=120)
+
+    class Meta:
+        model = Session
+        fields = ["group", "date", "room"]
+
+    def _post_clean(self):
+        pass  # session_add_extra validates and saves
+
+
+@admin.register(Session)
+class SessionAdmin(ServiceErrorsMixin, CenterModelAdmin):
+    branch_path = "group__branch"
+    teacher_group_path = "group"
+    add_form = ExtraSessionForm
+    list_display = ["date", "local_start", "local_end", "group", "teacher_name", "room", "status_badge", "teacher_in", "is_extra"]
+    list_filter = [
+        ("date", RangeDateFilter),
+        ("status", ChoicesDropdownFilter),
+        ("group__branch", RelatedDropdownFilter),
+        ("group__teacher", RelatedDropdownFilter),
+        ("group", RelatedDropdownFilter),
+        "is_extra",
+    ]
+    search_fields = ["group__code", "group__name"]
+    date_hierarchy = "date"
+    ordering = ["-starts_at"]
+    actions = ["cancel_sessions"]
+    readonly_fields = ["group", "date", "starts_at", "ends_at", "room", "status", "cancel_reason", "is_extra", "teacher_checked_in_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group__teacher", "room")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["group", "date", "start_time", "duration_minutes", "room"]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # sessions are cancelled with a reason, never deleted
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        created = session_add_extra(
+            actor=request.user,
+            group=data["group"],
+            date=data["date"],
+            start_time=data["start_time"],
+            duration_minutes=data["duration_minutes"],
+            room=data.get("room"),
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+
+    @display(description=_("starts"), ordering="starts_at")
+    def local_start(self, session):
+        return timezone.localtime(session.starts_at).strftime("%H:%M")
+
+    @display(description=_("ends"))
+    def local_end(self, session):
+        return timezone.localtime(session.ends_at).strftime("%H:%M")
+
+    @display(description=_("teacher"))
+    def teacher_name(self, session):
+        return session.group.teacher.full_name
+
+    @display(description=_("teacher in"), boolean=True)
+    def teacher_in(self, session):
+        return session.teacher_checked_in_at is not None
+
+    @display(
+        description=_("status"),
+        ordering="status",
+        label={Session.Status.SCHEDULED: "info", Session.Status.HELD: "success", Session.Status.CANCELLED: "danger"},
+    )
+    def status_badge(self, session):
+        return session.status, session.get_status_display()
+
+    def action_done_message(self, count):
+        return _("%(count)s session(s) cancelled.") % {"count": count}
+
+    @action(description=_("Cancel the selected sessions"), permissions=["cancel_session"])
+    def cancel_sessions(self, request, queryset):
+        return action_with_form(
+            self, request, queryset.filter(status=Session.Status.SCHEDULED), form_class=ReasonForm, title=_("Cancel sessions"),
+            apply=lambda session, data: session_cancel(actor=request.user, session=session, reason=data["reason"]),
+        )
+
+    def has_cancel_session_permission(self, request):
+        return request.user.has_perm("core.cancel_session")
+
