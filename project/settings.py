@@ -6,6 +6,7 @@ APP_ENV says where the process runs: ``production`` (the default, so a bare depl
 
 import os
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -163,8 +164,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL;",
     }
-    # A file, not shared-cache memory, so threaded tests wait on the lock instead of failing.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # A file, not shared-cache memory, so threaded tests wait on the lock instead of failing;
+    # one per process, so parallel test runs never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"syseducore-test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared by every process (lockouts and rate limits must hold across workers) ------
@@ -298,6 +300,19 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 TASK_HEARTBEAT_MAX_AGE_SECONDS = env_int("TASK_HEARTBEAT_MAX_AGE_SECONDS", 180)
+
+# --- WhatsApp messages (SPEC.md R10) --------------------------------------------------------------
+# console logs messages instead of sending them: the development default, and always in tests
+# (tests that need UltraMsg point it at a local server).
+WHATSAPP_PROVIDER = "console" if TESTING else env_str("WHATSAPP_PROVIDER", "console").lower()
+if WHATSAPP_PROVIDER not in {"console", "ultramsg"}:
+    raise ImproperlyConfigured(f"WHATSAPP_PROVIDER must be console or ultramsg, not {WHATSAPP_PROVIDER!r}.")
+ULTRAMSG_BASE_URL = env_str("ULTRAMSG_BASE_URL", "https://api.ultramsg.com").rstrip("/")
+ULTRAMSG_INSTANCE_ID = env_str("ULTRAMSG_INSTANCE_ID")
+ULTRAMSG_TOKEN = env_str("ULTRAMSG_TOKEN")
+WHATSAPP_TIMEOUT_SECONDS = env_int("WHATSAPP_TIMEOUT_SECONDS", 10)
+if WHATSAPP_PROVIDER == "ultramsg" and not (ULTRAMSG_INSTANCE_ID and ULTRAMSG_TOKEN):
+    raise ImproperlyConfigured("WHATSAPP_PROVIDER=ultramsg needs ULTRAMSG_INSTANCE_ID and ULTRAMSG_TOKEN.")
 
 # --- Logging: one line per record on stdout, collected by the PaaS ------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
