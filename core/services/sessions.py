@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.models import AuditLog, Group, Room, ScheduleSlot, Session, Weekday
+from core.models import AuditLog, Group, Room, ScheduleSlot, Session, StudentGuardian, Weekday
 from core.services.audit import audit_record
 
 GENERATE_DAYS = 14
@@ -87,8 +87,8 @@ def sessions_for_slot_refresh(slot: ScheduleSlot) -> int:
 
 
 def session_removable_q() -> Q:
-    """Sessions that hold no records of their own (the door adds its conditions here)."""
-    return Q()
+    """Sessions that hold no records of their own: no attendance, scans or ledger entries."""
+    return Q(attendances__isnull=True, scans__isnull=True, ledger_entries__isnull=True)
 
 
 def room_busy(
@@ -177,4 +177,32 @@ def session_cancel(*, actor, session: Session, reason: str) -> Session:
             changes={"status": [Session.Status.SCHEDULED, Session.Status.CANCELLED]},
             reason=reason,
         )
+        session_cancelled_notify(locked)
     return locked
+
+
+def session_cancelled_notify(session: Session) -> int:
+    """Queue ``session_cancelled`` to every guardian of every student enrolled in the group."""
+    from core.services.messaging import message_queue
+
+    links = StudentGuardian.objects.filter(
+        student__enrollments__group_id=session.group_id, student__enrollments__is_active=True, student__is_active=True
+    ).select_related("student", "guardian")
+    starts = timezone.localtime(session.starts_at)
+    queued = 0
+    for link in links:
+        message = message_queue(
+            event=f"session_cancelled:{session.pk}:{link.student_id}",
+            guardian=link.guardian,
+            template="session_cancelled",
+            context={
+                "student_name": link.student.full_name,
+                "group_name": session.group.name,
+                "date": starts.date(),
+                "time": starts.time(),
+                "reason": session.cancel_reason,
+            },
+            student=link.student,
+        )
+        queued += message is not None
+    return queued

@@ -167,3 +167,29 @@ def test_slot_change_regenerates_only_future_unstarted_sessions(main_branch, roo
     assert started.starts_at.astimezone(CAIRO).time() == datetime.time(8, 0)
     next_week = Session.objects.get(date=datetime.date(2026, 12, 3))
     assert next_week.starts_at.astimezone(CAIRO).time() == datetime.time(12, 0)
+
+
+@time_machine.travel(datetime.datetime(2026, 11, 26, 9, 0, tzinfo=CAIRO), tick=False)
+def test_cancelling_tells_every_guardian_of_the_group_once(main_branch, room, manager):
+    from core.models import Message
+    from core.services.enrollments import enrollment_create
+    from tests.factories import make_student
+
+    group = make_group(main_branch)
+    add_slot(group, room, Weekday.SATURDAY)
+    sessions_generate()
+    first = make_student(main_branch, guardian_phone="01001112233")
+    sibling = make_student(main_branch, guardian_phone="01001112233")
+    other = make_student(main_branch, guardian_phone="01201112233")
+    left = make_student(main_branch, guardian_phone="01501112233")
+    for student in (first, sibling, other, left):
+        enrollment_create(actor=None, student=student, group=group)
+    from core.services.enrollments import enrollment_end
+
+    enrollment_end(actor=None, enrollment=left.enrollments.get())
+    session = Session.objects.order_by("date").first()
+    session_cancel(actor=manager, session=session, reason="ظرف طارئ")
+    messages = Message.objects.filter(template_key="session_cancelled")
+    assert messages.count() == 3  # one per enrolled student; the one who left hears nothing
+    assert {message.student_id for message in messages} == {first.pk, sibling.pk, other.pk}
+    assert all("ظرف طارئ" in message.body for message in messages)
