@@ -4,6 +4,8 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from core import views
+from core.admin import cards as print_cards
+from core.admin import timetable as timetable_views
 from core.health import TasksHealthView, WebHealthView
 
 urlpatterns = [
@@ -13,6 +15,10 @@ urlpatterns = [
     # unfold's language menu posts to the view named "set_language"; ours also remembers the
     # choice on the staff member's account.
     path("i18n/setlang/", views.language_set, name="set_language"),
+    # Our own admin pages, before admin.site.urls so its catch-all does not take them.
+    path("admin/print/student-cards/", admin.site.admin_view(print_cards.student_cards), name="print-student-cards"),
+    path("admin/print/teacher-cards/", admin.site.admin_view(print_cards.teacher_cards), name="print-teacher-cards"),
+    path("admin/timetable/", admin.site.admin_view(timetable_views.timetable), name="timetable"),
     path("admin/", admin.site.urls),
 ]
 
