@@ -1,22 +1,30 @@
+from core.models.attendance import Attendance, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
+from core.models.money import EntryType, LedgerEntry
 from core.models.org import Branch, User
 from core.models.people import Counter, Grade, Guardian, PayScheme, Student, StudentGuardian, Teacher
 from core.models.schedule import Enrollment, FeePeriod, FeePlan, Group, Room, ScheduleSlot, Session, Weekday
 from core.models.settings import CenterSettings
 
 __all__ = [
+    "Attendance",
     "AuditLog",
     "Branch",
     "CenterSettings",
     "Counter",
     "Enrollment",
+    "EntryType",
     "FeePeriod",
     "FeePlan",
     "Grade",
     "Group",
     "Guardian",
+    "Kiosk",
+    "LedgerEntry",
     "PayScheme",
     "Room",
+    "ScanEvent",
+    "ScanOutcomeCode",
     "ScheduleSlot",
     "Session",
     "Student",

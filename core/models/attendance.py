@@ -1,0 +1,165 @@
+"""The door: attendance, every scan attempt, and the kiosk devices that submit scans."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.models.org import Branch
+from core.models.people import Student, Teacher
+from core.models.schedule import Enrollment, Room, Session
+
+
+class Attendance(models.Model):
+    class Status(models.TextChoices):
+        PRESENT = "present", _("Present")
+        LATE = "late", _("Late")
+        ABSENT = "absent", _("Absent")
+        EXCUSED = "excused", _("Excused")
+
+    class Source(models.TextChoices):
+        KIOSK = "kiosk", _("Kiosk")
+        DESK = "desk", _("Desk")
+        MANUAL = "manual", _("Manual")
+        OFFLINE = "offline", _("Offline")
+
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), on_delete=models.PROTECT, related_name="attendances"
+    )
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="attendances"
+    )
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrollment"), on_delete=models.PROTECT, related_name="attendances"
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    at = models.DateTimeField(_("time"))
+    minutes_late = models.PositiveSmallIntegerField(_("minutes late"), default=0)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        ordering = ["session_id", "at"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "student"], name="one_attendance_per_session_and_student"),
+        ]
+        indexes = [models.Index(fields=["student", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.student} · {self.session} · {self.get_status_display()}"
+
+    @property
+    def is_admitted(self) -> bool:
+        return self.status in (self.Status.PRESENT, self.Status.LATE)
+
+
+class Kiosk(models.Model):
+    """A tablet at the door. It authenticates with a device token, stored only as a hash."""
+
+    name = models.CharField(_("name"), max_length=80)
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="kiosks")
+    room = models.ForeignKey(
+        Room,
+        verbose_name=_("room"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="kiosks",
+        help_text=_("Leave empty to admit students to any room of the branch."),
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(_("token starts with"), max_length=12, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("kiosk")
+        verbose_name_plural = _("kiosks")
+        ordering = ["branch_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["branch", "name"], name="kiosk_name_unique_in_branch")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScanOutcomeCode(models.TextChoices):
+    """R3, in the order the rules are checked, plus the teacher's check-in (R6)."""
+
+    UNKNOWN = "unknown", _("Unknown card")
+    NO_SESSION = "no_session", _("No class now")
+    CANCELLED = "cancelled", _("Class cancelled")
+    ALREADY_IN = "already_in", _("Already in")
+    TOO_EARLY = "too_early", _("Too early")
+    DOOR_CLOSED = "door_closed", _("Door closed")
+    PAY_FIRST = "pay_first", _("Pay first")
+    PRESENT = "present", _("Present")
+    LATE = "late", _("Late")
+    TEACHER_IN = "teacher_in", _("Teacher checked in")
+    RATE_LIMITED = "rate_limited", _("Too many scans")
+
+
+class ScanEvent(models.Model):
+    """Every scan attempt, admitted or refused: the door's audit trail (append-only)."""
+
+    at = models.DateTimeField(_("time"), db_index=True)
+    raw_code = models.CharField(_("scanned text"), max_length=255)
+    code = models.CharField(_("code"), max_length=255)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=ScanOutcomeCode.choices)
+    message = models.CharField(_("message"), max_length=255)
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    teacher = models.ForeignKey(
+        Teacher, verbose_name=_("teacher"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), null=True, blank=True, on_delete=models.PROTECT, related_name="scans"
+    )
+    kiosk = models.ForeignKey(
+        Kiosk, verbose_name=_("kiosk"), null=True, blank=True, on_delete=models.PROTECT, related_name="scans"
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("operator"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    client_scan_id = models.CharField(_("client scan id"), max_length=64, blank=True)
+    # The answer given, so a repeated client_scan_id gets exactly the first answer back.
+    response = models.JSONField(default=dict, editable=False)
+
+    class Meta:
+        verbose_name = _("scan event")
+        verbose_name_plural = _("scan events")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kiosk", "client_scan_id"],
+                condition=~Q(client_scan_id="") & Q(kiosk__isnull=False),
+                name="scan_id_once_per_kiosk",
+            ),
+            models.UniqueConstraint(
+                fields=["operator", "client_scan_id"],
+                condition=~Q(client_scan_id="") & Q(kiosk__isnull=True),
+                name="scan_id_once_per_operator",
+            ),
+        ]
+        indexes = [models.Index(fields=["session", "outcome"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.get_outcome_display()}"
