@@ -1,5 +1,6 @@
 from core.models.attendance import Attendance, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
+from core.models.messaging import Broadcast, Message, MessageTemplate, TemplateKey
 from core.models.money import EntryType, LedgerEntry
 from core.models.org import Branch, User
 from core.models.people import Counter, Grade, Guardian, PayScheme, Student, StudentGuardian, Teacher
@@ -10,6 +11,7 @@ __all__ = [
     "Attendance",
     "AuditLog",
     "Branch",
+    "Broadcast",
     "CenterSettings",
     "Counter",
     "Enrollment",
@@ -21,6 +23,8 @@ __all__ = [
     "Guardian",
     "Kiosk",
     "LedgerEntry",
+    "Message",
+    "MessageTemplate",
     "PayScheme",
     "Room",
     "ScanEvent",
@@ -30,6 +34,7 @@ __all__ = [
     "Student",
     "StudentGuardian",
     "Teacher",
+    "TemplateKey",
     "User",
     "Weekday",
 ]

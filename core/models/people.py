@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.models.messaging import MessageOptOutsField
 from core.models.org import Branch
 
 
@@ -129,6 +130,9 @@ class Guardian(models.Model):
     phone = models.CharField(_("phone"), max_length=16, unique=True, help_text=_("WhatsApp number, e.g. 01001234567."))
     language = models.CharField(_("message language"), max_length=5, choices=settings.LANGUAGES, default="ar")
     created_at = models.DateTimeField(auto_now_add=True)
+    message_opt_outs = MessageOptOutsField(
+        _("WhatsApp opt-outs"), help_text=_("Optional messages this guardian does not want. Mandatory ones still go.")
+    )
 
     class Meta:
         verbose_name = _("guardian")
