@@ -9,7 +9,13 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib import admin
+
         from core import roles
+
+        # unfold's login page plus a language switch. unfold comes before core in INSTALLED_APPS,
+        # so a template named admin/login.html here would never be found; name ours instead.
+        admin.site.login_template = "core/login.html"
 
         # Runs after Django's own create_permissions (auth is ready first), so every
         # permission a role names already exists.

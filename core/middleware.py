@@ -10,6 +10,7 @@ from django.utils import translation
 from core.http import client_ip
 from core.logging import client_ip_var, request_id_var, user_var
 from core.ratelimit import rate_limit_hit
+from core.views import LANGUAGE_CHOSEN_BEFORE_LOGIN
 
 request_logger = logging.getLogger("core.requests")
 SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
@@ -71,7 +72,8 @@ class UserLanguageMiddleware:
     """Arabic unless the staff member chose English: the browser's language is ignored.
 
     A signed-in user's choice is stored on the account; before login the choice made on
-    the login page is kept in the language cookie.
+    the login page is kept in the language cookie and the session, and the account adopts
+    it at login (someone who picked English to sign in expects English after).
     """
 
     def __init__(self, get_response):
@@ -81,6 +83,10 @@ class UserLanguageMiddleware:
         language = settings.LANGUAGE_CODE
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
+            chosen = request.session.pop(LANGUAGE_CHOSEN_BEFORE_LOGIN, None)
+            if chosen in SUPPORTED_LANGUAGES and chosen != user.language:
+                user.language = chosen
+                user.save(update_fields=["language"])
             language = user.language
         else:
             cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")

@@ -7,6 +7,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
+# A language chosen on the login page, kept in the session until the account adopts it at login.
+LANGUAGE_CHOSEN_BEFORE_LOGIN = "language_chosen_before_login"
 
 
 @require_POST
@@ -23,6 +25,8 @@ def language_set(request: HttpRequest) -> HttpResponseRedirect:
         if request.user.is_authenticated and request.user.language != language:
             request.user.language = language
             request.user.save(update_fields=["language"])
+        elif not request.user.is_authenticated:
+            request.session[LANGUAGE_CHOSEN_BEFORE_LOGIN] = language
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME,
             language,
