@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from core.cards import teacher_card_value
@@ -37,7 +37,7 @@ class Card:
     qr_svg: SafeString
     code: str = ""
     subtitle: str = ""
-    lines: list[str] = field(default_factory=list)
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (group code, group name)
 
 
 def student_cards_url(*, ids: Iterable[int] | None = None, group: int | Group | None = None) -> str:
@@ -99,10 +99,11 @@ def _sheets(cards: list[Card]) -> list[list[Card]]:
     return [cards[start : start + CARDS_PER_SHEET] for start in range(0, len(cards), CARDS_PER_SHEET)]
 
 
-def _group_lines(groups: list[Group]) -> list[str]:
-    lines = [f"{group.code} · {group.name}" for group in groups[:MAX_GROUP_LINES]]
+def _group_lines(groups: list[Group]) -> list[tuple[str, str]]:
+    lines = [(group.code, group.name) for group in groups[:MAX_GROUP_LINES]]
     if len(groups) > MAX_GROUP_LINES:
-        lines.append(_("and %(count)s more groups") % {"count": len(groups) - MAX_GROUP_LINES})
+        more = len(groups) - MAX_GROUP_LINES
+        lines.append(("", ngettext("and %(count)s more group", "and %(count)s more groups", more) % {"count": more}))
     return lines
 
 
