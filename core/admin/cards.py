@@ -40,18 +40,34 @@ class Card:
     lines: list[tuple[str, str]] = field(default_factory=list)  # (group code, group name)
 
 
+def ids_compact(ids: Iterable[int]) -> str:
+    """Ids as comma-separated numbers and ranges ("3,7-9,12"): a whole selection stays a short URL
+    (gunicorn refuses request lines over 4 KB)."""
+    parts, run_start, previous = [], None, None
+    for pk in sorted({int(pk) for pk in ids}):
+        if previous is not None and pk == previous + 1:
+            previous = pk
+            continue
+        if run_start is not None:
+            parts.append(str(run_start) if run_start == previous else f"{run_start}-{previous}")
+        run_start = previous = pk
+    if run_start is not None:
+        parts.append(str(run_start) if run_start == previous else f"{run_start}-{previous}")
+    return ",".join(parts)
+
+
 def student_cards_url(*, ids: Iterable[int] | None = None, group: int | Group | None = None) -> str:
     """The sheet of the given students, or of every active student enrolled in a group."""
     params = {}
     if ids is not None:
-        params["ids"] = ",".join(str(pk) for pk in ids)
+        params["ids"] = ids_compact(ids)
     if group is not None:
         params["group"] = str(getattr(group, "pk", group))
     return f"{reverse('print-student-cards')}?{urlencode(params, safe=',')}"
 
 
 def teacher_cards_url(*, ids: Iterable[int]) -> str:
-    return f"{reverse('print-teacher-cards')}?{urlencode({'ids': ','.join(str(pk) for pk in ids)}, safe=',')}"
+    return f"{reverse('print-teacher-cards')}?{urlencode({'ids': ids_compact(ids)}, safe=',')}"
 
 
 def qr_svg(value: str) -> SafeString:
@@ -73,8 +89,16 @@ def _as_id(raw: str) -> int | None:
 
 
 def ids_param(request: HttpRequest) -> list[int]:
-    """``?ids=1,2,3`` as a list of ids; anything that is not a valid id is ignored."""
-    ids = {value for part in request.GET.get("ids", "").split(",") if (value := _as_id(part)) is not None}
+    """``?ids=3,7-9,12`` as a sorted list of ids (at most MAX_CARDS); anything else is ignored."""
+    ids: set[int] = set()
+    for part in request.GET.get("ids", "").split(","):
+        first, dash, last = part.partition("-")
+        low, high = _as_id(first), _as_id(last) if dash else _as_id(first)
+        if low is None or high is None or high < low:
+            continue
+        ids.update(range(low, min(high, low + MAX_CARDS - 1) + 1))
+        if len(ids) >= MAX_CARDS:
+            break
     return sorted(ids)[:MAX_CARDS]
 
 

@@ -193,6 +193,25 @@ def test_garbage_ids_are_ignored(client_as, receptionist, main_branch):
     assert response.content.decode().count('<article class="card">') == 1
 
 
+def test_a_whole_selection_stays_a_short_url(db):
+    assert len(student_cards_url(ids=range(1, 5001))) < 60
+
+
+def test_id_ranges_select_every_student_in_them(client_as, receptionist, main_branch):
+    ids = [add_student(main_branch, str(1001 + index)).pk for index in range(6)]
+    client = client_as(receptionist)
+    url = f"{reverse('print-student-cards')}?ids={ids[0]}-{ids[2]},{ids[4]},{ids[5]}-{ids[5]},9-2"
+    assert client.get(url).content.decode().count('<article class="card">') == 5
+
+
+def test_a_huge_range_is_capped_not_expanded(client_as, receptionist, main_branch):
+    add_student(main_branch, "1001")
+    url = f"{reverse('print-student-cards')}?ids=1-{2**63 - 1},1-{10**12}"
+    response = client_as(receptionist).get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count('<article class="card">') == 1
+
+
 def test_an_unknown_or_malformed_group_is_not_found(client_as, receptionist, db):
     client = client_as(receptionist)
     assert client.get(f"{reverse('print-student-cards')}?group=999999").status_code == 404
@@ -200,7 +219,8 @@ def test_an_unknown_or_malformed_group_is_not_found(client_as, receptionist, db)
 
 
 def test_the_url_helpers_build_the_sheet_links(db):
-    assert student_cards_url(ids=[3, 1]) == "/admin/print/student-cards/?ids=3,1"
+    assert student_cards_url(ids=[3, 1]) == "/admin/print/student-cards/?ids=1,3"
+    assert student_cards_url(ids=[7, 1, 2, 3, 5, 8]) == "/admin/print/student-cards/?ids=1-3,5,7-8"
     assert student_cards_url(group=7) == "/admin/print/student-cards/?group=7"
     assert teacher_cards_url(ids=[5]) == "/admin/print/teacher-cards/?ids=5"
 
