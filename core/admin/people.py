@@ -1,8 +1,11 @@
 """Students, guardians and teachers in the admin: lists, search, forms that call services."""
 
+import datetime
+
 from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpResponseRedirect
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -13,6 +16,7 @@ from unfold.decorators import action, display
 from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ServiceErrorsMixin
 from core.admin.forms import StudentAddForm, StudentChangeForm
 from core.models import Enrollment, FeePlan, Guardian, Student, StudentGuardian, Teacher
+from core.models.attendance import Attendance
 from core.normalize import digits_ascii, search_key
 from core.services.enrollments import enrollment_create
 from core.services.students import GuardianInput, guardian_link, guardian_unlink, student_register, student_update
@@ -95,6 +99,30 @@ class EnrollmentInline(TabularInline):
         return super().get_queryset(request).select_related("group")
 
 
+class RecentAttendanceInline(TabularInline):
+    """The last 60 days at the door, newest first (read-only: attendance changes are audited elsewhere)."""
+
+    model = Attendance
+    extra = 0
+    tab = True
+    verbose_name_plural = _("Recent attendance")
+    fields = ["session", "status", "local_time", "minutes_late", "source"]
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        since = timezone.now() - datetime.timedelta(days=60)
+        return super().get_queryset(request).filter(at__gte=since).select_related("session__group").order_by("-at")
+
+    @display(description=_("time"))
+    def local_time(self, attendance):
+        return timezone.localtime(attendance.at).strftime("%Y-%m-%d %H:%M")
+
+
 @admin.register(Student)
 class StudentAdmin(ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
     form = StudentChangeForm
@@ -114,22 +142,58 @@ class StudentAdmin(ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
     code_search_fields = ("code",)
     phone_search_fields = ("guardians__phone", "phone")
     autocomplete_fields = ["branch"]
-    inlines = [GuardianLinkInline, EnrollmentInline]
+    inlines = [GuardianLinkInline, EnrollmentInline, RecentAttendanceInline]
     actions = ["print_cards"]
     readonly_fields = ["created_at"]
 
     fieldsets = [
-        (_("Student"), {"classes": ["tab"], "fields": ["code", "full_name", "phone", "branch", "grade", "school", "photo", "notes", "is_active", "created_at"]}),
-        (_("Add a guardian"), {"classes": ["tab"], "fields": ["add_guardian_phone", "add_guardian_name", "add_guardian_relation", "add_guardian_primary"]}),
+        (
+            _("Student"),
+            {
+                "classes": ["tab"],
+                "fields": [
+                    "code",
+                    "full_name",
+                    "phone",
+                    "branch",
+                    "grade",
+                    "school",
+                    "photo",
+                    "notes",
+                    "is_active",
+                    "created_at",
+                ],
+            },
+        ),
+        (
+            _("Add a guardian"),
+            {
+                "classes": ["tab"],
+                "fields": ["add_guardian_phone", "add_guardian_name", "add_guardian_relation", "add_guardian_primary"],
+            },
+        ),
     ]
     add_fieldsets = [
         (None, {"fields": ["code", "full_name", "phone", "branch", "grade", "school", "photo", "notes"]}),
-        (_("Guardians"), {"fields": ["guardian_name", "guardian_phone", "guardian_relation", "second_guardian_name", "second_guardian_phone"]}),
+        (
+            _("Guardians"),
+            {
+                "fields": [
+                    "guardian_name",
+                    "guardian_phone",
+                    "guardian_relation",
+                    "second_guardian_name",
+                    "second_guardian_phone",
+                ]
+            },
+        ),
         (_("Enrollment"), {"fields": ["enroll_group", "fee_plan", "custom_fee", "fee_reason"]}),
     ]
 
     def get_queryset(self, request):
-        primary_phone = StudentGuardian.objects.filter(student=OuterRef("pk"), is_primary=True).values("guardian__phone")[:1]
+        primary_phone = StudentGuardian.objects.filter(student=OuterRef("pk"), is_primary=True).values(
+            "guardian__phone"
+        )[:1]
         return (
             super()
             .get_queryset(request)
@@ -169,7 +233,9 @@ class StudentAdmin(ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if not change:
-            guardians = [GuardianInput(data["guardian_phone"], data.get("guardian_name", ""), data["guardian_relation"], True)]
+            guardians = [
+                GuardianInput(data["guardian_phone"], data.get("guardian_name", ""), data["guardian_relation"], True)
+            ]
             if data.get("second_guardian_phone"):
                 guardians.append(GuardianInput(data["second_guardian_phone"], data.get("second_guardian_name", "")))
             student = student_register(
@@ -274,7 +340,12 @@ class TeacherAdmin(FoldedNameSearchMixin, AuditedModelAdmin):
     actions = ["print_cards", "revoke_cards"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user").annotate(groups_total=Count("groups", filter=Q(groups__is_active=True)))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("user")
+            .annotate(groups_total=Count("groups", filter=Q(groups__is_active=True)))
+        )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         from core.admin.forms import PhoneField
@@ -308,5 +379,9 @@ class TeacherAdmin(FoldedNameSearchMixin, AuditedModelAdmin):
             teacher_card_revoke(actor=request.user, teacher=teacher)
         count = queryset.count()
         messages.success(
-            request, ngettext("The cards of %(count)d teacher were revoked.", "The cards of %(count)d teachers were revoked.", count) % {"count": count}
+            request,
+            ngettext(
+                "The cards of %(count)d teacher were revoked.", "The cards of %(count)d teachers were revoked.", count
+            )
+            % {"count": count},
         )

@@ -119,6 +119,10 @@ def test_student_change_adds_a_guardian_and_audits_the_name(client_as, reception
             "enrollments-INITIAL_FORMS": "0",
             "enrollments-MIN_NUM_FORMS": "0",
             "enrollments-MAX_NUM_FORMS": "1000",
+            "attendances-TOTAL_FORMS": "0",
+            "attendances-INITIAL_FORMS": "0",
+            "attendances-MIN_NUM_FORMS": "0",
+            "attendances-MAX_NUM_FORMS": "0",
         },
     )
     response = client_as(receptionist).post(url, data)
@@ -273,8 +277,13 @@ def test_receptionist_cannot_cancel_sessions(client_as, receptionist, main_branc
     response = client.get(reverse("admin:core_session_changelist"))
     assert response.status_code == 200
     assert "cancel_sessions" not in response.content.decode()
-    refused = client.post(reverse("admin:core_session_changelist"), {"action": "cancel_sessions", "_selected_action": ["1"]})
-    assert refused.status_code in (200, 302) and "reason" not in (refused.context or {}).get("form", {}).__class__.__name__.lower()
+    refused = client.post(
+        reverse("admin:core_session_changelist"), {"action": "cancel_sessions", "_selected_action": ["1"]}
+    )
+    assert (
+        refused.status_code in (200, 302)
+        and "reason" not in (refused.context or {}).get("form", {}).__class__.__name__.lower()
+    )
 
 
 def test_center_settings_are_owner_only(client_as, owner, manager):
