@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from core.cards import teacher_card_value
 from core.csp import csp_strict
 from core.models import CenterSettings, Enrollment, Group, Student, Teacher
-from core.scoping import branch_ids_visible
+from core.scoping import branch_ids_visible, scope_by_branch
 
 CARDS_PER_SHEET = 10  # 2 columns × 5 rows on A4
 MAX_CARDS = 2000  # one request prints at most this many cards (200 sheets)
@@ -141,10 +141,7 @@ def students_for_cards(*, user, ids: list[int] | None = None, group: Group | Non
         # Whoever may see the group may print all of its students.
         students = students.filter(enrollments__group=group, enrollments__is_active=True)
     else:
-        students = students.filter(pk__in=ids or [])
-        branch_ids = branch_ids_visible(user)
-        if branch_ids is not None:
-            students = students.filter(branch_id__in=branch_ids)
+        students = scope_by_branch(students.filter(pk__in=ids or []), user)
     active_enrollments = (
         Enrollment.objects.filter(is_active=True, group__is_active=True).select_related("group").order_by("group__code")
     )
@@ -191,11 +188,7 @@ def student_cards(request: HttpRequest) -> HttpResponse:
     group_id = _group_param(request)
     group = None
     if group_id is not None:
-        groups = Group.objects.all()
-        branch_ids = branch_ids_visible(request.user)
-        if branch_ids is not None:
-            groups = groups.filter(branch_id__in=branch_ids)
-        group = groups.filter(pk=group_id).first()
+        group = scope_by_branch(Group.objects.filter(pk=group_id), request.user).first()
         if group is None:
             raise Http404
     students = students_for_cards(user=request.user, ids=ids_param(request), group=group)
