@@ -4,12 +4,17 @@ import pytest
 from django.contrib.auth.models import Group
 
 from core.models import Branch, User
-from core.roles import Role
+from core.roles import Role, roles_sync
 
 
 @pytest.fixture
 def main_branch(db) -> Branch:
-    return Branch.objects.order_by("id").first()
+    # Transactional tests flush the database, taking the rows the data migrations made
+    # (default branch, role groups) with them: put them back when they are gone.
+    if not Group.objects.filter(name=Role.OWNER).exists():
+        roles_sync()
+    branch = Branch.objects.order_by("id").first()
+    return branch or Branch.objects.create(name_ar="الفرع الرئيسي", name_en="Main branch")
 
 
 def make_staff(username: str, role: Role | None, branch: Branch | None, **extra) -> User:

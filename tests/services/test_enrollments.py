@@ -72,7 +72,8 @@ def test_full_group_is_refused(main_branch, group):
         enrollment_create(actor=None, student=make_student(main_branch), group=group)
     with pytest.raises(ValidationError) as error:
         enrollment_create(actor=None, student=make_student(main_branch), group=group)
-    assert "full" in error.value.message_dict["group"][0]
+    assert group.code in error.value.message_dict["group"][0]
+    assert Enrollment.objects.filter(group=group).count() == 2
 
 
 def test_ended_enrollment_frees_the_seat_and_allows_re_enrolling(student, group):
