@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from core import views
@@ -10,6 +12,9 @@ from core.health import TasksHealthView, WebHealthView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # Browsers ask for /favicon.ico on every page that names no icon (unfold's pages name none):
+    # without this, every page logs a 404 in the console.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("core/logo.svg"), permanent=False)),
     path("health/", WebHealthView.as_view(), name="health"),
     path("health/tasks/", TasksHealthView.as_view(), name="health-tasks"),
     # unfold's language menu posts to the view named "set_language"; ours also remembers the
