@@ -1,0 +1,99 @@
+"""Balances from the ledger (SPEC.md §2 Ledger, R5): one place for the sums.
+
+Balance = credits − debits; negative means the student owes. ``owed`` is the positive amount
+owed (0 when the balance is zero or in credit).
+"""
+
+import dataclasses
+import datetime
+from decimal import ROUND_CEILING, Decimal
+
+from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
+
+from core.models import Enrollment, EntryType, LedgerEntry
+from core.models.money import CREDIT_TYPES, DEBIT_TYPES
+
+ZERO = Decimal("0.00")
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+CREDIT_LIST = sorted(CREDIT_TYPES)
+DEBIT_LIST = sorted(DEBIT_TYPES)
+
+
+def money_round(value) -> Decimal:
+    """The one rounding helper: two places."""
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+def _signed_amount(prefix: str = ""):
+    """Each entry's effect on the balance: + for credits, − for debits."""
+    return Case(
+        When(Q(**{f"{prefix}entry_type__in": CREDIT_LIST}), then=F(f"{prefix}amount")),
+        When(Q(**{f"{prefix}entry_type__in": DEBIT_LIST}), then=-F(f"{prefix}amount")),
+        default=Value(ZERO),
+        output_field=_MONEY,
+    )
+
+
+def enrollments_with_balance(queryset: QuerySet | None = None) -> QuerySet:
+    """Enrollments annotated with ``balance`` (credits − debits) and ``owed`` (≥ 0)."""
+    queryset = Enrollment.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        balance=Coalesce(Sum(_signed_amount("ledger_entries__")), Value(ZERO), output_field=_MONEY)
+    ).annotate(owed=Greatest(-F("balance"), Value(ZERO), output_field=_MONEY))
+
+
+def enrollment_balance(enrollment: Enrollment) -> Decimal:
+    """Credits − debits of one enrollment (negative = owes)."""
+    total = LedgerEntry.objects.filter(enrollment=enrollment).aggregate(
+        balance=Coalesce(Sum(_signed_amount()), Value(ZERO), output_field=_MONEY)
+    )["balance"]
+    return money_round(total)
+
+
+@dataclasses.dataclass(frozen=True)
+class DoorMoney:
+    """What the door needs to know about one enrollment's money (R5)."""
+
+    balance: Decimal
+    # Debits dated before the month minus every credit: what is still owed from earlier months
+    # (credits pay the oldest debt first).
+    arrears_before_month: Decimal
+    month_charged: bool
+    student_has_paid: bool
+
+    @property
+    def owed(self) -> Decimal:
+        return max(-self.balance, ZERO)
+
+
+def door_money(enrollment: Enrollment, *, month_start: datetime.date) -> DoorMoney:
+    entries = LedgerEntry.objects.filter(enrollment=enrollment)
+    sums = entries.aggregate(
+        balance=Coalesce(Sum(_signed_amount()), Value(ZERO), output_field=_MONEY),
+        credits=Coalesce(Sum("amount", filter=Q(entry_type__in=CREDIT_LIST)), Value(ZERO), output_field=_MONEY),
+        debits_before=Coalesce(
+            Sum("amount", filter=Q(entry_type__in=DEBIT_LIST, date__lt=month_start)),
+            Value(ZERO),
+            output_field=_MONEY,
+        ),
+    )
+    month_charged = entries.filter(
+        entry_type=EntryType.CHARGE, period_month=month_start, reversed_at__isnull=True
+    ).exists()
+    student_has_paid = LedgerEntry.objects.filter(
+        enrollment__student_id=enrollment.student_id, entry_type=EntryType.PAYMENT, reversed_at__isnull=True
+    ).exists()
+    return DoorMoney(
+        balance=money_round(sums["balance"]),
+        arrears_before_month=money_round(max(sums["debits_before"] - sums["credits"], ZERO)),
+        month_charged=month_charged,
+        student_has_paid=student_has_paid,
+    )
+
+
+def unpaid_sessions(owed: Decimal, price: Decimal) -> int:
+    """Session groups: how many sessions ``owed`` stands for, a part session counting as one."""
+    if owed <= 0 or price <= 0:
+        return 0
+    return int((owed / price).to_integral_value(rounding=ROUND_CEILING))

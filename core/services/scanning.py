@@ -1,0 +1,556 @@
+"""The door (SPEC.md R1–R7): a scan decides admission, writes attendance, charges and messages.
+
+``scan_process`` is the one entry point for the kiosk, the desk and manual scans. It runs in one
+transaction and locks the enrollment row it may charge, so the same student scanned at two
+kiosks at once gets one attendance and one charge. Every attempt writes a ``ScanEvent`` holding
+the answer given; a repeated client scan id returns that first answer and changes nothing.
+
+Two readings of the spec worth stating:
+
+- R2 picks the session whose door window (start − early window … end) contains now. A scan
+  before any window opens is ``too_early`` ("come back at …") when the student's next class today
+  opens its door within ``TOO_EARLY_HORIZON``; otherwise it is ``no_session`` naming that class.
+- R5 ``last_session_warning``: queued when, after this admitted scan, exactly one more unpaid
+  session would still be admitted (unpaid sessions = grace − 1, at least one unpaid).
+"""
+
+import dataclasses
+import datetime
+import math
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import time_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core.cards import teacher_from_card
+from core.models import (
+    Attendance,
+    AuditLog,
+    CenterSettings,
+    Enrollment,
+    EntryType,
+    FeePeriod,
+    FeePlan,
+    Kiosk,
+    LedgerEntry,
+    ScanEvent,
+    ScanOutcomeCode,
+    Session,
+    Student,
+    StudentGuardian,
+    Teacher,
+)
+from core.normalize import scan_code_clean
+from core.selectors.money import ZERO, door_money, money_round, unpaid_sessions
+from core.services.audit import audit_record
+
+TEACHER_CARD_PREFIX = "T-"
+TOO_EARLY_HORIZON = datetime.timedelta(minutes=60)
+
+COLOURS = {
+    ScanOutcomeCode.UNKNOWN: "white",
+    ScanOutcomeCode.NO_SESSION: "white",
+    ScanOutcomeCode.CANCELLED: "white",
+    ScanOutcomeCode.ALREADY_IN: "gray",
+    ScanOutcomeCode.TOO_EARLY: "white",
+    ScanOutcomeCode.DOOR_CLOSED: "red",
+    ScanOutcomeCode.PAY_FIRST: "yellow",
+    ScanOutcomeCode.PRESENT: "green",
+    ScanOutcomeCode.LATE: "green",
+    ScanOutcomeCode.TEACHER_IN: "green",
+    ScanOutcomeCode.RATE_LIMITED: "white",
+}
+ADMITTED = frozenset({ScanOutcomeCode.PRESENT, ScanOutcomeCode.LATE})
+
+
+@dataclasses.dataclass
+class ScanOutcome:
+    code: str
+    message: str
+    student: Student | None = None
+    session: Session | None = None
+    teacher: Teacher | None = None
+    minutes_late: int = 0
+    amount_owed: Decimal = ZERO
+    attendance: Attendance | None = None
+    replayed: bool = False
+
+    @property
+    def colour(self) -> str:
+        return COLOURS[self.code]
+
+    @property
+    def admitted(self) -> bool:
+        return self.code in ADMITTED
+
+    def as_json(self) -> dict:
+        """The kiosk's answer; money as a string, never a float."""
+        starts = timezone.localtime(self.session.starts_at) if self.session else None
+        return {
+            "code": str(self.code),
+            "colour": self.colour,
+            "message": self.message,
+            "student": {"code": self.student.code, "name": self.student.full_name} if self.student else None,
+            "teacher": {"name": self.teacher.full_name} if self.teacher else None,
+            "session": (
+                {"id": self.session.pk, "group": self.session.group.name, "starts_at": starts.strftime("%H:%M")}
+                if self.session
+                else None
+            ),
+            "minutes_late": self.minutes_late,
+            "amount_owed": str(money_round(self.amount_owed)),
+        }
+
+
+def _local_time(moment: datetime.datetime) -> str:
+    return time_format(timezone.localtime(moment), "H:i")
+
+
+# --- R2: which session ----------------------------------------------------------------------------
+
+
+def _place_filter(kiosk: Kiosk | None) -> Q:
+    if kiosk is None:
+        return Q()
+    if kiosk.room_id:
+        return Q(room_id=kiosk.room_id)
+    return Q(room__branch_id=kiosk.branch_id)
+
+
+def _nearest(sessions: list[Session], now: datetime.datetime) -> Session:
+    return min(sessions, key=lambda session: (abs(session.starts_at - now), session.pk))
+
+
+def _session_pick(
+    sessions: list[Session], now: datetime.datetime, early: datetime.timedelta
+) -> tuple[Session | None, Session | None]:
+    """(the session whose door window holds now, else None; the next session today, else None)."""
+    in_window = [s for s in sessions if s.starts_at - early <= now <= s.ends_at]
+    open_ones = [s for s in in_window if s.status != Session.Status.CANCELLED]
+    chosen = _nearest(open_ones or in_window, now) if in_window else None
+    later = sorted(
+        (s for s in sessions if s.starts_at - early > now and s.status != Session.Status.CANCELLED),
+        key=lambda s: s.starts_at,
+    )
+    return chosen, (later[0] if later else None)
+
+
+def _student_sessions_today(student: Student, kiosk: Kiosk | None, today: datetime.date) -> list[Session]:
+    enrollments = Enrollment.objects.filter(student=student, is_active=True, start_date__lte=today).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=today)
+    )
+    return list(
+        Session.objects.filter(date=today, group_id__in=enrollments.values("group_id"))
+        .filter(_place_filter(kiosk))
+        .select_related("group")
+    )
+
+
+# --- outcomes ---------------------------------------------------------------------------------------
+
+
+def _unknown() -> ScanOutcome:
+    return ScanOutcome(code=ScanOutcomeCode.UNKNOWN, message=_("Unknown card. Please see the office."))
+
+
+def _not_now(student_or_teacher, next_session: Session | None, now, early) -> ScanOutcome:
+    person = (
+        {"student": student_or_teacher} if isinstance(student_or_teacher, Student) else {"teacher": student_or_teacher}
+    )
+    if next_session is not None and next_session.starts_at - early - now <= TOO_EARLY_HORIZON:
+        return ScanOutcome(
+            code=ScanOutcomeCode.TOO_EARLY,
+            message=_("Too early for %(group)s. Come back at %(time)s.")
+            % {"group": next_session.group.name, "time": _local_time(next_session.starts_at - early)},
+            session=next_session,
+            **person,
+        )
+    if next_session is not None:
+        message = _("No class for you now. Your next class today, %(group)s, starts at %(time)s.") % {
+            "group": next_session.group.name,
+            "time": _local_time(next_session.starts_at),
+        }
+    else:
+        message = _("No class for you now.")
+    return ScanOutcome(code=ScanOutcomeCode.NO_SESSION, message=message, **person)
+
+
+def _guardian_links(student: Student):
+    return StudentGuardian.objects.filter(student=student).select_related("guardian")
+
+
+def _notify(*, student: Student, event: str, template: str, context: dict) -> None:
+    from core.services.messaging import message_queue
+
+    context = {"student_name": student.full_name, **context}
+    for link in _guardian_links(student):
+        message_queue(event=event, guardian=link.guardian, template=template, context=context, student=student)
+
+
+# --- R4 / R5: money -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class MoneyVerdict:
+    admitted: bool
+    owed: Decimal  # after this scan's charge
+    charge: Decimal  # what admitting posts (0 for none)
+    warn_last_session: bool
+
+
+def _month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def _attended_this_month(enrollment: Enrollment, month_start: datetime.date, today: datetime.date) -> int:
+    return Attendance.objects.filter(
+        enrollment=enrollment,
+        status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
+        session__date__gte=month_start,
+        session__date__lte=today,
+    ).count()
+
+
+def money_verdict(enrollment: Enrollment, *, today: datetime.date, center: CenterSettings) -> MoneyVerdict:
+    """R5 for one more admitted session of this enrollment (R4 says what that would charge)."""
+    price = money_round(enrollment.price or ZERO)
+    if enrollment.fee_plan == FeePlan.EXEMPT:
+        return MoneyVerdict(admitted=True, owed=ZERO, charge=ZERO, warn_last_session=False)
+    month_start = _month_start(today)
+    money = door_money(enrollment, month_start=month_start)
+    is_month_group = enrollment.group.fee_period == FeePeriod.MONTH
+    if price <= 0:
+        charge = ZERO
+    elif is_month_group:
+        charge = ZERO if money.month_charged else price
+    else:
+        charge = price
+    owed = max(charge - money.balance, ZERO)  # a credit in hand pays this scan's charge
+    grace = center.unpaid_session_grace if money.student_has_paid else center.new_student_grace
+    if owed <= 0:
+        unpaid = 0
+    elif is_month_group:
+        if money.arrears_before_month > 0:
+            return MoneyVerdict(admitted=False, owed=owed, charge=charge, warn_last_session=False)
+        unpaid = _attended_this_month(enrollment, month_start, today) + 1
+    else:
+        unpaid = unpaid_sessions(owed, price)
+    admitted = unpaid <= grace
+    return MoneyVerdict(
+        admitted=admitted, owed=owed, charge=charge, warn_last_session=admitted and unpaid >= 1 and grace - unpaid == 1
+    )
+
+
+def _charge_post(
+    *, enrollment: Enrollment, session: Session, amount: Decimal, today: datetime.date, operator
+) -> LedgerEntry | None:
+    if amount <= 0:
+        return None
+    is_month_group = enrollment.group.fee_period == FeePeriod.MONTH
+    return LedgerEntry.objects.create(
+        enrollment=enrollment,
+        entry_type=EntryType.CHARGE,
+        amount=amount,
+        date=today,
+        period_month=_month_start(today) if is_month_group else None,
+        session=session,
+        source=LedgerEntry.Source.DOOR,
+        created_by=operator if getattr(operator, "pk", None) else None,
+    )
+
+
+# --- the student's scan -----------------------------------------------------------------------------
+
+
+def _student_scan(
+    student: Student, *, kiosk: Kiosk | None, operator, now: datetime.datetime, center: CenterSettings
+) -> ScanOutcome:
+    today = timezone.localdate(now)
+    early = datetime.timedelta(minutes=center.early_window_minutes)
+    session, next_session = _session_pick(_student_sessions_today(student, kiosk, today), now, early)
+    if session is None:
+        return _not_now(student, next_session, now, early)
+    group = session.group
+    if session.status == Session.Status.CANCELLED:
+        return ScanOutcome(
+            code=ScanOutcomeCode.CANCELLED,
+            message=_("%(group)s is cancelled today.") % {"group": group.name},
+            student=student,
+            session=session,
+        )
+    # The lock serializes every scan of this student into this group: one attendance, one charge.
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .select_related("group")
+        .filter(student=student, group_id=session.group_id, is_active=True)
+        .first()
+    )
+    if enrollment is None:  # ended between the look-up and the lock
+        return _not_now(student, None, now, early)
+    existing = Attendance.objects.filter(session=session, student=student).first()
+    if existing is not None and existing.is_admitted:
+        return ScanOutcome(
+            code=ScanOutcomeCode.ALREADY_IN,
+            message=_("%(name)s is already in %(group)s.") % {"name": student.full_name, "group": group.name},
+            student=student,
+            session=session,
+            attendance=existing,
+        )
+    late_by = now - session.starts_at
+    if late_by > datetime.timedelta(minutes=center.late_grace_minutes):
+        _notify(
+            student=student,
+            event=f"late_refused:{session.pk}:{student.pk}",
+            template="late_refused",
+            context={"group_name": group.name, "time": timezone.localtime(now).time()},
+        )
+        return ScanOutcome(
+            code=ScanOutcomeCode.DOOR_CLOSED,
+            message=_("The door of %(group)s is closed.") % {"group": group.name},
+            student=student,
+            session=session,
+        )
+    verdict = money_verdict(enrollment, today=today, center=center)
+    if not verdict.admitted:
+        _notify(
+            student=student,
+            event=f"payment_block:{session.pk}:{student.pk}",
+            template="payment_block",
+            context={"group_name": group.name, "amount": verdict.owed},
+        )
+        return ScanOutcome(
+            code=ScanOutcomeCode.PAY_FIRST,
+            message=_("%(name)s owes %(amount)s EGP. Please go to the office.")
+            % {"name": student.full_name, "amount": verdict.owed},
+            student=student,
+            session=session,
+            amount_owed=verdict.owed,
+        )
+    return _admit(
+        student=student,
+        enrollment=enrollment,
+        session=session,
+        existing=existing,
+        verdict=verdict,
+        kiosk=kiosk,
+        operator=operator,
+        now=now,
+        today=today,
+    )
+
+
+def _admit(*, student, enrollment, session, existing, verdict, kiosk, operator, now, today) -> ScanOutcome:
+    group = session.group
+    late_seconds = (now - session.starts_at).total_seconds()
+    minutes_late = math.ceil(late_seconds / 60) if late_seconds > 0 else 0
+    status = Attendance.Status.LATE if minutes_late else Attendance.Status.PRESENT
+    source = Attendance.Source.KIOSK if kiosk is not None else Attendance.Source.DESK
+    recorded_by = operator if getattr(operator, "pk", None) else None
+    if existing is None:
+        attendance = Attendance.objects.create(
+            session=session,
+            student=student,
+            enrollment=enrollment,
+            status=status,
+            at=now,
+            minutes_late=minutes_late,
+            source=source,
+            recorded_by=recorded_by,
+        )
+        before = None
+    else:  # excused ahead of time, then came after all
+        before = existing.status
+        existing.status, existing.at, existing.minutes_late = status, now, minutes_late
+        existing.source, existing.recorded_by = source, recorded_by
+        existing.save(update_fields=["status", "at", "minutes_late", "source", "recorded_by"])
+        attendance = existing
+    charge = _charge_post(enrollment=enrollment, session=session, amount=verdict.charge, today=today, operator=operator)
+    changes = {"status": [before, status]}
+    if charge is not None:
+        changes["charge"] = [None, str(charge.amount)]
+    audit_record(
+        actor=operator,
+        action=AuditLog.Action.CREATE if before is None else AuditLog.Action.UPDATE,
+        instance=attendance,
+        changes=changes,
+    )
+    local_now = timezone.localtime(now).time()
+    if minutes_late:
+        _notify(
+            student=student,
+            event=f"arrived:{attendance.pk}",
+            template="arrived_late",
+            context={"group_name": group.name, "time": local_now, "minutes_late": minutes_late},
+        )
+        message = ngettext(
+            "Welcome, %(name)s. %(minutes)d minute late for %(group)s.",
+            "Welcome, %(name)s. %(minutes)d minutes late for %(group)s.",
+            minutes_late,
+        ) % {"name": student.full_name, "minutes": minutes_late, "group": group.name}
+    else:
+        _notify(
+            student=student,
+            event=f"arrived:{attendance.pk}",
+            template="arrived",
+            context={"group_name": group.name, "time": local_now},
+        )
+        message = _("Welcome, %(name)s. %(group)s.") % {"name": student.full_name, "group": group.name}
+    if verdict.warn_last_session:
+        _notify(
+            student=student,
+            event=f"last_session_warning:{attendance.pk}",
+            template="last_session_warning",
+            context={"group_name": group.name, "amount": verdict.owed},
+        )
+    return ScanOutcome(
+        code=ScanOutcomeCode.LATE if minutes_late else ScanOutcomeCode.PRESENT,
+        message=message,
+        student=student,
+        session=session,
+        minutes_late=minutes_late,
+        amount_owed=verdict.owed,
+        attendance=attendance,
+    )
+
+
+# --- the teacher's card (R6) ----------------------------------------------------------------------
+
+
+def _teacher_scan(
+    teacher: Teacher, *, kiosk: Kiosk | None, operator, now: datetime.datetime, center: CenterSettings
+) -> ScanOutcome:
+    today = timezone.localdate(now)
+    early = datetime.timedelta(minutes=center.early_window_minutes)
+    sessions = list(
+        Session.objects.filter(date=today, group__teacher=teacher).filter(_place_filter(kiosk)).select_related("group")
+    )
+    session, next_session = _session_pick(sessions, now, early)
+    if session is None:
+        return _not_now(teacher, next_session, now, early)
+    if session.status == Session.Status.CANCELLED:
+        return ScanOutcome(
+            code=ScanOutcomeCode.CANCELLED,
+            message=_("%(group)s is cancelled today.") % {"group": session.group.name},
+            teacher=teacher,
+            session=session,
+        )
+    return teacher_check_in(session=session, teacher=teacher, actor=operator, now=now)
+
+
+def teacher_check_in(*, session: Session, teacher: Teacher | None = None, actor=None, now=None) -> ScanOutcome:
+    """Mark the teacher arrived (his card, or the door supervisor); once per session."""
+    now = now or timezone.now()
+    teacher = teacher or session.group.teacher
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
+        if locked.teacher_checked_in_at is not None:
+            return ScanOutcome(
+                code=ScanOutcomeCode.ALREADY_IN,
+                message=_("%(name)s is already checked in to %(group)s.")
+                % {"name": teacher.full_name, "group": locked.group.name},
+                teacher=teacher,
+                session=locked,
+            )
+        locked.teacher_checked_in_at = now
+        locked.save(update_fields=["teacher_checked_in_at"])
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            instance=locked,
+            changes={"teacher_checked_in_at": [None, now.isoformat()]},
+        )
+    return ScanOutcome(
+        code=ScanOutcomeCode.TEACHER_IN,
+        message=_("Welcome, %(name)s. Checked in to %(group)s.")
+        % {"name": teacher.full_name, "group": locked.group.name},
+        teacher=teacher,
+        session=locked,
+    )
+
+
+# --- the entry point --------------------------------------------------------------------------------
+
+
+def _replay(kiosk: Kiosk | None, operator, client_scan_id: str) -> ScanOutcome | None:
+    if not client_scan_id:
+        return None
+    events = ScanEvent.objects.filter(client_scan_id=client_scan_id).select_related("student", "session__group")
+    if kiosk is not None:
+        events = events.filter(kiosk=kiosk)
+    else:
+        events = events.filter(kiosk__isnull=True, operator_id=getattr(operator, "pk", None))
+    event = events.first()
+    if event is None:
+        return None
+    stored = event.response or {}
+    return ScanOutcome(
+        code=event.outcome,
+        message=stored.get("message", event.message),
+        student=event.student,
+        session=event.session,
+        teacher=event.teacher,
+        minutes_late=stored.get("minutes_late", 0),
+        amount_owed=Decimal(stored.get("amount_owed", "0.00")),
+        replayed=True,
+    )
+
+
+def scan_process(
+    code: str,
+    *,
+    kiosk: Kiosk | None = None,
+    operator=None,
+    client_scan_id: str = "",
+    at: datetime.datetime | None = None,
+) -> ScanOutcome:
+    """Process one scan (R1–R6) and record it; see the module docstring."""
+    now = at or timezone.now()
+    raw = str(code or "")[:255]
+    cleaned = scan_code_clean(raw)[:255]
+    client_scan_id = (client_scan_id or "").strip()[:64]
+    replayed = _replay(kiosk, operator, client_scan_id)
+    if replayed is not None:
+        return replayed
+    try:
+        with transaction.atomic():
+            outcome = _decide(cleaned, kiosk=kiosk, operator=operator, now=now)
+            ScanEvent.objects.create(
+                at=now,
+                raw_code=raw,
+                code=cleaned,
+                outcome=outcome.code,
+                message=outcome.message[:255],
+                student=outcome.student,
+                teacher=outcome.teacher,
+                session=outcome.session,
+                kiosk=kiosk,
+                operator=operator if getattr(operator, "pk", None) else None,
+                client_scan_id=client_scan_id,
+                response=outcome.as_json(),
+            )
+    except IntegrityError:
+        # The same client scan id raced in from a second request: that one won; answer as it did.
+        replayed = _replay(kiosk, operator, client_scan_id)
+        if replayed is None:
+            raise
+        return replayed
+    return outcome
+
+
+def _decide(cleaned: str, *, kiosk: Kiosk | None, operator, now: datetime.datetime) -> ScanOutcome:
+    if not cleaned:
+        return _unknown()
+    center = CenterSettings.load()
+    if cleaned.upper().startswith(TEACHER_CARD_PREFIX):
+        teacher = teacher_from_card(cleaned)
+        if teacher is None:
+            return _unknown()
+        return _teacher_scan(teacher, kiosk=kiosk, operator=operator, now=now, center=center)
+    student = Student.objects.filter(code=cleaned, is_active=True).first()
+    if student is None:
+        return _unknown()
+    return _student_scan(student, kiosk=kiosk, operator=operator, now=now, center=center)
