@@ -42,6 +42,13 @@ def sidebar(request) -> list[dict]:
                 link(_("Students"), "school", "admin:core_student_changelist", "core.view_student"),
                 link(_("Enrollments"), "how_to_reg", "admin:core_enrollment_changelist", "core.view_enrollment"),
                 link(_("Guardians"), "family_restroom", "admin:core_guardian_changelist", "core.view_guardian"),
+                {
+                    "title": _("Import students"),
+                    "icon": "upload_file",
+                    "link": reverse_lazy("admin:core_importjob_upload", args=["students"]),
+                    "permission": lambda request: request.user.has_perms(["core.add_importjob", "core.add_student"]),
+                },
+                link(_("Import history"), "history_edu", "admin:core_importjob_changelist", "core.view_importjob"),
             ],
         },
         {

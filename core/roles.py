@@ -38,11 +38,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.guardian": EDIT,
         "core.studentguardian": FULL,
         "core.enrollment": EDIT,
+        "core.importjob": ("view", "add"),
         "core.auditlog": VIEW,
         "django_q.schedule": VIEW,
         "django_q.failure": VIEW,
     },
     Role.RECEPTIONIST: {
+        "core.importjob": ("view", "add"),
         "core.branch": VIEW,
         "core.room": VIEW,
         "core.teacher": VIEW,

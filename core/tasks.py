@@ -5,3 +5,16 @@ from core.health import heartbeat_record
 
 def heartbeat() -> None:
     heartbeat_record()
+
+
+def import_job_check(job_id: int) -> None:
+    from core.services.imports import import_job_check as check
+
+    check(job_id=job_id)
+
+
+def import_job_apply(job_id: int, actor_id: int) -> None:
+    from core.models import User
+    from core.services.imports import import_job_apply as apply
+
+    apply(job_id=job_id, actor=User.objects.get(pk=actor_id))

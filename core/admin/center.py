@@ -8,6 +8,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
 
 from core.admin.base import AuditedModelAdmin
+from core.admin.exports import CenterExportMixin
 from core.models import AuditLog, CenterSettings
 from core.roles import is_owner
 
@@ -65,7 +66,7 @@ class CenterSettingsAdmin(AuditedModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ModelAdmin):
+class AuditLogAdmin(CenterExportMixin, ModelAdmin):
     list_display = ["at", "actor", "action", "model", "object_repr", "reason"]
     list_filter = [("at", RangeDateTimeFilter), ("action", ChoicesDropdownFilter), "model", "actor"]
     search_fields = ["object_repr", "reason", "object_id"]
@@ -73,6 +74,10 @@ class AuditLogAdmin(ModelAdmin):
     date_hierarchy = "at"
     readonly_fields = ["at", "actor", "action", "model", "object_id", "object_repr", "changes", "reason"]
     list_per_page = 100
+
+    def has_export_permission(self, request):
+        # The whole history of changes leaves the building only with the owner.
+        return is_owner(request.user)
 
     def has_add_permission(self, request):
         return False

@@ -14,10 +14,12 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownF
 from unfold.decorators import action, display
 
 from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ServiceErrorsMixin
+from core.admin.exports import CenterExportMixin
 from core.admin.forms import StudentAddForm, StudentChangeForm
 from core.models import Enrollment, FeePlan, Guardian, Student, StudentGuardian, Teacher
 from core.models.attendance import Attendance
 from core.normalize import digits_ascii, search_key
+from core.resources import StudentResource
 from core.services.enrollments import enrollment_create
 from core.services.students import GuardianInput, guardian_link, guardian_unlink, student_register, student_update
 
@@ -124,7 +126,9 @@ class RecentAttendanceInline(TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
+class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
+    export_resource_class = StudentResource
+    import_kind = "students"
     form = StudentChangeForm
     add_form = StudentAddForm
     list_display = ["code_display", "full_name", "guardian_phone", "grade", "branch", "groups_count", "is_active"]
@@ -300,7 +304,7 @@ class StudentAdmin(ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
 
 
 @admin.register(Guardian)
-class GuardianAdmin(FoldedNameSearchMixin, AuditedModelAdmin):
+class GuardianAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin):
     branch_path = "students__branch"
     list_display = ["full_name", "phone_display", "relation", "language", "children"]
     list_filter = ["relation", "language"]
@@ -329,7 +333,7 @@ class GuardianAdmin(FoldedNameSearchMixin, AuditedModelAdmin):
 
 
 @admin.register(Teacher)
-class TeacherAdmin(FoldedNameSearchMixin, AuditedModelAdmin):
+class TeacherAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin):
     branch_path = None
     list_display = ["full_name", "phone_display", "subject", "default_pay_scheme", "groups_count", "user", "is_active"]
     list_filter = ["is_active", "default_pay_scheme", "subject"]

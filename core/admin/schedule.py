@@ -13,6 +13,7 @@ from unfold.decorators import action, display
 
 from core.admin.actions import action_with_form
 from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ServiceErrorsMixin
+from core.admin.exports import CenterExportMixin
 from core.admin.forms import EndEnrollmentForm, EnrollmentAddForm, EnrollmentChangeForm, ReasonForm, TransferForm
 from core.admin.people import FoldedNameSearchMixin, ltr
 from core.models import Enrollment, Group, Room, ScheduleSlot, Session
@@ -22,7 +23,7 @@ from core.services.sessions import session_add_extra, session_cancel
 
 
 @admin.register(Room)
-class RoomAdmin(AuditedModelAdmin):
+class RoomAdmin(CenterExportMixin, AuditedModelAdmin):
     list_display = ["name", "branch", "capacity", "is_active"]
     list_filter = [("branch", RelatedDropdownFilter), "is_active"]
     search_fields = ["name"]
@@ -130,7 +131,7 @@ class UpcomingSessionInline(TabularInline):
 
 
 @admin.register(Group)
-class GroupAdmin(ServiceErrorsMixin, AuditedModelAdmin):
+class GroupAdmin(CenterExportMixin, ServiceErrorsMixin, AuditedModelAdmin):
     teacher_group_path = ""
     list_display = ["code_display", "name", "teacher", "branch", "fee", "fee_period", "enrolled", "is_active"]
     list_display_links = ["code_display", "name"]
@@ -215,7 +216,7 @@ class ScheduleSlotAdmin(CenterModelAdmin):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
+class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
     branch_path = "group__branch"
     teacher_group_path = "group"
     add_form = EnrollmentAddForm
@@ -324,7 +325,7 @@ class ExtraSessionForm(forms.ModelForm):
 
 
 @admin.register(Session)
-class SessionAdmin(ServiceErrorsMixin, CenterModelAdmin):
+class SessionAdmin(CenterExportMixin, ServiceErrorsMixin, CenterModelAdmin):
     branch_path = "group__branch"
     teacher_group_path = "group"
     add_form = ExtraSessionForm

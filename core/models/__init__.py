@@ -1,5 +1,6 @@
 from core.models.attendance import Attendance, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
+from core.models.imports import ImportJob
 from core.models.messaging import Broadcast, Message, MessageTemplate, TemplateKey
 from core.models.money import EntryType, LedgerEntry
 from core.models.org import Branch, User
@@ -21,6 +22,7 @@ __all__ = [
     "Grade",
     "Group",
     "Guardian",
+    "ImportJob",
     "Kiosk",
     "LedgerEntry",
     "Message",

@@ -2,6 +2,7 @@
 
 import pytest
 
+from core.models import Branch
 from tests.e2e.browser import html_language
 
 pytestmark = pytest.mark.e2e
@@ -47,3 +48,31 @@ def test_sidebar_reads_right_to_left(page, owner, staff_password, log_in):
     # In Arabic the navigation sits on the right edge of the window, not the left.
     assert sidebar["x"] + sidebar["width"] >= viewport_width - 2
     assert sidebar["x"] > viewport_width / 2
+
+
+# Where the browser drew the first and the last character of an element's text.
+FIRST_AND_LAST_CHARACTER_X = """element => {
+    const text = [...element.childNodes].find(node => node.nodeType === Node.TEXT_NODE && node.textContent.trim());
+    const start = text.textContent.indexOf(text.textContent.trim());
+    const range = document.createRange();
+    const x = offset => { range.setStart(text, offset); range.setEnd(text, offset + 1); return range.getBoundingClientRect().x; };
+    return [x(start), x(start + text.textContent.trim().length - 1)];
+}"""
+
+
+def test_change_list_mirrors_and_phone_numbers_keep_their_order(page, owner, staff_password, log_in, screenshot):
+    Branch.objects.create(name_ar="فرع مدينة نصر", name_en="Nasr City branch", phone="+20222615000")
+    log_in(page, owner.username, staff_password)
+    page.goto("/admin/core/branch/")
+    page.wait_for_load_state("networkidle")
+
+    # The search box starts on the right, the filters button sits on the left.
+    search = page.locator("#searchbar").bounding_box()
+    filters = page.get_by_text("التصفية").first.bounding_box()
+    assert filters["x"] < search["x"]
+
+    # "+20222615000" reads left to right: the plus sign is drawn left of the last digit.
+    phone_cell = page.locator("#result_list td.field-phone").filter(has_text="2615000")
+    plus_x, last_digit_x = phone_cell.evaluate(FIRST_AND_LAST_CHARACTER_X)
+    assert plus_x < last_digit_x
+    screenshot(page, "branches")

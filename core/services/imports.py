@@ -1,0 +1,1117 @@
+"""Importing students (with guardians and enrollments), teachers and groups from spreadsheets.
+
+One engine for the admin, the background task and ``manage.py import_students``:
+
+1. read the file (``core/services/spreadsheets.py``) and find the header row (Arabic or English);
+2. normalize every cell with ``core/normalize.py`` (the rules the forms use);
+3. check every row and report each problem with its row number, column and a translated message;
+4. plan each row as new / update / unchanged / error, with look-ups made once per file
+   (groups by code, guardians by phone, students by folded name + guardian phone and by code);
+5. apply: all rows or none, in one transaction, with bulk writes and one locked advance of
+   the student code counter for the whole file.
+"""
+
+import datetime
+import io
+import logging
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.models import (
+    AuditLog,
+    Branch,
+    Counter,
+    Enrollment,
+    FeePlan,
+    Grade,
+    Group,
+    Guardian,
+    ImportJob,
+    Student,
+    StudentGuardian,
+)
+from core.normalize import digits_ascii, name_clean, phone_e164, search_key
+from core.scoping import branch_ids_visible
+from core.services.enrollments import fee_plan_clean
+from core.services.spreadsheets import (
+    HEADER_SEARCH_ROWS,
+    Formula,
+    ImportFileError,
+    Sheet,
+    header_key,
+    merged_header_ranges,
+    sheet_read,
+)
+from core.services.students import STUDENT_CODE_COUNTER, STUDENT_CODE_START, student_code_clean
+
+logger = logging.getLogger(__name__)
+
+BACKGROUND_ROWS = 2000  # bigger files are checked and applied by a django-q2 task
+BATCH_SIZE = 1000
+PROGRESS_EVERY = 500
+
+NEW, UPDATE, UNCHANGED, ERROR = "new", "update", "unchanged", "error"
+ACTIONS = (NEW, UPDATE, UNCHANGED, ERROR)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of an import sheet: its key, its label, the Arabic header the template uses
+    and the other spellings accepted in files (data, not interface text)."""
+
+    key: str
+    label: object  # lazy translated label (English source)
+    arabic: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    example: str = ""
+
+
+STUDENT_COLUMNS: tuple[Column, ...] = (
+    Column("code", gettext_lazy("Code"), "الكود", ("كود", "كود الطالب", "code", "student code", "id"), example=""),
+    Column(
+        "full_name",
+        gettext_lazy("Full name"),
+        "اسم الطالب",
+        (
+            "الاسم",
+            "الاسم بالكامل",
+            "الاسم الكامل",
+            "اسم الطالب بالكامل",
+            "الطالب",
+            "name",
+            "full name",
+            "student name",
+            "student",
+        ),
+        required=True,
+        example="أحمد محمد علي",
+    ),
+    Column(
+        "phone",
+        gettext_lazy("Student phone"),
+        "هاتف الطالب",
+        ("موبايل الطالب", "تليفون الطالب", "رقم هاتف الطالب", "student phone", "student mobile", "phone"),
+        example="01112345678",
+    ),
+    Column(
+        "guardian_name",
+        gettext_lazy("Guardian name"),
+        "اسم ولي الأمر",
+        ("ولي الأمر", "guardian", "guardian name", "parent", "parent name"),
+        example="محمد علي",
+    ),
+    Column(
+        "guardian_phone",
+        gettext_lazy("Guardian phone"),
+        "هاتف ولي الأمر",
+        (
+            "موبايل ولي الأمر",
+            "رقم ولي الأمر",
+            "تليفون ولي الأمر",
+            "واتساب ولي الأمر",
+            "رقم هاتف ولي الأمر",
+            "guardian phone",
+            "guardian mobile",
+            "parent phone",
+            "whatsapp",
+        ),
+        required=True,
+        example="01001234567",
+    ),
+    Column(
+        "guardian2_name",
+        gettext_lazy("Second guardian name"),
+        "اسم ولي الأمر الثاني",
+        ("second guardian name", "guardian 2 name"),
+    ),
+    Column(
+        "guardian2_phone",
+        gettext_lazy("Second guardian phone"),
+        "هاتف ولي الأمر الثاني",
+        (
+            "موبايل ولي الأمر الثاني",
+            "رقم ولي الأمر الثاني",
+            "هاتف الأم",
+            "موبايل الأم",
+            "second guardian phone",
+            "guardian 2 phone",
+        ),
+    ),
+    Column(
+        "grade", gettext_lazy("Grade"), "الصف", ("الصف الدراسي", "السنة الدراسية", "المرحلة", "grade", "class", "year")
+    ),
+    Column("school", gettext_lazy("School"), "المدرسة", ("school",)),
+    Column(
+        "groups",
+        gettext_lazy("Group codes"),
+        "أكواد المجموعات",
+        ("المجموعات", "المجموعة", "كود المجموعة", "كود المجموعات", "groups", "group", "group code", "group codes"),
+    ),
+    Column("fee_plan", gettext_lazy("Fee plan"), "نظام الرسوم", ("خطة الرسوم", "نوع الرسوم", "fee plan", "plan")),
+    Column(
+        "custom_fee",
+        gettext_lazy("Custom fee"),
+        "الرسوم المخفضة",
+        ("رسوم خاصة", "الرسوم الخاصة", "رسوم مخفضة", "custom fee", "reduced fee"),
+    ),
+    Column(
+        "fee_reason",
+        gettext_lazy("Fee plan reason"),
+        "سبب التخفيض أو الإعفاء",
+        ("سبب الرسوم", "سبب التخفيض", "سبب الإعفاء", "fee reason", "fee plan reason", "reason"),
+    ),
+    Column("notes", gettext_lazy("Notes"), "ملاحظات", ("الملاحظات", "notes", "note", "remarks")),
+)
+
+# Columns our own error report adds: accepted on re-upload and ignored without a warning.
+IGNORED_HEADERS = ("الأخطاء", "errors", "error", "خطأ", "#", "م", "مسلسل", "no")
+
+# Spellings of grades people type besides the labels (in any language) and the codes.
+GRADE_ALIASES = {
+    "p4": ("4 ابتدائي", "رابعة ابتدائي", "رابع ابتدائي"),
+    "p5": ("5 ابتدائي", "خامسة ابتدائي", "خامس ابتدائي"),
+    "p6": ("6 ابتدائي", "سادسة ابتدائي", "سادس ابتدائي"),
+    "m1": ("1 اعدادي", "اولى اعدادي", "أولى إعدادي", "الصف الأول الإعدادي"),
+    "m2": ("2 اعدادي", "تانية اعدادي", "ثانية إعدادي", "الصف الثاني الإعدادي"),
+    "m3": ("3 اعدادي", "تالتة اعدادي", "ثالثة إعدادي", "الصف الثالث الإعدادي"),
+    "s1": ("1 ثانوي", "اولى ثانوي", "أولى ثانوي", "الصف الأول الثانوي", "1ث"),
+    "s2": ("2 ثانوي", "تانية ثانوي", "ثانية ثانوي", "الصف الثاني الثانوي", "2ث"),
+    "s3": ("3 ثانوي", "تالتة ثانوي", "ثالثة ثانوي", "الصف الثالث الثانوي", "3ث"),
+}
+FEE_PLAN_ALIASES = {
+    "normal": ("عادى", "كامل", "full"),
+    "reduced": ("مخفض", "تخفيض", "خصم", "discount"),
+    "exempt": ("معفي", "معفى", "اعفاء", "إعفاء", "مجاني", "free"),
+}
+
+
+def column_title(column: Column) -> str:
+    """The header to show for a column: the template's Arabic one in Arabic, else the label."""
+    return column.arabic if (translation.get_language() or "").startswith("ar") else str(column.label)
+
+
+def _choice_map(choices, aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Folded spelling → value: the value itself, its label in English and Arabic, aliases."""
+    mapping: dict[str, str] = {}
+    for language in ("en", "ar"):
+        with translation.override(language):
+            for value, label in choices:
+                mapping[header_key(str(label))] = value
+    for value, _label in choices:
+        mapping[header_key(value)] = value
+    for value, spellings in aliases.items():
+        for spelling in spellings:
+            mapping[header_key(spelling)] = value
+    return mapping
+
+
+@dataclass
+class RowOutcome:
+    number: int
+    action: str = NEW
+    label: str = ""
+    changes: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append((column, str(message)))
+        self.action = ERROR
+
+    def as_json(self) -> dict:
+        data = {"n": self.number, "a": self.action, "l": self.label}
+        if self.changes:
+            data["c"] = self.changes
+        if self.errors:
+            data["e"] = [list(issue) for issue in self.errors]
+        return data
+
+
+@dataclass
+class ImportResult:
+    """What a check or an import found: counts, per-row outcomes, and any whole-file error."""
+
+    rows: list[RowOutcome] = field(default_factory=list)
+    file_error: str = ""
+    ignored_columns: list[str] = field(default_factory=list)
+    applied: bool = False
+    blank_rows: int = 0
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tally = dict.fromkeys(ACTIONS, 0)
+        for row in self.rows:
+            tally[row.action] += 1
+        return tally
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_error and not any(row.action == ERROR for row in self.rows)
+
+    def issues(self) -> list[tuple[int, str, str]]:
+        return [(row.number, column, message) for row in self.rows for column, message in row.errors]
+
+
+@dataclass
+class HeaderMap:
+    columns: dict[str, int]  # column key -> index in the row
+    titles: dict[str, str]  # column key -> header as written in the file
+    header_row: int
+    ignored: list[str]
+
+
+def header_find(sheet: Sheet, columns: tuple[Column, ...]) -> HeaderMap:
+    """Find the header row (title rows above it are allowed) and map it to column keys."""
+    spellings: dict[str, str] = {}
+    for column in columns:
+        for spelling in (column.key, column.arabic, str(column.label), *column.aliases):
+            spellings.setdefault(header_key(spelling), column.key)
+        with translation.override("en"):
+            spellings.setdefault(header_key(str(column.label)), column.key)
+        with translation.override("ar"):
+            spellings.setdefault(header_key(str(column.label)), column.key)
+    ignored_keys = {header_key(text) for text in IGNORED_HEADERS} | {header_key(str(_("Errors")))}
+    for number, cells in sheet.rows[:HEADER_SEARCH_ROWS]:
+        keys = [header_key(cell) for cell in cells]
+        if sum(1 for key in keys if key in spellings) < 2:
+            continue
+        mapped: dict[str, int] = {}
+        titles: dict[str, str] = {}
+        ignored: list[str] = []
+        for index, (cell, key) in enumerate(zip(cells, keys, strict=True)):
+            if not key:
+                continue
+            column_key = spellings.get(key)
+            if column_key is None:
+                if key not in ignored_keys:
+                    ignored.append(cell)
+                continue
+            if column_key in mapped:
+                raise ImportFileError(
+                    _("The column “%(column)s” appears twice in the header row.") % {"column": cell}, code="duplicate"
+                )
+            mapped[column_key] = index
+            titles[column_key] = cell
+        missing = [column for column in columns if column.required and column.key not in mapped]
+        if missing:
+            message = _("Required column missing: %(columns)s.") % {
+                "columns": "، ".join(f"{column.arabic} ({column.label})" for column in missing)
+            }
+            merged = merged_header_ranges(sheet, number)
+            if merged:
+                message += " " + _merged_message(merged)
+            raise ImportFileError(message, code="missing_column")
+        for column in columns:
+            titles.setdefault(column.key, column_title(column))
+        return HeaderMap(columns=mapped, titles=titles, header_row=number, ignored=ignored)
+    merged = merged_header_ranges(sheet, HEADER_SEARCH_ROWS)
+    message = _(
+        "No header row found: the first row must name the columns, e.g. “%(example)s”. Download the template."
+    ) % {"example": "، ".join(column.arabic for column in columns if column.required)}
+    if merged:
+        message += " " + _merged_message(merged)
+    raise ImportFileError(message, code="no_header")
+
+
+def _merged_message(ranges: list[str]) -> str:
+    return _("The header has merged cells (%(ranges)s): unmerge them so every column has its own header.") % {
+        "ranges": ", ".join(ranges[:5])
+    }
+
+
+class RowValues:
+    """The cells of one data row by column key, with formula cells reported as errors."""
+
+    def __init__(self, cells: list[str], header: HeaderMap, outcome: RowOutcome):
+        self.cells = cells
+        self.header = header
+        self.outcome = outcome
+        self.formulas: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        index = self.header.columns.get(key)
+        if index is None or index >= len(self.cells):
+            return ""
+        value = self.cells[index]
+        if isinstance(value, Formula):
+            if key in self.formulas:
+                return ""
+            self.formulas.add(key)
+            self.outcome.error(
+                self.header.titles[key],
+                _("This cell holds a formula (%(formula)s): type the value itself.") % {"formula": value[:40]},
+            )
+            return ""
+        return value
+
+    def title(self, key: str) -> str:
+        return self.header.titles[key]
+
+
+def _phone(values: RowValues, key: str, *, required: bool) -> str:
+    raw = values[key]
+    if not raw:
+        if required and key not in values.formulas:
+            values.outcome.error(values.title(key), _("Enter a phone number."))
+        return ""
+    try:
+        return phone_e164(raw)
+    except ValidationError as exc:
+        values.outcome.error(values.title(key), exc.messages[0])
+        return ""
+
+
+def _money(raw: str) -> str:
+    """A fee as typed ("150", "150.5", "١٥٠", "150 جنيه") → a plain decimal string, or the raw text."""
+    text = digits_ascii(raw).replace("٫", ".").replace(",", "")
+    text = "".join(ch for ch in text if ch.isdigit() or ch in ".-")
+    try:
+        return str(Decimal(text)) if text else ""
+    except InvalidOperation:
+        return raw
+
+
+@dataclass
+class StudentRow:
+    outcome: RowOutcome
+    code: str = ""
+    full_name: str = ""
+    key: str = ""
+    phone: str = ""
+    guardian_name: str = ""
+    guardian_phone: str = ""
+    guardian2_name: str = ""
+    guardian2_phone: str = ""
+    grade: str = ""
+    school: str = ""
+    notes: str = ""
+    group_codes: list[str] = field(default_factory=list)
+    fee_plan: str = FeePlan.NORMAL
+    custom_fee: Decimal | None = None
+    fee_reason: str = ""
+    student: Student | None = None  # the existing student this row updates
+    student_changes: dict = field(default_factory=dict)
+    new_links: list[tuple[str, bool]] = field(default_factory=list)  # (guardian phone, primary)
+    new_groups: list[Group] = field(default_factory=list)
+    plan_changes: list[Enrollment] = field(default_factory=list)
+
+
+def _split_codes(raw: str) -> list[str]:
+    text = digits_ascii(raw).upper()
+    for separator in ("،", "؛", ";", "/", "|", "\n", " "):
+        text = text.replace(separator, ",")
+    codes: list[str] = []
+    for part in text.split(","):
+        code = part.strip()
+        if code and code not in codes:
+            codes.append(code)
+    return codes
+
+
+class StudentImporter:
+    """Students with their guardians and enrollments (SPEC.md §4)."""
+
+    kind = ImportJob.Kind.STUDENTS
+    columns = STUDENT_COLUMNS
+
+    def __init__(self, *, branch: Branch, actor=None, reason: str = ""):
+        self.branch = branch
+        self.actor = actor if getattr(actor, "pk", None) else None
+        self.reason = reason
+        self.grades = _choice_map(Grade.choices, GRADE_ALIASES)
+        self.fee_plans = _choice_map(FeePlan.choices, FEE_PLAN_ALIASES)
+
+    # --- 1. normalize and check each row on its own -----------------------------------------
+
+    def row_parse(self, values: RowValues) -> StudentRow:
+        outcome = values.outcome
+        row = StudentRow(outcome=outcome)
+        row.full_name = name_clean(values["full_name"])
+        row.key = search_key(row.full_name)
+        raw_code = values["code"]
+        if raw_code:
+            try:
+                row.code = student_code_clean(raw_code)
+            except ValidationError as exc:
+                outcome.error(values.title("code"), exc.message_dict["code"][0])
+        outcome.label = row.full_name
+        if not row.full_name and "full_name" not in values.formulas:
+            outcome.error(values.title("full_name"), _("Enter the student's full name."))
+        row.phone = _phone(values, "phone", required=False)
+        row.guardian_name = name_clean(values["guardian_name"])
+        row.guardian_phone = _phone(values, "guardian_phone", required=True)
+        row.guardian2_name = name_clean(values["guardian2_name"])
+        row.guardian2_phone = _phone(values, "guardian2_phone", required=False)
+        if row.guardian2_phone == row.guardian_phone:
+            row.guardian2_phone = ""
+        raw_grade = values["grade"]
+        if raw_grade:
+            row.grade = self.grades.get(header_key(raw_grade), "")
+            if not row.grade:
+                outcome.error(
+                    values.title("grade"),
+                    _("Unknown grade “%(value)s”. Use one of: %(choices)s.")
+                    % {"value": raw_grade, "choices": "، ".join(str(label) for _v, label in Grade.choices)},
+                )
+        row.school = name_clean(values["school"])
+        row.notes = values["notes"].strip()
+        row.group_codes = _split_codes(values["groups"])
+        raw_plan = values["fee_plan"]
+        plan = self.fee_plans.get(header_key(raw_plan), "") if raw_plan else FeePlan.NORMAL
+        if not plan:
+            outcome.error(
+                values.title("fee_plan"),
+                _("Unknown fee plan “%(value)s”. Use one of: %(choices)s.")
+                % {"value": raw_plan, "choices": "، ".join(str(label) for _v, label in FeePlan.choices)},
+            )
+        elif row.group_codes or raw_plan:
+            try:
+                row.fee_plan, row.custom_fee, row.fee_reason = fee_plan_clean(
+                    plan, _money(values["custom_fee"]), values["fee_reason"]
+                )
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    column = {"custom_fee": "custom_fee", "fee_reason": "fee_reason"}.get(name, "fee_plan")
+                    outcome.error(values.title(column), messages[0])
+        return row
+
+    # --- 2. plan the rows against the database, with one look-up per kind of record -------
+
+    def rows_plan(self, rows: list[StudentRow]) -> None:
+        live = rows
+        phones = {row.guardian_phone for row in live if row.guardian_phone}
+        phones |= {row.guardian2_phone for row in live if row.guardian2_phone}
+        codes = {row.code for row in live if row.code}
+        group_codes = {code for row in live for code in row.group_codes}
+
+        self.guardians = {guardian.phone: guardian for guardian in _in_chunks(Guardian.objects.all(), "phone", phones)}
+        # existing students reachable from these guardians: (folded name, guardian phone) → student id
+        by_identity: dict[tuple[str, str], int] = {}
+        student_phones: dict[int, set[str]] = defaultdict(set)
+        links = _in_chunks(
+            StudentGuardian.objects.values_list("student_id", "student__search_key", "guardian__phone"),
+            "guardian__phone",
+            phones,
+        )
+        for student_id, key, phone in links:
+            by_identity.setdefault((key, phone), student_id)
+        by_code = dict(_in_chunks(Student.objects.values_list("code", "pk"), "code", codes))
+        student_ids = set(by_identity.values()) | set(by_code.values())
+        self.students = {student.pk: student for student in _in_chunks(Student.objects.all(), "pk", student_ids)}
+        for student_id, phone in _in_chunks(
+            StudentGuardian.objects.values_list("student_id", "guardian__phone"), "student_id", student_ids
+        ):
+            student_phones[student_id].add(phone)
+        self.has_primary = {
+            student_id
+            for student_id, is_primary in _in_chunks(
+                StudentGuardian.objects.filter(is_primary=True).values_list("student_id", "is_primary"),
+                "student_id",
+                student_ids,
+            )
+        }
+        enrollments: dict[tuple[int, int], Enrollment] = {
+            (enrollment.student_id, enrollment.group_id): enrollment
+            for enrollment in _in_chunks(Enrollment.objects.filter(is_active=True), "student_id", student_ids)
+        }
+        groups_query = Group.objects.all()
+        visible = branch_ids_visible(self.actor) if self.actor else None
+        if visible is not None:
+            groups_query = groups_query.filter(branch__in=visible)
+        groups = {group.code: group for group in _in_chunks(groups_query, "code", group_codes)}
+        group_load = dict(
+            Enrollment.objects.filter(is_active=True, group__in=list(groups.values()))
+            .values_list("group_id")
+            .annotate(total=Count("id"))
+            .values_list("group_id", "total")
+        )
+
+        seen_identity: dict[tuple[str, str], int] = {}
+        seen_code: dict[str, int] = {}
+        for row in rows:
+            outcome = row.outcome
+            identity = (row.key, row.guardian_phone)
+            if row.key and row.guardian_phone:
+                if identity in seen_identity:
+                    outcome.error(
+                        self.title("full_name"),
+                        _("The same student (name and guardian phone) is already in row %(row)s.")
+                        % {"row": seen_identity[identity]},
+                    )
+                else:
+                    seen_identity[identity] = outcome.number
+            if row.code:
+                if row.code in seen_code:
+                    outcome.error(
+                        self.title("code"),
+                        _("The code %(code)s is already used in row %(row)s.")
+                        % {"code": row.code, "row": seen_code[row.code]},
+                    )
+                else:
+                    seen_code[row.code] = outcome.number
+            # which existing student is this? the typed code first (when the guardian matches), else name + phone
+            student = None
+            if row.code and row.code in by_code:
+                holder = self.students[by_code[row.code]]
+                if row.guardian_phone in student_phones.get(holder.pk, set()) or holder.search_key == row.key:
+                    student = holder
+                else:
+                    outcome.error(
+                        self.title("code"),
+                        _("The code %(code)s is already used by another student (%(name)s).")
+                        % {"code": row.code, "name": holder.full_name},
+                    )
+            if student is None and identity in by_identity:
+                student = self.students[by_identity[identity]]
+                if row.code and student.code != row.code and row.code in by_code:
+                    student = None  # the clash is reported above
+            if student is not None and visible is not None and student.branch_id not in visible:
+                outcome.error(
+                    self.title("full_name"),
+                    _("This student belongs to a branch you do not work in (code %(code)s).") % {"code": student.code},
+                )
+            for code in row.group_codes:
+                group = groups.get(code)
+                if group is None:
+                    outcome.error(self.title("groups"), _("There is no group with the code %(code)s.") % {"code": code})
+                elif not group.is_active:
+                    outcome.error(self.title("groups"), _("The group %(group)s is not active.") % {"group": code})
+            if outcome.action == ERROR:
+                continue
+            row.student = student
+            if student is None:
+                outcome.action = NEW
+                outcome.label = f"{row.full_name} ({row.code})" if row.code else row.full_name
+                row.new_links = [(row.guardian_phone, True)] + (
+                    [(row.guardian2_phone, False)] if row.guardian2_phone else []
+                )
+                row.new_groups = [groups[code] for code in row.group_codes]
+            else:
+                self._student_diff(row, student, student_phones.get(student.pk, set()), groups, enrollments)
+                outcome.label = f"{student.full_name} ({student.code})"
+            for group in row.new_groups:
+                group_load[group.pk] = group_load.get(group.pk, 0) + 1
+                if group_load[group.pk] > group.capacity:
+                    outcome.error(
+                        self.title("groups"),
+                        _("The group %(group)s is full (%(capacity)s students).")
+                        % {"group": group.code, "capacity": group.capacity},
+                    )
+
+    def title(self, key: str) -> str:
+        return self.header.titles[key]
+
+    def _student_diff(self, row: StudentRow, student: Student, phones: set[str], groups, enrollments) -> None:
+        changes = {}
+        for name in ("phone", "grade", "school", "notes"):
+            value = getattr(row, name)
+            if value and value != getattr(student, name):
+                changes[name] = value
+        if row.key != student.search_key:  # a spelling variant (أيمن / ايمن) keeps the stored spelling
+            changes["full_name"] = row.full_name
+        if row.code and row.code != student.code:
+            changes["code"] = row.code
+        row.student_changes = changes
+        primary_taken = student.pk in self.has_primary
+        for phone in (row.guardian_phone, row.guardian2_phone):
+            if phone and phone not in phones:
+                row.new_links.append((phone, not primary_taken))
+                primary_taken = True
+        for code in row.group_codes:
+            group = groups[code]
+            enrollment = enrollments.get((student.pk, group.pk))
+            if enrollment is None:
+                row.new_groups.append(group)
+            elif (enrollment.fee_plan, enrollment.custom_fee, enrollment.fee_reason) != (
+                row.fee_plan,
+                row.custom_fee,
+                row.fee_reason,
+            ):
+                enrollment.fee_plan, enrollment.custom_fee, enrollment.fee_reason = (
+                    row.fee_plan,
+                    row.custom_fee,
+                    row.fee_reason,
+                )
+                row.plan_changes.append(enrollment)
+        described = [str(Student._meta.get_field(name).verbose_name) for name in changes]
+        if row.new_links:
+            described.append(str(_("guardians")))
+        if row.new_groups:
+            described.append(str(_("groups")))
+        if row.plan_changes:
+            described.append(str(_("fee plan")))
+        row.outcome.changes = described
+        row.outcome.action = UPDATE if described else UNCHANGED
+
+    # --- 3. apply every planned row in bulk ---------------------------------------------------
+
+    def rows_apply(self, rows: list[StudentRow]) -> None:
+        new_rows = [row for row in rows if row.outcome.action == NEW]
+        update_rows = [row for row in rows if row.outcome.action == UPDATE]
+        now = timezone.now()
+        today = timezone.localdate()
+        self._codes_assign(new_rows)
+
+        # guardians: new phones once (siblings share one), names filled where missing
+        new_guardians: dict[str, Guardian] = {}
+        named_guardians: dict[str, Guardian] = {}
+        for row in new_rows + update_rows:
+            for phone, name in ((row.guardian_phone, row.guardian_name), (row.guardian2_phone, row.guardian2_name)):
+                if not phone:
+                    continue
+                guardian = self.guardians.get(phone) or new_guardians.get(phone)
+                if guardian is None:
+                    new_guardians[phone] = Guardian(phone=phone, full_name=name)
+                elif name and not guardian.full_name and guardian.pk:
+                    guardian.full_name = name
+                    named_guardians[phone] = guardian
+        Guardian.objects.bulk_create(new_guardians.values(), batch_size=BATCH_SIZE)
+        Guardian.objects.bulk_update(named_guardians.values(), ["full_name"], batch_size=BATCH_SIZE)
+        guardians = {**self.guardians, **new_guardians}
+
+        students = [
+            Student(
+                code=row.code,
+                full_name=row.full_name,
+                search_key=row.key,
+                phone=row.phone,
+                branch=self.branch,
+                grade=row.grade,
+                school=row.school,
+                notes=row.notes,
+            )
+            for row in new_rows
+        ]
+        Student.objects.bulk_create(students, batch_size=BATCH_SIZE)
+        for row, student in zip(new_rows, students, strict=True):
+            row.student = student
+
+        changed_students, changed_fields = [], set()
+        for row in update_rows:
+            for name, value in row.student_changes.items():
+                setattr(row.student, name, value)
+                changed_fields.add(name)
+            if "full_name" in row.student_changes:
+                row.student.search_key = search_key(row.student.full_name)
+                changed_fields.add("search_key")
+            if row.student_changes:
+                row.student.updated_at = now
+                changed_students.append(row.student)
+        if changed_students:
+            Student.objects.bulk_update(
+                changed_students, [*sorted(changed_fields), "updated_at"], batch_size=BATCH_SIZE
+            )
+
+        links = [
+            StudentGuardian(student=row.student, guardian=guardians[phone], is_primary=primary)
+            for row in new_rows + update_rows
+            for phone, primary in row.new_links
+        ]
+        StudentGuardian.objects.bulk_create(links, batch_size=BATCH_SIZE)
+        enrollments = [
+            Enrollment(
+                student=row.student,
+                group=group,
+                fee_plan=row.fee_plan,
+                custom_fee=row.custom_fee,
+                fee_reason=row.fee_reason,
+                start_date=today,
+            )
+            for row in new_rows + update_rows
+            for group in row.new_groups
+        ]
+        Enrollment.objects.bulk_create(enrollments, batch_size=BATCH_SIZE)
+        plan_changes = [enrollment for row in update_rows for enrollment in row.plan_changes]
+        Enrollment.objects.bulk_update(plan_changes, ["fee_plan", "custom_fee", "fee_reason"], batch_size=BATCH_SIZE)
+        AuditLog.objects.bulk_create(
+            [self._audit(row, AuditLog.Action.CREATE) for row in new_rows]
+            + [self._audit(row, AuditLog.Action.UPDATE) for row in update_rows],
+            batch_size=BATCH_SIZE,
+        )
+
+    def _audit(self, row: StudentRow, action: str) -> AuditLog:
+        student = row.student
+        if action == AuditLog.Action.CREATE:
+            changes = {
+                "code": [None, student.code],
+                "full_name": [None, student.full_name],
+                "phone": [None, student.phone],
+                "branch": [None, student.branch_id],
+                "grade": [None, student.grade],
+                "school": [None, student.school],
+                "notes": [None, student.notes],
+                "guardians": [None, [phone for phone, _primary in row.new_links]],
+            }
+        else:
+            changes = {name: [None, value] for name, value in row.student_changes.items()}
+            if row.new_links:
+                changes["guardians"] = [None, [phone for phone, _primary in row.new_links]]
+        if row.new_groups:
+            changes["groups"] = [None, [group.code for group in row.new_groups]]
+        if row.plan_changes:
+            changes["fee_plan"] = [None, {e.group.code: e.fee_plan for e in row.plan_changes}]
+        return AuditLog(
+            actor=self.actor,
+            action=action,
+            model="core.student",
+            object_id=str(student.pk),
+            object_repr=str(student)[:200],
+            changes=changes,
+            reason=self.reason[:255],
+        )
+
+    def _codes_assign(self, new_rows: list[StudentRow]) -> None:
+        """Gap-free codes for the rows without one: one locked advance of the counter for
+        the whole file, skipping numbers already taken (typed codes, here or in the file)."""
+        wanted = [row for row in new_rows if not row.code]
+        if not wanted:
+            return
+        counter = Counter.objects.select_for_update().filter(key=STUDENT_CODE_COUNTER).first()
+        if counter is None:
+            Counter.objects.get_or_create(key=STUDENT_CODE_COUNTER, defaults={"value": STUDENT_CODE_START})
+            counter = Counter.objects.select_for_update().get(key=STUDENT_CODE_COUNTER)
+        typed = {row.code for row in new_rows if row.code}
+        next_value = counter.value + 1
+        assigned = 0
+        while assigned < len(wanted):
+            window = [str(value) for value in range(next_value, next_value + len(wanted) - assigned + 50)]
+            taken = typed | set(Student.objects.filter(code__in=window).values_list("code", flat=True))
+            for code in window:
+                next_value += 1
+                if code in taken:
+                    continue
+                wanted[assigned].code = code
+                assigned += 1
+                if assigned == len(wanted):
+                    break
+        counter.value = next_value - 1
+        counter.save(update_fields=["value"])
+
+    # --- the whole run -----------------------------------------------------------------------
+
+    def run(self, sheet: Sheet, *, apply: bool, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+        result = ImportResult()
+        self.header = header_find(sheet, self.columns)
+        result.ignored_columns = self.header.ignored
+        data_rows = [(number, cells) for number, cells in sheet.rows if number > self.header.header_row]
+        parsed: list[StudentRow] = []
+        total = len(data_rows)
+        for index, (number, cells) in enumerate(data_rows, start=1):
+            if not any(cells):
+                result.blank_rows += 1
+                continue
+            outcome = RowOutcome(number=number)
+            parsed.append(self.row_parse(RowValues(cells, self.header, outcome)))
+            if progress and index % PROGRESS_EVERY == 0:
+                progress(index, total)
+        self.rows_plan(parsed)
+        result.rows = [row.outcome for row in parsed]
+        if apply and result.ok and parsed:
+            self.rows_apply(parsed)
+            result.applied = True
+        return result
+
+
+def _in_chunks(queryset, field_name: str, values, size: int = 5000):
+    """``queryset.filter(field__in=values)`` in chunks (SQLite's limit on query parameters)."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield from queryset.filter(**{f"{field_name}__in": values[start : start + size]})
+
+
+IMPORTERS = {ImportJob.Kind.STUDENTS: StudentImporter}
+
+
+def import_run(
+    *,
+    kind: str = ImportJob.Kind.STUDENTS,
+    data: bytes,
+    file_name: str,
+    branch: Branch,
+    actor=None,
+    apply: bool,
+    reason: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Check a file and, when ``apply`` and every row is valid, import it: all rows or none."""
+    importer = IMPORTERS[kind](branch=branch, actor=actor, reason=reason)
+    try:
+        sheet = sheet_read(data, file_name)
+        if not apply:
+            return importer.run(sheet, apply=False, progress=progress)
+        with transaction.atomic():
+            result = importer.run(sheet, apply=True, progress=progress)
+            if not result.applied:
+                transaction.set_rollback(True)
+            return result
+    except ImportFileError as exc:
+        return ImportResult(file_error=exc.messages[0])
+    except IntegrityError as exc:
+        logger.warning("import of %s refused by the database: %s", file_name, exc)
+        return ImportResult(
+            file_error=_(
+                "The import was stopped because another change touched the same records. Check the file again."
+            )
+        )
+
+
+# --- jobs: the admin's uploads, checked and applied inline or by a django-q2 task -------------
+
+
+def import_job_create(*, actor, kind: str, branch: Branch, upload) -> ImportJob:
+    job = ImportJob(kind=kind, branch=branch, created_by=actor, file_name=upload.name[:255])
+    job.file.save(upload.name, upload, save=False)
+    job.save()
+    return job
+
+
+def row_estimate(data: bytes) -> int:
+    """A cheap upper bound of the rows, to decide whether a file is checked in the background."""
+    if data.startswith(b"PK\x03\x04"):
+        from openpyxl import load_workbook
+
+        try:
+            workbook = load_workbook(io.BytesIO(data), read_only=True)
+            try:
+                return workbook.worksheets[0].max_row or 0 if workbook.worksheets else 0
+            finally:
+                workbook.close()
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError):
+            return 0  # a damaged file is reported by the check itself
+    return data.count(b"\n") + 1
+
+
+def _job_data(job: ImportJob) -> bytes:
+    with job.file.open("rb") as handle:
+        return handle.read()
+
+
+def _job_progress(job_id: int):
+    last = {"value": -1}
+
+    def report(done: int, total: int) -> None:
+        value = min(99, int(done * 100 / total)) if total else 0
+        if value != last["value"]:
+            last["value"] = value
+            ImportJob.objects.filter(pk=job_id).update(progress=value)
+
+    return report
+
+
+def _job_store(job: ImportJob, result: ImportResult, *, status: str) -> None:
+    counts = result.counts
+    job.total_rows = len(result.rows)
+    job.new_count, job.update_count = counts[NEW], counts[UPDATE]
+    job.unchanged_count, job.error_count = counts[UNCHANGED], counts[ERROR]
+    job.rows = [row.as_json() for row in result.rows]
+    job.ignored_columns = result.ignored_columns
+    job.message = result.file_error
+    job.progress = 100
+    job.status = status
+
+
+def import_job_check(*, job_id: int) -> ImportJob:
+    """Check (preview) an uploaded file: every row's outcome, nothing written but the job."""
+    job = ImportJob.objects.select_related("created_by", "branch").get(pk=job_id)
+    job.status = ImportJob.Status.CHECKING
+    job.save(update_fields=["status"])
+    with translation.override(getattr(job.created_by, "language", None) or translation.get_language()):
+        result = import_run(
+            kind=job.kind,
+            data=_job_data(job),
+            file_name=job.file_name,
+            branch=job.branch,
+            actor=job.created_by,
+            apply=False,
+            progress=_job_progress(job.pk),
+        )
+    _job_store(job, result, status=ImportJob.Status.INVALID if result.file_error else ImportJob.Status.READY)
+    job.save()
+    return job
+
+
+def import_job_apply(*, job_id: int, actor) -> ImportJob:
+    """Apply a checked file: checked again inside the transaction, then all rows or none."""
+    job = ImportJob.objects.select_related("created_by", "branch").get(pk=job_id)
+    with translation.override(getattr(actor, "language", None) or translation.get_language()):
+        result = import_run(
+            kind=job.kind,
+            data=_job_data(job),
+            file_name=job.file_name,
+            branch=job.branch,
+            actor=actor,
+            apply=True,
+            reason=_("Import of %(file)s (#%(id)s)") % {"file": job.file_name, "id": job.pk},
+        )
+        if result.applied:
+            _job_store(job, result, status=ImportJob.Status.DONE)
+            job.finished_at = timezone.now()
+        elif result.file_error:
+            _job_store(job, result, status=ImportJob.Status.FAILED)
+        else:
+            _job_store(job, result, status=ImportJob.Status.READY)
+            job.message = _(
+                "Nothing was imported: the file changed or the data did since the check. See the errors below."
+            )
+    job.save()
+    return job
+
+
+def import_job_start_apply(*, job: ImportJob, actor) -> ImportJob:
+    """Mark a job as importing and queue it (big files) or run it now."""
+    if not job.can_apply:
+        raise ValidationError(_("This file cannot be imported: fix the errors and upload it again."))
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.READY).update(
+        status=ImportJob.Status.APPLYING, progress=0
+    )
+    if not updated:
+        raise ValidationError(_("This import is already running or finished."))
+    if job.total_rows > BACKGROUND_ROWS:
+        from django_q.tasks import async_task
+
+        transaction.on_commit(lambda: async_task("core.tasks.import_job_apply", job.pk, actor.pk))
+        job.refresh_from_db()
+        return job
+    return import_job_apply(job_id=job.pk, actor=actor)
+
+
+def import_job_start_check(*, job: ImportJob) -> ImportJob:
+    if row_estimate(_job_data(job)) > BACKGROUND_ROWS:
+        from django_q.tasks import async_task
+
+        transaction.on_commit(lambda: async_task("core.tasks.import_job_check", job.pk))
+        return job
+    return import_job_check(job_id=job.pk)
+
+
+def error_report(job: ImportJob) -> bytes:
+    """The uploaded sheet with an “Errors” column, as .xlsx, so staff fix it and upload again."""
+    from openpyxl import Workbook
+
+    sheet = sheet_read(_job_data(job), job.file_name)
+    by_row: dict[int, list[str]] = defaultdict(list)
+    for row in job.rows:
+        for column, message in row.get("e", []):
+            by_row[row["n"]].append(f"{column}: {message}")
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(title=str(_("Errors"))[:31])
+    header_row = None
+    try:
+        header_row = header_find(sheet, IMPORTERS[job.kind].columns).header_row
+    except ImportFileError:
+        header_row = sheet.rows[0][0] if sheet.rows else 0
+    width = max((len(cells) for _n, cells in sheet.rows), default=0)
+    for number, cells in sheet.rows:
+        if number < header_row:
+            continue
+        padded = [_neutral(cell) for cell in cells] + [""] * (width - len(cells))
+        if number == header_row:
+            worksheet.append([str(_("Errors")), *padded])
+        elif any(cells):
+            worksheet.append(["\n".join(by_row.get(number, [])), *padded])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutral(value):
+    """A cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def template_workbook(kind: str = ImportJob.Kind.STUDENTS, *, user=None) -> bytes:
+    """The import template: Arabic headers, an example row, lists for grade and fee plan."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    columns = IMPORTERS[kind].columns
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "students" if kind == ImportJob.Kind.STUDENTS else kind
+    sheet.sheet_view.rightToLeft = True
+    sheet.append([column.arabic for column in columns])
+    sheet.append([column.example for column in columns])
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="FFF2CC")
+    for index, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=1, column=index)
+        cell.font = bold
+        if column.required:
+            cell.fill = fill
+        letter = cell.column_letter
+        sheet.column_dimensions[letter].width = max(14, len(column.arabic) + 6)
+        if "phone" in column.key or column.key == "code":
+            for row in range(2, 2001):
+                sheet.cell(row=row, column=index).number_format = "@"
+    sheet.freeze_panes = "A2"
+    lists = workbook.create_sheet("lists")
+    with translation.override("ar"):
+        grade_labels = [str(label) for _value, label in Grade.choices]
+        plan_labels = [str(label) for _value, label in FeePlan.choices]
+    groups = Group.objects.filter(is_active=True)
+    visible = branch_ids_visible(user) if user is not None else None
+    if visible is not None:
+        groups = groups.filter(branch__in=visible)
+    group_codes = list(groups.order_by("code").values_list("code", "name"))
+    for row, label in enumerate(grade_labels, start=1):
+        lists.cell(row=row, column=1, value=label)
+    for row, label in enumerate(plan_labels, start=1):
+        lists.cell(row=row, column=2, value=label)
+    for row, (code, name) in enumerate(group_codes, start=1):
+        lists.cell(row=row, column=3, value=code)
+        lists.cell(row=row, column=4, value=name)
+    keys = [column.key for column in columns]
+    if kind == ImportJob.Kind.STUDENTS:
+        sheet.cell(row=2, column=keys.index("grade") + 1, value=grade_labels[6])
+        sheet.cell(row=2, column=keys.index("fee_plan") + 1, value=plan_labels[0])
+        if group_codes:
+            sheet.cell(row=2, column=keys.index("groups") + 1, value=group_codes[0][0])
+        for key, source in (
+            ("grade", f"lists!$A$1:$A${len(grade_labels)}"),
+            ("fee_plan", f"lists!$B$1:$B${len(plan_labels)}"),
+        ):
+            validation = DataValidation(type="list", formula1=f"={source}", allow_blank=True)
+            validation.error = str(_("Choose a value from the list."))
+            validation.showErrorMessage = True
+            letter = sheet.cell(row=1, column=keys.index(key) + 1).column_letter
+            validation.add(f"{letter}2:{letter}5000")
+            sheet.add_data_validation(validation)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def template_file_name(kind: str) -> str:
+    return f"{kind}-import-template-{datetime.date.today():%Y%m%d}.xlsx"
+
+
+__all__ = [
+    "BACKGROUND_ROWS",
+    "ImportResult",
+    "StudentImporter",
+    "error_report",
+    "import_job_apply",
+    "import_job_check",
+    "import_job_create",
+    "import_run",
+    "template_workbook",
+]

@@ -1,0 +1,264 @@
+"""The student import engine: normalization, per-row outcomes, all-or-nothing, bad files."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.db import IntegrityError
+from openpyxl import load_workbook
+
+from core.models import AuditLog, Counter, Enrollment, FeePlan, Guardian, Student, StudentGuardian
+from core.normalize import digits_ascii
+from core.resources import StudentResource
+from core.services.imports import import_run, template_workbook
+from tests.factories import make_group, make_student
+from tests.import_sheets import MESSY_EXPECTED, clean_rows, csv_bytes, messy_rows, xlsx_bytes
+
+
+@pytest.fixture
+def center(main_branch, receptionist):
+    make_group(main_branch, code="M1")
+    make_group(main_branch, code="P2")
+    fatma = make_student(main_branch, name="فاطمة حسن", guardian_phone="01001112222")
+    youssef = make_student(main_branch, name="يوسف أيمن", guardian_phone="01001113333", code="5005")
+    return {"branch": main_branch, "actor": receptionist, "fatma": fatma, "youssef": youssef}
+
+
+def run(center, data: bytes, *, apply: bool, name: str = "students.xlsx"):
+    return import_run(data=data, file_name=name, branch=center["branch"], actor=center["actor"], apply=apply)
+
+
+def table_counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+
+
+def test_messy_sheet_gets_the_expected_outcome_for_every_row(center):
+    result = run(center, xlsx_bytes(messy_rows()), apply=False)
+    assert result.file_error == ""
+    outcomes = {row.number: (row.action, row.errors[0][0] if row.errors else "") for row in result.rows}
+    assert outcomes == MESSY_EXPECTED
+    assert result.blank_rows == 1
+    assert result.ignored_columns == ["العنوان"]
+    assert result.counts == {"new": 8, "update": 1, "unchanged": 1, "error": 4}
+
+
+def test_each_error_names_row_column_and_reason(center):
+    result = run(center, xlsx_bytes(messy_rows()), apply=False)
+    issues = {number: (column, message) for number, column, message in result.issues()}
+    assert "0100123" in issues[8][1]
+    assert "5005" in issues[9][1] and "يوسف أيمن" in issues[9][1]
+    assert "Z99" in issues[10][1]
+    assert "HYPERLINK" in issues[11][1]
+
+
+def test_a_sheet_with_errors_writes_nothing(center):
+    before = table_counts()
+    result = run(center, xlsx_bytes(messy_rows()), apply=True)
+    assert not result.applied
+    assert table_counts() == before
+
+
+def test_a_failure_while_writing_rolls_everything_back(center, monkeypatch):
+    before = table_counts()
+
+    def broken(*args, **kwargs):
+        raise IntegrityError("simulated")
+
+    monkeypatch.setattr(Enrollment.objects, "bulk_create", broken)
+    result = run(center, xlsx_bytes(clean_rows()), apply=True)
+    assert not result.applied and result.file_error
+    assert table_counts() == before
+
+
+def test_clean_sheet_imports_students_guardians_and_enrollments(center):
+    result = run(center, xlsx_bytes(clean_rows()), apply=True)
+    assert result.applied and result.counts == {"new": 8, "update": 1, "unchanged": 1, "error": 0}
+
+    ahmed = Student.objects.get(full_name="أحمد محمد")  # trimmed, inner spaces collapsed
+    assert ahmed.grade == "s1" and ahmed.school == "مدرسة النور"
+    assert list(ahmed.guardians.values_list("phone", "full_name")) == [("+201001234567", "محمد علي")]
+    mariam = Student.objects.get(full_name="مريم محمد")
+    assert list(mariam.guardians.values_list("phone", flat=True)) == ["+201001234567"]  # siblings share
+    assert Guardian.objects.filter(phone="+201001234567").count() == 1
+    assert StudentGuardian.objects.filter(guardian__phone="+201001234567", is_primary=True).count() == 2
+
+    esraa = Student.objects.get(full_name="إسراء سعيد")
+    assert sorted(esraa.enrollments.values_list("group__code", flat=True)) == ["M1", "P2"]
+    alaa = Enrollment.objects.get(student__full_name="علاء مصطفى")
+    assert (alaa.fee_plan, alaa.custom_fee, alaa.fee_reason) == (FeePlan.REDUCED, Decimal("150.00"), "أخوان")
+    assert Enrollment.objects.get(student__full_name="هدى إبراهيم").fee_plan == FeePlan.EXEMPT
+
+    phones = set(Guardian.objects.values_list("phone", flat=True))
+    assert {f"+2010012345{n}" for n in (67, 68, 72, 73, 74, 75, 76)} <= phones
+
+    fatma = center["fatma"]
+    assert Student.objects.filter(search_key=fatma.search_key).count() == 1  # no twin
+    assert list(fatma.enrollments.values_list("group__code", flat=True)) == ["M1"]
+    assert AuditLog.objects.filter(model="core.student", action="create", actor=center["actor"]).count() >= 8
+
+
+def test_new_codes_are_gap_free_after_the_counter(center):
+    run(center, xlsx_bytes(clean_rows()), apply=True)
+    codes = sorted(
+        int(code)
+        for code in Student.objects.exclude(pk__in=[center["fatma"].pk, center["youssef"].pk]).values_list(
+            "code", flat=True
+        )
+    )
+    assert codes == list(range(1002, 1010))  # فاطمة took 1001
+    assert Counter.objects.get(key="student_code").value == 1009
+
+
+def test_reimporting_the_same_file_changes_nothing(center):
+    data = xlsx_bytes(clean_rows())
+    run(center, data, apply=True)
+    before = table_counts()
+    again = run(center, data, apply=True)
+    assert again.counts == {"new": 0, "update": 0, "unchanged": 10, "error": 0}
+    assert table_counts() == before
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1256"])
+def test_csv_in_every_encoding_reads_the_same(center, encoding):
+    # Windows-1256 has no Persian digits: that sheet types them in ASCII
+    rows = [
+        [digits_ascii(cell) if isinstance(cell, str) and encoding == "cp1256" else cell for cell in row]
+        for row in clean_rows()
+    ]
+    result = run(center, csv_bytes(rows, encoding=encoding), apply=False, name="students.csv")
+    assert result.file_error == ""
+    assert result.counts == {"new": 8, "update": 1, "unchanged": 1, "error": 0}
+
+
+def test_english_headers_are_accepted(center):
+    rows = [["Full name", "Guardian phone", "Group codes"], ["Omar Khaled", "01001230000", "M1"]]
+    result = run(center, xlsx_bytes(rows), apply=True)
+    assert result.applied and Student.objects.filter(full_name="Omar Khaled").exists()
+
+
+def test_title_rows_above_the_header_are_skipped(center):
+    rows = [["كشف طلاب سنتر النور"], [], ["اسم الطالب", "هاتف ولي الأمر"], ["عمر خالد", "01001230000"]]
+    result = run(center, xlsx_bytes(rows), apply=False)
+    assert [(row.number, row.action) for row in result.rows] == [(4, "new")]
+
+
+def test_same_student_twice_in_the_file_is_an_error(center):
+    rows = [["اسم الطالب", "هاتف ولي الأمر"], ["عمر خالد", "01001230000"], ["عمر  خالد", "+201001230000"]]
+    result = run(center, xlsx_bytes(rows), apply=False)
+    assert [row.action for row in result.rows] == ["new", "error"]
+    assert "2" in result.rows[1].errors[0][1]
+
+
+def test_full_group_is_a_row_error(center, main_branch):
+    make_group(main_branch, code="S1", capacity=1)
+    rows = [["اسم الطالب", "هاتف ولي الأمر", "المجموعات"], ["عمر", "01001230000", "S1"], ["خالد", "01001230001", "S1"]]
+    result = run(center, xlsx_bytes(rows), apply=False)
+    assert [row.action for row in result.rows] == ["new", "error"]
+
+
+def test_reduced_plan_without_fee_is_a_row_error(center):
+    rows = [["اسم الطالب", "هاتف ولي الأمر", "المجموعات", "نظام الرسوم"], ["عمر", "01001230000", "M1", "مخفض"]]
+    result = run(center, xlsx_bytes(rows), apply=False)
+    columns = [column for column, _message in result.rows[0].errors]
+    assert columns == ["الرسوم المخفضة", "سبب التخفيض أو الإعفاء"]
+
+
+# --- the whole file is refused, clearly, and nothing is written ---------------------------------
+
+
+def _refused(center, data: bytes, name: str) -> str:
+    before = table_counts()
+    result = run(center, data, apply=True, name=name)
+    assert not result.applied and result.file_error and not result.rows
+    assert table_counts() == before
+    return result.file_error
+
+
+def test_missing_required_column_is_a_file_error(center):
+    rows = [["اسم الطالب", "الصف"], ["عمر", "1 ثانوي"]]
+    assert "هاتف ولي الأمر" in _refused(center, xlsx_bytes(rows), "a.xlsx")
+
+
+def test_not_a_spreadsheet(center):
+    _refused(center, b"%PDF-1.4 binary\x00\x01\x02", "scan.pdf")
+
+
+def test_corrupt_xlsx(center):
+    data = xlsx_bytes(clean_rows())
+    _refused(center, data[: len(data) // 2], "broken.xlsx")
+    _refused(center, b"this is not a zip file", "fake.xlsx")
+
+
+def test_empty_file(center):
+    _refused(center, b"", "empty.csv")
+    _refused(center, b"\n\n", "blank.csv")
+
+
+def test_file_over_the_size_limit(center):
+    _refused(center, b"a,b\n" * (30 * 1024 * 1024 // 4), "huge.csv")
+
+
+def test_100000_rows_are_refused_without_reading_them_all(center):
+    rows = [["اسم الطالب", "هاتف ولي الأمر"]] + [[f"طالب {n}", f"0100{n:07d}"] for n in range(100_000)]
+    message = _refused(center, csv_bytes(rows), "many.csv")
+    assert "20,000" in message
+
+
+def test_merged_header_cells_are_named(center):
+    rows = [["اسم الطالب", "ولي الأمر", ""], ["", "الاسم", "الهاتف"], ["عمر", "خالد", "01001230000"]]
+    message = _refused(center, xlsx_bytes(rows, merge="B1:C1"), "merged.xlsx")
+    assert "B1:C1" in message
+
+
+def test_old_xls_is_refused_with_advice(center):
+    assert ".xlsx" in _refused(center, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xls")
+
+
+# --- template and exports ---------------------------------------------------------------------
+
+
+def test_template_has_arabic_headers_an_example_and_lists(center):
+    workbook = load_workbook(io.BytesIO(template_workbook()))
+    sheet = workbook.worksheets[0]
+    headers = [cell.value for cell in sheet[1]]
+    assert headers[:3] == ["الكود", "اسم الطالب", "هاتف الطالب"]
+    assert sheet.cell(row=2, column=2).value == "أحمد محمد علي"
+    assert len(sheet.data_validations.dataValidation) == 2
+    # the template itself imports: its example row is a valid new student
+    result = run(center, template_workbook(), apply=False)
+    assert [row.action for row in result.rows] == ["new"]
+
+
+def _export(fmt: str) -> bytes:
+    dataset = StudentResource().export(queryset=Student.objects.all())
+    if fmt == "csv":
+        return ("\ufeff" + dataset.export("csv")).encode("utf-8")
+    return dataset.export("xlsx")
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_export_then_import_is_lossless(center, fmt):
+    run(center, xlsx_bytes(clean_rows()), apply=True)
+    student = Student.objects.get(full_name="أحمد محمد")
+    student.notes = "=1+1 @ملاحظة"  # a formula-looking note survives as text
+    student.save()
+    before = table_counts()
+    snapshot = list(Student.objects.order_by("pk").values())
+    result = run(center, _export(fmt), apply=True, name=f"export.{fmt}")
+    assert result.file_error == ""
+    assert {row.action for row in result.rows} == {"unchanged"}, [
+        r.as_json() for r in result.rows if r.action != "unchanged"
+    ]
+    assert table_counts() == before
+    assert list(Student.objects.order_by("pk").values()) == snapshot
+
+
+def test_export_neutralizes_formula_cells(center):
+    student = center["fatma"]
+    student.school = "=cmd|' /C calc'!A0"
+    student.save()
+    dataset = StudentResource().export(queryset=Student.objects.filter(pk=student.pk))
+    row = dict(zip(dataset.headers, dataset[0], strict=True))
+    assert row["المدرسة"].startswith("'=")
+    assert row["هاتف ولي الأمر"] == "'+201001112222"
