@@ -19,4 +19,17 @@ class ScheduleEntry:
 
 SCHEDULES: tuple[ScheduleEntry, ...] = (
     ScheduleEntry(name="tasks heartbeat", func="core.tasks.heartbeat", schedule_type=Schedule.MINUTES, minutes=1),
+    # R6 and R7: each session is handled once, so running every minute is safe.
+    ScheduleEntry(
+        name="auto-cancel sessions without a teacher",
+        func="core.tasks.door_auto_cancel",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+    ),
+    ScheduleEntry(
+        name="mark absences of ended sessions",
+        func="core.tasks.door_absences_mark",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+    ),
 )

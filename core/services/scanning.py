@@ -183,7 +183,8 @@ def _guardian_links(student: Student):
     return StudentGuardian.objects.filter(student=student).select_related("guardian")
 
 
-def _notify(*, student: Student, event: str, template: str, context: dict) -> None:
+def notify_guardians(*, student: Student, event: str, template: str, context: dict) -> None:
+    """Queue one template to each of the student's guardians (idempotent per event)."""
     from core.services.messaging import message_queue
 
     context = {"student_name": student.full_name, **context}
@@ -302,7 +303,7 @@ def _student_scan(
         )
     late_by = now - session.starts_at
     if late_by > datetime.timedelta(minutes=center.late_grace_minutes):
-        _notify(
+        notify_guardians(
             student=student,
             event=f"late_refused:{session.pk}:{student.pk}",
             template="late_refused",
@@ -316,7 +317,7 @@ def _student_scan(
         )
     verdict = money_verdict(enrollment, today=today, center=center)
     if not verdict.admitted:
-        _notify(
+        notify_guardians(
             student=student,
             event=f"payment_block:{session.pk}:{student.pk}",
             template="payment_block",
@@ -380,7 +381,7 @@ def _admit(*, student, enrollment, session, existing, verdict, kiosk, operator, 
     )
     local_now = timezone.localtime(now).time()
     if minutes_late:
-        _notify(
+        notify_guardians(
             student=student,
             event=f"arrived:{attendance.pk}",
             template="arrived_late",
@@ -392,7 +393,7 @@ def _admit(*, student, enrollment, session, existing, verdict, kiosk, operator, 
             minutes_late,
         ) % {"name": student.full_name, "minutes": minutes_late, "group": group.name}
     else:
-        _notify(
+        notify_guardians(
             student=student,
             event=f"arrived:{attendance.pk}",
             template="arrived",
@@ -400,7 +401,7 @@ def _admit(*, student, enrollment, session, existing, verdict, kiosk, operator, 
         )
         message = _("Welcome, %(name)s. %(group)s.") % {"name": student.full_name, "group": group.name}
     if verdict.warn_last_session:
-        _notify(
+        notify_guardians(
             student=student,
             event=f"last_session_warning:{attendance.pk}",
             template="last_session_warning",

@@ -178,6 +178,10 @@ def session_cancel(*, actor, session: Session, reason: str) -> Session:
             reason=reason,
         )
         session_cancelled_notify(locked)
+        # R6: students already admitted to a cancelled session are not charged.
+        from core.services.door import session_charges_reverse
+
+        session_charges_reverse(session=locked, actor=actor, reason=reason)
     return locked
 
 

@@ -54,6 +54,11 @@ def pay(enrollment, amount, day=DAY):
     )
 
 
+def center_set(**values):
+    CenterSettings.load()
+    CenterSettings.objects.filter(pk=1).update(**values)
+
+
 def enroll(student, group, **extra):
     return enrollment_create(actor=None, student=student, group=group, start_date=datetime.date(2026, 9, 1), **extra)
 
@@ -162,7 +167,7 @@ def test_second_scan_is_already_in_and_charges_once(main_branch, month_group, ro
     student = make_student(main_branch)
     enrollment = enroll(student, month_group)
     pay(enrollment, "100.00")  # paid something before: a regular student
-    CenterSettings.objects.filter(pk=1).update(unpaid_session_grace=2)
+    center_set(unpaid_session_grace=2)
     assert scan(student, cairo(15, 50)).code == "present"
     again = scan(student, cairo(15, 55))
     assert (again.code, again.colour) == ("already_in", "gray")
@@ -237,7 +242,7 @@ def test_new_student_must_pay_before_the_first_class(main_branch, session_group,
     enrollment = enroll(student, session_group)
     refused = scan(student, cairo(15, 50))
     assert (refused.code, refused.amount_owed) == ("pay_first", Decimal("50.00"))
-    CenterSettings.objects.filter(pk=1).update(new_student_grace=1)
+    center_set(new_student_grace=1)
     assert scan(student, cairo(15, 51)).code == "present"
     assert enrollment_balance(enrollment) == Decimal("-50.00")
 
