@@ -52,6 +52,18 @@ def sidebar(request) -> list[dict]:
             ],
         },
         {
+            "title": _("Messages"),
+            "collapsible": True,
+            "items": [
+                link(_("Outbox"), "chat", "admin:core_message_changelist", "core.view_message"),
+                link(_("Templates"), "edit_note", "admin:core_messagetemplate_changelist", "core.view_messagetemplate"),
+                link(_("Send a broadcast"), "campaign", "admin:core_message_broadcast", "core.broadcast_message"),
+                link(_("Broadcasts"), "forum", "admin:core_broadcast_changelist", "core.view_broadcast"),
+                link(_("Messages cost per month"), "receipt_long", "admin:core_message_report", "core.view_message"),
+                link(_("Test send"), "send", "admin:core_message_test_send", "core.send_test_message"),
+            ],
+        },
+        {
             "title": _("Staff and access"),
             "collapsible": True,
             "items": [

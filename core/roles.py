@@ -40,6 +40,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.enrollment": EDIT,
         "core.importjob": ("view", "add"),
         "core.auditlog": VIEW,
+        "core.message": VIEW,
+        "core.messagetemplate": EDIT,
+        "core.broadcast": VIEW,
         "django_q.schedule": VIEW,
         "django_q.failure": VIEW,
     },
@@ -55,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.guardian": EDIT,
         "core.studentguardian": FULL,
         "core.enrollment": EDIT,
+        "core.message": VIEW,
     },
     Role.ACCOUNTANT: {
         "core.branch": VIEW,
@@ -65,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.guardian": VIEW,
         "core.enrollment": VIEW,
         "core.auditlog": VIEW,
+        "core.message": VIEW,  # the monthly messages cost report
     },
     Role.SUPERVISOR: {
         "core.branch": VIEW,
@@ -84,7 +89,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
 
 # Custom permissions that are not model actions: "app_label.codename" per role.
 ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    Role.MANAGER: ("core.cancel_session", "core.print_cards", "core.print_teacher_cards"),
+    Role.MANAGER: (
+        "core.cancel_session",
+        "core.print_cards",
+        "core.print_teacher_cards",
+        "core.retry_message",
+        "core.broadcast_message",
+    ),
     Role.RECEPTIONIST: ("core.print_cards",),
 }
 

@@ -1,6 +1,7 @@
 """django-q2 entry points: thin functions that load ids and call services."""
 
 from core.health import heartbeat_record
+from core.services import messaging
 
 
 def heartbeat() -> None:
@@ -20,13 +21,19 @@ def import_job_apply(job_id: int, actor_id: int) -> None:
     apply(job_id=job_id, actor=User.objects.get(pk=actor_id))
 
 
-def door_auto_cancel() -> None:
-    from core.services.door import sessions_auto_cancel
+def sessions_generate_daily() -> None:
+    from core.services.sessions import sessions_generate
 
-    sessions_auto_cancel()
+    sessions_generate()
 
 
-def door_absences_mark() -> None:
-    from core.services.door import sessions_mark_absent
+def messages_send_due() -> None:
+    messaging.messages_send_due()
 
-    sessions_mark_absent()
+
+def message_send(message_id: int) -> None:
+    messaging.message_send(message_id=message_id)
+
+
+def messages_cleanup() -> None:
+    messaging.messages_cleanup()

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TemplateKey(models.TextChoices):
@@ -266,7 +267,7 @@ class Message(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
-        HELD = "held", _("Held")
+        HELD = "held", pgettext_lazy("message status", "Held")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")

@@ -1,0 +1,496 @@
+"""The messages admin: the outbox, templates with a live preview, broadcasts, the monthly cost
+report and the owner's test send. Every view checks its permission on the server."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
+from unfold.decorators import action, display
+from unfold.widgets import (
+    UnfoldAdminRadioSelectWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+)
+
+from core.models import Broadcast, Group, Message, MessageTemplate, StudentGuardian, Teacher, TemplateKey
+from core.models.messaging import (
+    PLACEHOLDER_SAMPLES,
+    STATUS_LABELS,
+    SYSTEM_KEYS,
+    placeholder_value,
+    placeholders_allowed,
+    template_text_render,
+    template_title,
+)
+from core.normalize import phone_e164
+from core.roles import is_owner
+from core.scoping import branch_ids_visible, scope_by_branch
+from core.selectors.messaging import message_costs_by_month, message_counts_by_status
+from core.services import messaging as messaging_service
+
+
+def ltr(value) -> str:
+    """Phones keep their left-to-right order inside Arabic text."""
+    return format_html('<bdi dir="ltr">{}</bdi>', value) if value else "—"
+
+
+def messages_visible(queryset, user):
+    """Staff see messages of their branches' students; the owner sees all (test sends too)."""
+    branch_ids = branch_ids_visible(user)
+    if branch_ids is None:
+        return queryset
+    # A subquery, not a join: a guardian with two children must not count a message twice.
+    guardians = StudentGuardian.objects.filter(student__branch__in=branch_ids).values("guardian_id")
+    return queryset.filter(Q(student__branch__in=branch_ids) | Q(student__isnull=True, guardian_id__in=guardians))
+
+
+# --- Outbox ----------------------------------------------------------------------------------
+
+
+@admin.register(Message)
+class MessageAdmin(ModelAdmin):
+    list_display = [
+        "created_at",
+        "recipient",
+        "template_display",
+        "status_display",
+        "attempts",
+        "next_attempt_at",
+        "cost",
+        "sent_at",
+    ]
+    list_filter = [
+        ("status", ChoicesDropdownFilter),
+        "template_key",
+        ("hold_reason", ChoicesDropdownFilter),
+        ("failure", ChoicesDropdownFilter),
+        "is_mandatory",
+        ("created_at", RangeDateTimeFilter),
+    ]
+    list_filter_submit = True
+    search_fields = ["phone", "guardian__full_name", "body", "event"]
+    list_select_related = ["guardian"]
+    list_per_page = 50
+    list_before_template = "admin/messaging/outbox_header.html"
+    actions = ["retry_messages", "cancel_messages"]
+    fieldsets = [
+        (gettext_lazy("Recipient"), {"fields": ["guardian", "student", "phone_display", "language"]}),
+        (gettext_lazy("Message"), {"fields": ["template_key", "body", "is_mandatory", "broadcast"]}),
+        (
+            gettext_lazy("Delivery"),
+            {
+                "fields": [
+                    "status",
+                    "hold_reason",
+                    "failure",
+                    "attempts",
+                    "next_attempt_at",
+                    "sent_at",
+                    "cost",
+                    "provider_id",
+                    "last_error",
+                    "provider_response",
+                ]
+            },
+        ),
+        (gettext_lazy("Identity"), {"classes": ["collapse"], "fields": ["event", "idempotency_key", "created_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return messages_visible(super().get_queryset(request), request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the outbox is history; it changes only through the actions below
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # old sent messages are removed by the weekly cleanup
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("core.retry_message")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+
+    @display(description=gettext_lazy("phone"))
+    def phone_display(self, message):
+        return ltr(message.phone)
+
+    @display(description=gettext_lazy("recipient"), ordering="phone")
+    def recipient(self, message):
+        name = message.guardian.full_name if message.guardian else ""
+        return format_html("{} {}", name, ltr(message.phone)) if name else ltr(message.phone)
+
+    @display(description=gettext_lazy("template"), ordering="template_key")
+    def template_display(self, message):
+        return template_title(message.template_key)
+
+    @display(description=gettext_lazy("status"), ordering="status", label=STATUS_LABELS)
+    def status_display(self, message):
+        text = message.get_status_display()
+        if message.status == Message.Status.HELD and message.hold_reason:
+            text = f"{text} · {message.get_hold_reason_display()}"
+        elif message.status == Message.Status.FAILED and message.failure:
+            text = f"{text} · {message.get_failure_display()}"
+        return message.status, text
+
+    def changelist_view(self, request, extra_context=None):
+        counts = message_counts_by_status(self.get_queryset(request))
+        changelist_url = reverse("admin:core_message_changelist")
+        extra_context = {
+            **(extra_context or {}),
+            "status_counts": [
+                {
+                    "status": status,
+                    "text": f"{Message.Status(status).label} · {count}",
+                    "count": count,
+                    "url": f"{changelist_url}?status__exact={status}",
+                    "variant": STATUS_LABELS[status],
+                }
+                for status, count in counts.items()
+            ],
+            "can_broadcast": request.user.has_perm("core.broadcast_message"),
+            "can_test_send": request.user.has_perm("core.send_test_message"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def _confirm(self, request, queryset, *, title: str, question: str, warning: str = ""):
+        return TemplateResponse(
+            request,
+            "admin/messaging/confirm_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "question": question,
+                "warning": warning,
+                "objects": list(queryset[:20]),
+                "count": queryset.count(),
+                "action": request.POST.get("action"),
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+            },
+        )
+
+    @action(description=gettext_lazy("Retry the selected failed messages"), permissions=["retry"])
+    def retry_messages(self, request, queryset):
+        failed = queryset.filter(status=Message.Status.FAILED)
+        if "confirm" not in request.POST:
+            interrupted = failed.filter(failure=Message.Failure.INTERRUPTED).count()
+            warning = (
+                ngettext(
+                    "%(count)d of them was interrupted while sending and may already have arrived: "
+                    "check the provider's dashboard first.",
+                    "%(count)d of them were interrupted while sending and may already have arrived: "
+                    "check the provider's dashboard first.",
+                    interrupted,
+                )
+                % {"count": interrupted}
+                if interrupted
+                else ""
+            )
+            return self._confirm(
+                request,
+                failed,
+                title=_("Retry messages"),
+                question=_("Send these failed messages again?"),
+                warning=warning,
+            )
+        done = messaging_service.messages_retry(actor=request.user, messages=failed)
+        self.message_user(
+            request,
+            ngettext("%(count)d message queued again.", "%(count)d messages queued again.", done) % {"count": done},
+            messages.SUCCESS,
+        )
+        return None
+
+    @action(description=gettext_lazy("Cancel the selected messages"), permissions=["retry"])
+    def cancel_messages(self, request, queryset):
+        cancellable = queryset.filter(status__in=[Message.Status.PENDING, Message.Status.HELD, Message.Status.FAILED])
+        if "confirm" not in request.POST:
+            return self._confirm(
+                request,
+                cancellable,
+                title=_("Cancel messages"),
+                question=_("Cancel these messages? They will not be sent."),
+            )
+        done = messaging_service.messages_cancel(actor=request.user, messages=cancellable)
+        self.message_user(
+            request,
+            ngettext("%(count)d message cancelled.", "%(count)d messages cancelled.", done) % {"count": done},
+            messages.SUCCESS,
+        )
+        return None
+
+    # --- Views of their own: broadcast, monthly report, test send --------------------------
+
+    def get_urls(self):
+        own = [
+            path("broadcast/", self.admin_site.admin_view(self.broadcast_view), name="core_message_broadcast"),
+            path("report/", self.admin_site.admin_view(self.report_view), name="core_message_report"),
+            path("test-send/", self.admin_site.admin_view(self.test_send_view), name="core_message_test_send"),
+        ]
+        return own + super().get_urls()
+
+    def _page(self, request, template: str, title: str, **context):
+        return TemplateResponse(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context},
+        )
+
+    def broadcast_view(self, request):
+        if not request.user.has_perm("core.broadcast_message"):
+            raise PermissionDenied
+        form = BroadcastForm(request.POST or None, user=request.user)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            audience = form.audience()
+            try:
+                if "confirm" in request.POST:
+                    broadcast = messaging_service.broadcast_send(
+                        actor=request.user,
+                        audience=audience,
+                        template=form.cleaned_data["template"],
+                        text=form.cleaned_data["text"],
+                    )
+                    self.message_user(
+                        request,
+                        ngettext(
+                            "Broadcast queued for %(count)d guardian.",
+                            "Broadcast queued for %(count)d guardians.",
+                            broadcast.recipients,
+                        )
+                        % {"count": broadcast.recipients},
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:core_message_changelist") + f"?broadcast__id__exact={broadcast.pk}"
+                    )
+                preview = messaging_service.broadcast_preview(
+                    audience=audience, template=form.cleaned_data["template"], text=form.cleaned_data["text"]
+                )
+            except ValidationError as error:
+                for message in error.messages:
+                    form.add_error(None, message)
+        return self._page(
+            request,
+            "admin/messaging/broadcast.html",
+            _("Send a broadcast"),
+            form=form,
+            preview=preview,
+            placeholders=placeholders_allowed(TemplateKey.BROADCAST),
+        )
+
+    def report_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = message_costs_by_month()
+        statuses = [(status, Message.Status(status).label) for status in Message.Status.values]
+        return self._page(
+            request,
+            "admin/messaging/report.html",
+            _("Messages and their cost per month"),
+            rows=[{**row, "status_counts": [row["statuses"][status] for status, _label in statuses]} for row in rows],
+            statuses=statuses,
+            total_cost=sum((row["cost"] for row in rows), start=Decimal("0.00")),
+            total_messages=sum(row["total"] for row in rows),
+        )
+
+    def test_send_view(self, request):
+        if not (request.user.has_perm("core.send_test_message") and is_owner(request.user)):
+            raise PermissionDenied
+        form = TestSendForm(request.POST or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            result = messaging_service.message_test_send(
+                actor=request.user, phone=form.cleaned_data["phone"], text=form.cleaned_data["text"]
+            )
+            if result.status == Message.Status.SENT:
+                self.message_user(request, _("The test message was sent."), messages.SUCCESS)
+            else:
+                self.message_user(
+                    request, _("The test message failed: %(error)s") % {"error": result.last_error}, messages.ERROR
+                )
+        return self._page(request, "admin/messaging/test_send.html", _("Send a test message"), form=form, result=result)
+
+
+class BroadcastForm(forms.Form):
+    AUDIENCES = [("group", gettext_lazy("A group")), ("teacher", gettext_lazy("All groups of a teacher"))]
+
+    audience_kind = forms.ChoiceField(
+        label=gettext_lazy("Send to the guardians of"),
+        choices=AUDIENCES,
+        initial="group",
+        widget=UnfoldAdminRadioSelectWidget,
+    )
+    group = forms.ModelChoiceField(
+        label=gettext_lazy("group"), queryset=Group.objects.none(), required=False, widget=UnfoldAdminSelectWidget
+    )
+    teacher = forms.ModelChoiceField(
+        label=gettext_lazy("teacher"), queryset=Teacher.objects.none(), required=False, widget=UnfoldAdminSelectWidget
+    )
+    template = forms.ModelChoiceField(
+        label=gettext_lazy("template"),
+        queryset=MessageTemplate.objects.none(),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
+        help_text=gettext_lazy("A saved broadcast template, or leave empty and write the text below."),
+    )
+    text = forms.CharField(
+        label=gettext_lazy("text"),
+        required=False,
+        max_length=2000,
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 5, "dir": "auto"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = scope_by_branch(Group.objects.filter(is_active=True), user, "branch")
+        teachers = Teacher.objects.filter(is_active=True)
+        branch_ids = branch_ids_visible(user)
+        if branch_ids is not None:
+            teachers = teachers.filter(groups__branch__in=branch_ids, groups__is_active=True).distinct()
+        self.fields["teacher"].queryset = teachers
+        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True).exclude(key__in=SYSTEM_KEYS)
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("audience_kind")
+        if kind == "group" and not cleaned.get("group"):
+            self.add_error("group", _("Choose a group."))
+        if kind == "teacher" and not cleaned.get("teacher"):
+            self.add_error("teacher", _("Choose a teacher."))
+        has_template, has_text = bool(cleaned.get("template")), bool((cleaned.get("text") or "").strip())
+        if has_template == has_text:
+            self.add_error("text", _("Choose a template or write the text, not both."))
+        return cleaned
+
+    def audience(self) -> messaging_service.Audience:
+        if self.cleaned_data["audience_kind"] == "group":
+            return messaging_service.Audience.of(group=self.cleaned_data["group"])
+        return messaging_service.Audience.of(teacher=self.cleaned_data["teacher"])
+
+
+class TestSendForm(forms.Form):
+    phone = forms.CharField(
+        label=gettext_lazy("phone"),
+        max_length=32,
+        widget=UnfoldAdminTextInputWidget(attrs={"dir": "ltr", "inputmode": "tel"}),
+    )
+    text = forms.CharField(
+        label=gettext_lazy("text"),
+        max_length=1000,
+        initial=gettext_lazy("A test message from the center's system."),
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 3, "dir": "auto"}),
+    )
+
+    def clean_phone(self):
+        return phone_e164(self.cleaned_data["phone"])
+
+
+# --- Templates -------------------------------------------------------------------------------
+
+
+class MessageTemplateForm(forms.ModelForm):
+    class Meta:
+        model = MessageTemplate
+        fields = ["key", "name", "text_ar", "text_en", "is_mandatory", "is_active"]
+        widgets = {
+            "text_ar": UnfoldAdminTextareaWidget(attrs={"rows": 6, "dir": "rtl", "lang": "ar"}),
+            "text_en": UnfoldAdminTextareaWidget(attrs={"rows": 6, "dir": "ltr", "lang": "en"}),
+        }
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(ModelAdmin):
+    form = MessageTemplateForm
+    list_display = ["title_display", "key", "is_mandatory", "is_active", "updated_at"]
+    list_filter = ["is_mandatory", "is_active"]
+    search_fields = ["key", "name", "text_ar", "text_en"]
+    change_form_after_template = "admin/messaging/template_preview.html"
+
+    @display(description=gettext_lazy("template"), ordering="key")
+    def title_display(self, template):
+        return template.title
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.is_system:
+            return ["key", "text_ar", "text_en", "is_mandatory", "is_active"]
+        return ["key", "name", "text_ar", "text_en", "is_mandatory", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # A system template's key is what the code sends; whether it is mandatory is the rule (R3, R6).
+        return ["key", "is_mandatory"] if obj.is_system else ["key"]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_system:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        messaging_service.message_template_save(actor=request.user, template=obj)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        key = obj.key if obj is not None else ""
+        allowed = placeholders_allowed(key)
+        samples = {name: placeholder_value(PLACEHOLDER_SAMPLES[name]) for name in allowed}
+        previews = {}
+        for field in ("text_ar", "text_en"):
+            text = getattr(obj, field, "") if obj is not None else ""
+            try:
+                previews[field] = template_text_render(text, samples)
+            except (ValidationError, KeyError):
+                previews[field] = text
+        context.update(
+            {
+                "previews": previews,
+                "placeholders": allowed,
+                "preview_samples_data": samples,
+            }
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(ModelAdmin):
+    list_display = ["created_at", "audience", "template", "recipients", "created_by", "messages_link"]
+    list_select_related = ["template", "created_by"]
+    search_fields = ["audience", "text"]
+    readonly_fields = ["created_at", "created_by", "audience", "template", "text", "recipients"]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        branch_ids = branch_ids_visible(request.user)
+        if branch_ids is None:
+            return queryset
+        reached = messages_visible(Message.objects.filter(broadcast__isnull=False), request.user).values("broadcast_id")
+        return queryset.filter(Q(created_by=request.user) | Q(pk__in=reached))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @display(description=gettext_lazy("messages"))
+    def messages_link(self, broadcast):
+        url = reverse("admin:core_message_changelist") + f"?broadcast__id__exact={broadcast.pk}"
+        return format_html('<a class="text-primary-600" href="{}">{}</a>', url, _("Show"))

@@ -1,0 +1,1 @@
+"""Read queries shared by the admin, reports and services, one module per concern."""
