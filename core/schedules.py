@@ -66,4 +66,17 @@ SCHEDULES: tuple[ScheduleEntry, ...] = (
         at=datetime.time(4, 0),
         weekday=FRIDAY,
     ),
+    # R6 and R7: each session is handled once, so running every minute is safe.
+    ScheduleEntry(
+        name="auto-cancel sessions without a teacher",
+        func="core.tasks.door_auto_cancel",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+    ),
+    ScheduleEntry(
+        name="mark absences of ended sessions",
+        func="core.tasks.door_absences_mark",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+    ),
 )

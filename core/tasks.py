@@ -37,3 +37,15 @@ def message_send(message_id: int) -> None:
 
 def messages_cleanup() -> None:
     messaging.messages_cleanup()
+
+
+def door_auto_cancel() -> None:
+    from core.services.door import sessions_auto_cancel
+
+    sessions_auto_cancel()
+
+
+def door_absences_mark() -> None:
+    from core.services.door import sessions_mark_absent
+
+    sessions_mark_absent()
