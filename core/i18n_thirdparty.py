@@ -2,7 +2,8 @@
 
 makemessages does not read site-packages, so the Arabic for these strings (in locale/ar) would be
 marked obsolete on the next run. Listing them here keeps them in the project catalogue; the
-module is never imported. Regenerate the lists when upgrading one of these packages: extract the
+module is never imported. A few strings that a package translates badly are listed too, so
+that ours win. Regenerate the lists when upgrading one of these packages: extract the
 package's msgids with makemessages on a copy of it and keep those that Django's and the
 package's own Arabic catalogues leave untranslated.
 """
@@ -130,6 +131,18 @@ IMPORT_EXPORT = (
     gettext_noop("Non field specific"),
     gettext_noop("Value could not be parsed."),
     gettext_noop("use_natural_foreign_keys and key_is_id cannot both be True"),
+)
+
+# django-import-export 4.4.3: translated by its Arabic catalogue, but misspelt ("إستيراد",
+# "رقم الصطر") or wrong (the importer's field list); the project catalogue overrides them.
+IMPORT_EXPORT_CORRECTIONS = (
+    gettext_noop("Import"),
+    gettext_noop("File to import"),
+    gettext_noop("Confirm import"),
+    gettext_noop("Line number"),
+    gettext_noop("Format"),
+    gettext_noop("Skipped"),
+    gettext_noop("This importer will import the following fields: "),
 )
 
 # django-axes 8.3.1 admin: its Arabic catalogue misses these.
