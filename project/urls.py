@@ -5,7 +5,7 @@ from django.urls import path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from core import views
+from core import kiosk, views
 from core.admin import cards as print_cards
 from core.admin import timetable as timetable_views
 from core.health import TasksHealthView, WebHealthView
@@ -24,6 +24,8 @@ urlpatterns = [
     path("admin/print/student-cards/", admin.site.admin_view(print_cards.student_cards), name="print-student-cards"),
     path("admin/print/teacher-cards/", admin.site.admin_view(print_cards.teacher_cards), name="print-teacher-cards"),
     path("admin/timetable/", admin.site.admin_view(timetable_views.timetable), name="timetable"),
+    # The door's tablets: device token, no staff login (core/kiosk.py).
+    path("kiosk/scan/", kiosk.kiosk_scan, name="kiosk-scan"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,68 @@
+"""The kiosk's scan endpoint: a tablet at the door posts scans with its device token.
+
+CSRF, without any exemption
+---------------------------
+The endpoint goes through Django's CsrfViewMiddleware like every other view. A kiosk first
+GETs this URL, which answers ``{"csrf_token": …}`` and sets the CSRF cookie (a cookie of its
+own, not a login session), then POSTs JSON with both ``X-CSRFToken`` and ``X-Kiosk-Token``.
+The device token is what authenticates; CSRF stays on as a second lock. A request that comes
+with a staff login session is refused outright: the endpoint must never act on a person's
+ambient cookies, only on the device token it was given.
+"""
+
+import json
+
+from django.http import JsonResponse
+from django.middleware.csrf import get_token
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods
+
+from core.ratelimit import rate_limit_hit
+from core.services.kiosks import kiosk_from_token
+from core.services.scanning import scan_process
+
+KIOSK_HEADER = "X-Kiosk-Token"
+SCANS_PER_MINUTE = 120
+BAD_TOKENS_PER_MINUTE = 20
+MAX_BODY = 2048
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@never_cache
+@ensure_csrf_cookie
+@require_http_methods(["GET", "POST"])
+def kiosk_scan(request):
+    if request.user.is_authenticated:
+        return _error(_("Kiosks use their device token, not a staff login."), 403)
+    if request.method == "GET":
+        return JsonResponse({"csrf_token": get_token(request)})
+    kiosk = kiosk_from_token(request.headers.get(KIOSK_HEADER, ""))
+    if kiosk is None:
+        # Guessing tokens is slowed per address; a real kiosk never gets here.
+        if rate_limit_hit("kiosk-bad-token", _client_ip(request), limit=BAD_TOKENS_PER_MINUTE, window_seconds=60):
+            return _error(_("Too many requests. Wait a minute."), 429)
+        return _error(_("This kiosk is not registered or was revoked."), 401)
+    if rate_limit_hit("kiosk-scan", str(kiosk.pk), limit=SCANS_PER_MINUTE, window_seconds=60):
+        return _error(_("Too many scans. Wait a minute."), 429)
+    if len(request.body) > MAX_BODY:
+        return _error(_("The request is too large."), 413)
+    try:
+        payload = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return _error(_("Send the scan as JSON."), 400)
+    if not isinstance(payload, dict) or not isinstance(payload.get("code"), str):
+        return _error(_("Send the scanned code."), 400)
+    client_scan_id = payload.get("client_scan_id") or ""
+    if not isinstance(client_scan_id, str):
+        return _error(_("The scan id must be text."), 400)
+    outcome = scan_process(payload["code"], kiosk=kiosk, client_scan_id=client_scan_id)
+    return JsonResponse(outcome.as_json())

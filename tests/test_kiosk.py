@@ -1,0 +1,165 @@
+"""The kiosk endpoint: device token, CSRF kept on, staff sessions refused, rate limit, replays."""
+
+import datetime
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from core.models import Attendance, AuditLog, FeePeriod, Kiosk, ScanEvent
+from core.services.kiosks import kiosk_create, kiosk_from_token, kiosk_revoke, token_hash
+from tests.factories import make_group, make_room, make_student
+from tests.services.test_scanning import enroll, make_session, pay
+
+CAIRO = ZoneInfo("Africa/Cairo")
+URL = "/kiosk/scan/"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def door(main_branch):
+    room = make_room(main_branch)
+    group = make_group(main_branch, fee="200.00", fee_period=FeePeriod.MONTH, room=room)
+    student = make_student(main_branch)
+    pay(enroll(student, group), "200.00")
+    make_session(group, room)
+    kiosk, token = kiosk_create(actor=None, name="Main door", branch=main_branch, room=room)
+    return student, kiosk, token
+
+
+def kiosk_client():
+    client = Client(enforce_csrf_checks=True)
+    csrf = client.get(URL).json()["csrf_token"]
+    return client, csrf
+
+
+def post(client, csrf, token, body):
+    return client.post(
+        URL,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"X-Kiosk-Token": token, "X-CSRFToken": csrf},
+    )
+
+
+def test_url_name():
+    assert reverse("kiosk-scan") == URL
+
+
+def test_token_is_stored_hashed_and_shown_once(main_branch):
+    kiosk, token = kiosk_create(actor=None, name="Door", branch=main_branch)
+    assert token not in (kiosk.token_hash, kiosk.token_prefix) and kiosk.token_hash == token_hash(token)
+    assert token.startswith(kiosk.token_prefix)
+    assert kiosk_from_token(token) == kiosk
+    assert kiosk_from_token(token + "x") is None
+    kiosk_revoke(actor=None, kiosk=kiosk)
+    assert kiosk_from_token(token) is None
+
+
+@time_machine.travel(datetime.datetime(2026, 11, 26, 15, 50, tzinfo=CAIRO), tick=False)
+def test_a_kiosk_scan_admits_and_a_replay_returns_the_same_answer(door):
+    student, kiosk, token = door
+    client, csrf = kiosk_client()
+    first = post(client, csrf, token, {"code": student.code, "client_scan_id": "k1-0001"})
+    assert first.status_code == 200
+    assert first.json()["code"] == "present"
+    assert first.json()["colour"] == "green"
+    assert first.json()["amount_owed"] == "0.00"
+    again = post(client, csrf, token, {"code": student.code, "client_scan_id": "k1-0001"})
+    assert again.json() == first.json()
+    assert Attendance.objects.get().source == Attendance.Source.KIOSK
+    assert ScanEvent.objects.get().kiosk == kiosk
+    kiosk.refresh_from_db()
+    assert kiosk.last_seen_at is not None
+
+
+def test_wrong_or_revoked_tokens_are_refused(door):
+    student, kiosk, token = door
+    client, csrf = kiosk_client()
+    assert post(client, csrf, "not-a-token", {"code": student.code}).status_code == 401
+    kiosk_revoke(actor=None, kiosk=kiosk)
+    assert post(client, csrf, token, {"code": student.code}).status_code == 401
+    assert not ScanEvent.objects.exists()
+
+
+def test_csrf_stays_on(door):
+    student, _kiosk, token = door
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        URL, data=json.dumps({"code": student.code}), content_type="application/json", headers={"X-Kiosk-Token": token}
+    )
+    assert response.status_code == 403
+    assert not ScanEvent.objects.exists()
+
+
+def test_a_staff_session_is_refused(door, supervisor):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(supervisor)
+    csrf = client.get(URL)
+    assert csrf.status_code == 403
+    assert not ScanEvent.objects.exists()
+
+
+def test_bad_bodies(door):
+    _student, _kiosk, token = door
+    client, csrf = kiosk_client()
+    assert post(client, csrf, token, ["x"]).status_code == 400
+    assert post(client, csrf, token, {"code": 5}).status_code == 400
+    assert post(client, csrf, token, {"code": "1", "client_scan_id": 3}).status_code == 400
+
+
+def test_scans_are_rate_limited_per_kiosk(door, monkeypatch):
+    monkeypatch.setattr("core.kiosk.SCANS_PER_MINUTE", 3)
+    student, _kiosk, token = door
+    client, csrf = kiosk_client()
+    codes = [post(client, csrf, token, {"code": student.code}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_guessing_tokens_is_rate_limited(door, monkeypatch):
+    monkeypatch.setattr("core.kiosk.BAD_TOKENS_PER_MINUTE", 2)
+    student, _kiosk, _token = door
+    client, csrf = kiosk_client()
+    codes = [post(client, csrf, f"guess-{n}", {"code": student.code}).status_code for n in range(3)]
+    assert codes == [401, 401, 429]
+
+
+# --- admin -----------------------------------------------------------------------------------------
+
+
+def test_admin_creates_a_kiosk_and_shows_its_token_once(client_as, owner, main_branch):
+    client = client_as(owner)
+    response = client.post(
+        reverse("admin:core_kiosk_add"), {"name": "Front door", "branch": main_branch.pk, "room": ""}
+    )
+    assert response.status_code == 200
+    kiosk = Kiosk.objects.get(name="Front door")
+    token = response.context["token"]
+    assert kiosk.token_hash == token_hash(token)
+    assert token in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert AuditLog.objects.filter(model="core.kiosk", object_id=str(kiosk.pk)).exists()
+    page = client.get(reverse("admin:core_kiosk_change", args=[kiosk.pk])).content.decode()
+    assert token not in page
+    assert kiosk.token_prefix in page
+
+
+def test_admin_revoke_action(client_as, owner, main_branch):
+    kiosk, token = kiosk_create(actor=None, name="Door", branch=main_branch)
+    client = client_as(owner)
+    client.post(reverse("admin:core_kiosk_changelist"), {"action": "revoke", "_selected_action": [kiosk.pk]})
+    assert kiosk_from_token(token) is None
+
+
+def test_staff_without_the_permission_cannot_open_kiosks(client_as, receptionist):
+    assert client_as(receptionist).get(reverse("admin:core_kiosk_changelist")).status_code == 403
