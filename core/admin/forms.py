@@ -36,16 +36,16 @@ class FeePlanFormMixin:
 
 
 class StudentAddForm(FeePlanFormMixin, forms.ModelForm):
-    guardian_name = forms.CharField(label=_("guardian name"), max_length=150, required=False)
-    guardian_phone = PhoneField(label=_("guardian phone"))
-    guardian_relation = forms.ChoiceField(label=_("relation"), choices=Guardian.Relation.choices, initial=Guardian.Relation.FATHER)
-    second_guardian_name = forms.CharField(label=_("second guardian name"), max_length=150, required=False)
-    second_guardian_phone = PhoneField(label=_("second guardian phone"), required=False)
-    enroll_group = forms.ModelChoiceField(label=_("enroll in group"), queryset=Group.objects.filter(is_active=True), required=False)
-    fee_plan = forms.ChoiceField(label=_("fee plan"), choices=FeePlan.choices, initial=FeePlan.NORMAL, required=False)
-    custom_fee = forms.DecimalField(label=_("custom fee (EGP)"), max_digits=12, decimal_places=2, required=False, min_value=0)
-    fee_reason = forms.CharField(label=_("fee plan reason"), max_length=255, required=False)
-    phone = PhoneField(label=_("student phone"), required=False)
+    guardian_name = forms.CharField(label=_("Guardian name"), max_length=150, required=False)
+    guardian_phone = PhoneField(label=_("Guardian phone"))
+    guardian_relation = forms.ChoiceField(label=_("Relation"), choices=Guardian.Relation.choices, initial=Guardian.Relation.FATHER)
+    second_guardian_name = forms.CharField(label=_("Second guardian name"), max_length=150, required=False)
+    second_guardian_phone = PhoneField(label=_("Second guardian phone"), required=False)
+    enroll_group = forms.ModelChoiceField(label=_("Enroll in group"), queryset=Group.objects.filter(is_active=True), required=False)
+    fee_plan = forms.ChoiceField(label=_("Fee plan"), choices=FeePlan.choices, initial=FeePlan.NORMAL, required=False)
+    custom_fee = forms.DecimalField(label=_("Custom fee (EGP)"), max_digits=12, decimal_places=2, required=False, min_value=0)
+    fee_reason = forms.CharField(label=_("Fee plan reason"), max_length=255, required=False)
+    phone = PhoneField(label=_("Student phone"), required=False)
 
     class Meta:
         model = Student
@@ -81,11 +81,11 @@ class StudentAddForm(FeePlanFormMixin, forms.ModelForm):
 
 
 class StudentChangeForm(forms.ModelForm):
-    phone = PhoneField(label=_("student phone"), required=False)
-    add_guardian_phone = PhoneField(label=_("add a guardian: phone"), required=False)
-    add_guardian_name = forms.CharField(label=_("add a guardian: name"), max_length=150, required=False)
-    add_guardian_relation = forms.ChoiceField(label=_("relation"), choices=Guardian.Relation.choices, required=False)
-    add_guardian_primary = forms.BooleanField(label=_("make primary"), required=False)
+    phone = PhoneField(label=_("Student phone"), required=False)
+    add_guardian_phone = PhoneField(label=_("Add a guardian: phone"), required=False)
+    add_guardian_name = forms.CharField(label=_("Add a guardian: name"), max_length=150, required=False)
+    add_guardian_relation = forms.ChoiceField(label=_("Relation"), choices=Guardian.Relation.choices, required=False)
+    add_guardian_primary = forms.BooleanField(label=_("Make primary"), required=False)
 
     class Meta:
         model = Student
@@ -144,15 +144,15 @@ class EnrollmentChangeForm(FeePlanFormMixin, forms.ModelForm):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("reason"), max_length=255, widget=UnfoldAdminTextInputWidget())
+    reason = forms.CharField(label=_("Reason"), max_length=255, widget=UnfoldAdminTextInputWidget())
 
 
 class EndEnrollmentForm(forms.Form):
-    end_date = forms.DateField(label=_("end date"), required=False, help_text=_("Empty: today."))
-    reason = forms.CharField(label=_("reason"), max_length=255, required=False, widget=UnfoldAdminTextInputWidget())
+    end_date = forms.DateField(label=_("End date"), required=False, help_text=_("Empty: today."))
+    reason = forms.CharField(label=_("Reason"), max_length=255, required=False, widget=UnfoldAdminTextInputWidget())
 
 
 class TransferForm(forms.Form):
-    to_group = forms.ModelChoiceField(label=_("to group"), queryset=Group.objects.filter(is_active=True))
-    on_date = forms.DateField(label=_("transfer date"), required=False, help_text=_("Empty: today."))
-    reason = forms.CharField(label=_("reason"), max_length=255, required=False, widget=UnfoldAdminTextInputWidget())
+    to_group = forms.ModelChoiceField(label=_("To group"), queryset=Group.objects.filter(is_active=True))
+    on_date = forms.DateField(label=_("Transfer date"), required=False, help_text=_("Empty: today."))
+    reason = forms.CharField(label=_("Reason"), max_length=255, required=False, widget=UnfoldAdminTextInputWidget())

@@ -328,12 +328,13 @@ class GuardianAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin)
         from core.admin.forms import PhoneField
 
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.base_fields["phone"] = PhoneField(label=_("phone"))
+        form.base_fields["phone"] = PhoneField(label=_("Phone"))
         return form
 
 
 @admin.register(Teacher)
 class TeacherAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin):
+    import_kind = "teachers"
     branch_path = None
     list_display = ["full_name", "phone_display", "subject", "default_pay_scheme", "groups_count", "user", "is_active"]
     list_filter = ["is_active", "default_pay_scheme", "subject"]
@@ -355,7 +356,7 @@ class TeacherAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin):
         from core.admin.forms import PhoneField
 
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.base_fields["phone"] = PhoneField(label=_("phone"), required=False)
+        form.base_fields["phone"] = PhoneField(label=_("Phone"), required=False)
         return form
 
     @display(description=_("phone"))
