@@ -275,6 +275,9 @@ def _student_scan(
     session, next_session = _session_pick(_student_sessions_today(student, kiosk, today), now, early)
     if session is None:
         return _not_now(student, next_session, now, early)
+    # Locked (NO KEY UPDATE: inserts that point at it still run) so a cancellation or the
+    # absence job cannot slip between reading the status and writing the attendance/charge.
+    session = Session.objects.select_for_update(no_key=True).select_related("group").get(pk=session.pk)
     group = session.group
     if session.status == Session.Status.CANCELLED:
         return ScanOutcome(
@@ -283,7 +286,8 @@ def _student_scan(
             student=student,
             session=session,
         )
-    # The lock serializes every scan of this student into this group: one attendance, one charge.
+    # The lock serializes every scan of this student into this group (other sessions too):
+    # one attendance, one charge.
     enrollment = (
         Enrollment.objects.select_for_update()
         .select_related("group")
