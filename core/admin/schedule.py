@@ -132,6 +132,7 @@ class UpcomingSessionInline(TabularInline):
 
 @admin.register(Group)
 class GroupAdmin(CenterExportMixin, ServiceErrorsMixin, AuditedModelAdmin):
+    import_kind = "groups"
     teacher_group_path = ""
     list_display = ["code_display", "name", "teacher", "branch", "fee", "fee_period", "enrolled", "is_active"]
     list_display_links = ["code_display", "name"]

@@ -209,3 +209,12 @@ def test_export_needs_view_permission(client_as, teacher_user, manager, center):
 def test_student_list_shows_import_to_receptionist_only(client_as, receptionist, accountant, center):
     assert UPLOAD in client_as(receptionist).get(reverse("admin:core_student_changelist")).content.decode()
     assert UPLOAD not in client_as(accountant).get(reverse("admin:core_student_changelist")).content.decode()
+
+
+def test_teacher_and_group_lists_offer_their_imports(client_as, manager, receptionist, center):
+    for kind, model in (("teachers", "teacher"), ("groups", "group")):
+        url = reverse("admin:core_importjob_upload", args=[kind])
+        assert url in client_as(manager).get(reverse(f"admin:core_{model}_changelist")).content.decode()
+        assert client_as(manager).get(url).status_code == 200
+        assert client_as(manager).get(reverse("admin:core_importjob_template", args=[kind])).status_code == 200
+        assert client_as(receptionist).get(url).status_code == 403

@@ -262,3 +262,96 @@ def test_export_neutralizes_formula_cells(center):
     row = dict(zip(dataset.headers, dataset[0], strict=True))
     assert row["المدرسة"].startswith("'=")
     assert row["هاتف ولي الأمر"] == "'+201001112222"
+
+
+# --- teachers and groups with their slots -------------------------------------------------------
+
+
+def _teachers_and_groups(center, *, apply: bool):
+    from tests.factories import make_room
+
+    make_room(center["branch"], name="قاعة 1")
+    make_room(center["branch"], name="قاعة 2")
+    teachers = [
+        ["اسم المدرس", "الهاتف", "المادة", "نظام المحاسبة", "النسبة أو المبلغ"],
+        ["أ. محمود سالم", "٠١٠٠٥٥٥٠٠٠١", "رياضيات", "نسبة", "70"],
+        ["أ. سعاد", "01005550002", "كيمياء", "بالحصة", "150"],
+        ["أ. خطأ", "0100", "", "", ""],
+    ]
+    groups = [
+        ["كود المجموعة", "اسم المجموعة", "المدرس", "الرسوم", "نظام الدفع", "القاعة", "المواعيد"],
+        ["math-1", "رياضيات أولى", "أ. محمود سالم", "200", "شهري", "قاعة 1", "السبت 16:00 120؛ الثلاثاء 16:00"],
+        ["CHEM-1", "كيمياء", "01005550002", "50", "بالحصة", "", "الأحد 18:00 90 قاعة 2"],
+        # same room, same time as math-1 on Saturday: refused, naming the other group
+        ["CHEM-2", "كيمياء 2", "01005550002", "50", "بالحصة", "قاعة 1", "السبت 16:30"],
+    ]
+    first = import_run(
+        kind="teachers",
+        data=xlsx_bytes(teachers[:3]),
+        file_name="t.xlsx",
+        branch=center["branch"],
+        actor=center["actor"],
+        apply=apply,
+    )
+    bad = import_run(
+        kind="teachers", data=xlsx_bytes(teachers), file_name="t.xlsx", branch=center["branch"], actor=None, apply=False
+    )
+    second = import_run(
+        kind="groups",
+        data=xlsx_bytes(groups),
+        file_name="g.xlsx",
+        branch=center["branch"],
+        actor=center["actor"],
+        apply=apply,
+    )
+    return first, bad, second, groups
+
+
+def test_teachers_and_groups_import_with_their_slots(center):
+    from core.models import Group, ScheduleSlot, Teacher
+
+    teachers, bad, groups, rows = _teachers_and_groups(center, apply=True)
+    assert teachers.applied and teachers.counts["new"] == 2
+    assert Teacher.objects.get(phone="+201005550001").full_name == "أ. محمود سالم"
+    assert [row.action for row in bad.rows] == ["unchanged", "unchanged", "error"]
+    assert [row.action for row in groups.rows] == ["new", "new", "error"]
+    assert "MATH-1" in groups.rows[2].errors[0][1]
+    assert not groups.applied and not Group.objects.filter(code__in=["MATH-1", "CHEM-1"]).exists()
+
+    fixed = import_run(
+        kind="groups",
+        data=xlsx_bytes(rows[:3]),
+        file_name="g.xlsx",
+        branch=center["branch"],
+        actor=center["actor"],
+        apply=True,
+    )
+    assert fixed.applied
+    math = Group.objects.get(code="MATH-1")
+    assert (math.fee, math.teacher.subject, math.default_room.name) == (Decimal("200.00"), "رياضيات", "قاعة 1")
+    assert sorted(ScheduleSlot.objects.filter(group=math).values_list("weekday", "duration_minutes")) == [
+        (0, 120),
+        (3, 120),
+    ]
+    chem = Group.objects.get(code="CHEM-1")
+    assert chem.fee_period == "session" and chem.slots.get().room.name == "قاعة 2"
+    again = import_run(
+        kind="groups",
+        data=xlsx_bytes(rows[:3]),
+        file_name="g.xlsx",
+        branch=center["branch"],
+        actor=center["actor"],
+        apply=True,
+    )
+    assert [row.action for row in again.rows] == ["unchanged", "unchanged"]
+    assert ScheduleSlot.objects.count() == 3
+
+
+def test_checking_teachers_and_groups_writes_nothing(center):
+    from tests.factories import make_teacher
+
+    make_teacher("أ. محمود سالم")
+    before = table_counts()
+    _teachers, _bad, groups, _rows = _teachers_and_groups(center, apply=False)
+    assert [row.action for row in groups.rows][:1] == ["new"]
+    assert table_counts() == {**before, "core.Room": before["core.Room"] + 2}
