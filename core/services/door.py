@@ -8,7 +8,7 @@ makes a second run a no-op.
 import datetime
 import logging
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from core.models import Attendance, AuditLog, CenterSettings, Enrollment, EntryType, LedgerEntry, Session
 from core.services.audit import audit_record
-from core.services.scanning import notify_guardians
+from core.services.scanning import money_verdict, notify_guardians, post_charge
 
 logger = logging.getLogger(__name__)
 
@@ -168,3 +168,113 @@ def _session_mark_absent(session: Session, *, now: datetime.datetime, notify: bo
                 context={"group_name": session.group.name, "date": starts.date(), "time": starts.time()},
             )
     return len(absences)
+
+
+# --- manual attendance (door supervisor, manager) ------------------------------------------------
+
+
+def attendance_set(
+    *, actor, session: Session, student, status: str, reason: str, at: datetime.datetime | None = None
+) -> Attendance:
+    """Set a student's attendance by hand, with a reason; the audit row keeps the previous value.
+
+    Marking someone present or late posts the charge the door would have posted (R4); taking an
+    admitted attendance back to absent or excused reverses the charge this session posted.
+    The money rules of R5 do not apply: staff decide, and the debt stays on the ledger.
+    """
+    reason = (reason or "").strip()
+    if actor is not None and not actor.has_perm("core.change_attendance"):
+        raise PermissionDenied(_("You may not change attendance."))
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for the change.")})
+    if status not in Attendance.Status.values:
+        raise ValidationError({"status": _("Choose a valid attendance status.")})
+    now = at or timezone.now()
+    admitted = {Attendance.Status.PRESENT, Attendance.Status.LATE}
+    with transaction.atomic():
+        session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
+        if session.status == Session.Status.CANCELLED:
+            raise ValidationError(_("This session is cancelled."))
+        enrollment = (
+            Enrollment.objects.select_for_update()
+            .select_related("group")
+            .filter(_enrolled_on(session.date), student=student, group_id=session.group_id)
+            .first()
+        )
+        if enrollment is None:
+            raise ValidationError(_("%(student)s is not enrolled in this group.") % {"student": student.full_name})
+        attendance = Attendance.objects.filter(session=session, student=student).first()
+        before = attendance.status if attendance else None
+        if before == status:
+            return attendance
+        minutes_late = 0
+        if status == Attendance.Status.LATE:
+            minutes_late = max(0, int((now - session.starts_at).total_seconds() // 60))
+        if attendance is None:
+            attendance = Attendance(session=session, student=student, enrollment=enrollment)
+        attendance.status, attendance.at, attendance.minutes_late = status, now, minutes_late
+        attendance.source, attendance.reason = Attendance.Source.MANUAL, reason[:255]
+        attendance.recorded_by = actor if getattr(actor, "pk", None) else None
+        attendance.save()
+        changes = {"status": [before, status]}
+        if status in admitted and before not in admitted:
+            verdict = money_verdict(enrollment, today=session.date, center=CenterSettings.load())
+            charge = post_charge(
+                enrollment=enrollment, session=session, amount=verdict.charge, today=session.date, operator=actor
+            )
+            if charge is not None:
+                changes["charge"] = [None, str(charge.amount)]
+        elif before in admitted and status not in admitted:
+            reversed_count = _attendance_charge_reverse(attendance, actor=actor, reason=reason)
+            if reversed_count:
+                changes["charge_reversed"] = [None, reversed_count]
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.CREATE if before is None else AuditLog.Action.UPDATE,
+            instance=attendance,
+            changes=changes,
+            reason=reason,
+        )
+    return attendance
+
+
+def _attendance_charge_reverse(attendance: Attendance, *, actor, reason: str) -> int:
+    """Undo what this attendance was charged: its session's charge, or the month's charge once
+    no admitted attendance is left in that month."""
+    month_start = attendance.session.date.replace(day=1)
+    charges = LedgerEntry.objects.select_for_update().filter(
+        Q(session_id=attendance.session_id, period_month__isnull=True) | Q(period_month=month_start),
+        enrollment_id=attendance.enrollment_id,
+        entry_type=EntryType.CHARGE,
+        reversed_at__isnull=True,
+    )
+    others_this_month = (
+        Attendance.objects.filter(
+            enrollment_id=attendance.enrollment_id,
+            status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
+            session__date__year=month_start.year,
+            session__date__month=month_start.month,
+        )
+        .exclude(pk=attendance.pk)
+        .exists()
+    )
+    count = 0
+    now = timezone.now()
+    for charge in charges:
+        if charge.period_month is not None and others_this_month:
+            continue  # the month is still attended: its charge stands
+        charge.reversed_at = now
+        charge.save(update_fields=["reversed_at"])
+        LedgerEntry.objects.create(
+            enrollment_id=charge.enrollment_id,
+            entry_type=EntryType.REVERSAL,
+            amount=charge.amount,
+            date=timezone.localdate(now),
+            session_id=charge.session_id,
+            reverses=charge,
+            source=LedgerEntry.Source.MANUAL,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            note=reason[:255],
+        )
+        count += 1
+    return count

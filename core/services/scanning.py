@@ -246,7 +246,7 @@ def money_verdict(enrollment: Enrollment, *, today: datetime.date, center: Cente
     )
 
 
-def _charge_post(
+def post_charge(
     *, enrollment: Enrollment, session: Session, amount: Decimal, today: datetime.date, operator
 ) -> LedgerEntry | None:
     if amount <= 0:
@@ -373,7 +373,7 @@ def _admit(*, student, enrollment, session, existing, verdict, kiosk, operator, 
         existing.source, existing.recorded_by = source, recorded_by
         existing.save(update_fields=["status", "at", "minutes_late", "source", "recorded_by"])
         attendance = existing
-    charge = _charge_post(enrollment=enrollment, session=session, amount=verdict.charge, today=today, operator=operator)
+    charge = post_charge(enrollment=enrollment, session=session, amount=verdict.charge, today=today, operator=operator)
     changes = {"status": [before, status]}
     if charge is not None:
         changes["charge"] = [None, str(charge.amount)]

@@ -122,3 +122,54 @@ def test_a_manager_cancelling_mid_session_reverses_charges_too(main_branch, grou
     session_cancel(actor=manager, session=session, reason="power cut")
     assert enrollment_balance(enrollment) == Decimal("50.00")
     assert LedgerEntry.objects.get(entry_type=EntryType.REVERSAL).note == "power cut"
+
+
+# --- manual attendance ----------------------------------------------------------------------------
+
+
+def test_manual_attendance_needs_the_permission_and_a_reason(main_branch, group, room, accountant, supervisor):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from core.services.door import attendance_set
+
+    session = make_session(group, room)
+    student, _ = paying_student(main_branch, group)
+    with pytest.raises(PermissionDenied):
+        attendance_set(actor=accountant, session=session, student=student, status="present", reason="forgot card")
+    with pytest.raises(ValidationError):
+        attendance_set(actor=None, session=session, student=student, status="present", reason=" ")
+
+
+def test_manual_present_charges_and_taking_it_back_reverses_with_audit(main_branch, group, room):
+    from core.models import AuditLog
+    from core.services.door import attendance_set
+
+    session = make_session(group, room)
+    student, enrollment = paying_student(main_branch, group)
+    attendance = attendance_set(
+        actor=None, session=session, student=student, status="present", reason="forgot his card", at=cairo(16, 0)
+    )
+    assert (attendance.status, attendance.source) == ("present", Attendance.Source.MANUAL)
+    assert enrollment_balance(enrollment) == Decimal("0.00")
+    attendance_set(actor=None, session=session, student=student, status="excused", reason="scanned by mistake")
+    assert enrollment_balance(enrollment) == Decimal("50.00")
+    rows = AuditLog.objects.filter(model="core.attendance", object_id=str(attendance.pk)).order_by("id")
+    assert [row.changes["status"] for row in rows] == [[None, "present"], ["present", "excused"]]
+    assert rows.last().reason == "scanned by mistake"
+
+
+def test_manual_change_of_one_month_session_keeps_the_month_charge(main_branch, room):
+    from core.services.door import attendance_set
+
+    group = make_group(main_branch, fee="200.00", fee_period=FeePeriod.MONTH, room=room)
+    student = make_student(main_branch)
+    enrollment = enroll(student, group)
+    pay(enrollment, "200.00")
+    first = make_session(group, room)
+    second = make_session(group, room, starts_at=cairo(16, 0, day=datetime.date(2026, 11, 28)))
+    scan_process(student.code, at=cairo(15, 50))
+    scan_process(student.code, at=cairo(15, 50, day=datetime.date(2026, 11, 28)))
+    attendance_set(actor=None, session=first, student=student, status="absent", reason="left at once")
+    assert enrollment_balance(enrollment) == Decimal("0.00")  # November is still charged
+    attendance_set(actor=None, session=second, student=student, status="absent", reason="left at once")
+    assert enrollment_balance(enrollment) == Decimal("200.00")
