@@ -28,6 +28,9 @@ FULL = ("view", "add", "change", "delete")
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
     Role.OWNER: ALL,
     Role.MANAGER: {
+        "core.kiosk": EDIT,
+        "core.attendance": EDIT,
+        "core.scanevent": VIEW,
         "core.branch": VIEW,
         "core.room": FULL,
         "core.teacher": EDIT,
@@ -45,6 +48,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.broadcast": VIEW,
         "django_q.schedule": VIEW,
         "django_q.failure": VIEW,
+        # Money: everything of the front desk and the accountant but approving settlements.
+        "core.receipt": VIEW,
+        "core.ledgerentry": VIEW,
+        "core.cashclose": ("view", "add"),
+        "core.settlement": EDIT,
+        "core.settlementline": VIEW,
+        "core.settlementitem": FULL,
     },
     Role.RECEPTIONIST: {
         "core.importjob": ("view", "add"),
@@ -59,6 +69,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.studentguardian": FULL,
         "core.enrollment": EDIT,
         "core.message": VIEW,
+        "core.receipt": VIEW,
+        "core.cashclose": ("view", "add"),  # his own drawer (scoped in the admin)
     },
     Role.ACCOUNTANT: {
         "core.branch": VIEW,
@@ -70,8 +82,18 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.enrollment": VIEW,
         "core.auditlog": VIEW,
         "core.message": VIEW,  # the monthly messages cost report
+        "core.receipt": VIEW,
+        "core.ledgerentry": VIEW,
+        "core.cashclose": VIEW,
+        "core.settlement": EDIT,
+        "core.settlementline": VIEW,
+        "core.settlementitem": FULL,
     },
     Role.SUPERVISOR: {
+        # The door: manual attendance with a reason, the scan log, the kiosks of his branch.
+        "core.attendance": EDIT,
+        "core.scanevent": VIEW,
+        "core.kiosk": VIEW,
         "core.branch": VIEW,
         "core.room": VIEW,
         "core.teacher": VIEW,
@@ -84,6 +106,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.group": VIEW,
         "core.scheduleslot": VIEW,
         "core.session": VIEW,
+        "core.settlement": VIEW,  # his own statements (scoped in the admin)
+        "core.settlementline": VIEW,
     },
 }
 
@@ -95,8 +119,21 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "core.print_teacher_cards",
         "core.retry_message",
         "core.broadcast_message",
+        "core.record_payment",
+        "core.void_receipt",
+        "core.grant_discount",
+        "core.view_money_reports",
+        "core.view_all_cash_closes",
+        "core.run_settlement",
     ),
-    Role.RECEPTIONIST: ("core.print_cards",),
+    Role.RECEPTIONIST: ("core.print_cards", "core.record_payment"),
+    Role.ACCOUNTANT: (
+        "core.void_receipt",
+        "core.grant_discount",
+        "core.view_money_reports",
+        "core.view_all_cash_closes",
+        "core.run_settlement",
+    ),
 }
 
 

@@ -79,4 +79,11 @@ SCHEDULES: tuple[ScheduleEntry, ...] = (
         schedule_type=Schedule.MINUTES,
         minutes=1,
     ),
+    # R11: one reminder per guardian and day (the message's event carries the date).
+    ScheduleEntry(
+        name="payment reminders",
+        func="core.tasks.payment_reminders_send",
+        schedule_type=Schedule.DAILY,
+        at=datetime.time(18, 0),
+    ),
 )

@@ -49,3 +49,15 @@ def door_absences_mark() -> None:
     from core.services.door import sessions_mark_absent
 
     sessions_mark_absent()
+
+
+def settlements_run_month(run_id: int) -> None:
+    from core.services.settlements import settlement_run_execute
+
+    settlement_run_execute(run_id=run_id)
+
+
+def payment_reminders_send() -> None:
+    from core.services.reminders import payment_reminders_queue
+
+    payment_reminders_queue()

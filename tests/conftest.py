@@ -1,7 +1,10 @@
 """Shared fixtures: staff accounts by role, and a client logged in as each."""
 
 import pytest
-from django.contrib.auth.models import Group
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.management import create_contenttypes
 
 from core.models import Branch, User
 from core.roles import Role, roles_sync
@@ -11,7 +14,11 @@ from core.roles import Role, roles_sync
 def main_branch(db) -> Branch:
     # Transactional tests flush the database, taking the rows the data migrations made
     # (default branch, role groups) with them: put them back when they are gone.
-    if not Group.objects.filter(name=Role.OWNER).exists():
+    # A flush without post_migrate (after a serialized-rollback test) also takes the permissions.
+    if not Group.objects.filter(name=Role.OWNER).exists() or not Permission.objects.exists():
+        for app_config in apps.get_app_configs():
+            create_contenttypes(app_config, verbosity=0)
+            create_permissions(app_config, verbosity=0)
         roles_sync()
     branch = Branch.objects.order_by("id").first()
     return branch or Branch.objects.create(name_ar="الفرع الرئيسي", name_en="Main branch")

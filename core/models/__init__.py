@@ -2,7 +2,17 @@ from core.models.attendance import Attendance, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
 from core.models.imports import ImportJob
 from core.models.messaging import Broadcast, Message, MessageTemplate, TemplateKey
-from core.models.money import EntryType, LedgerEntry
+from core.models.money import (
+    CashClose,
+    EntryType,
+    LedgerEntry,
+    PaymentMethod,
+    Receipt,
+    Settlement,
+    SettlementItem,
+    SettlementLine,
+    SettlementRun,
+)
 from core.models.org import Branch, User
 from core.models.people import Counter, Grade, Guardian, PayScheme, Student, StudentGuardian, Teacher
 from core.models.schedule import Enrollment, FeePeriod, FeePlan, Group, Room, ScheduleSlot, Session, Weekday
@@ -13,6 +23,7 @@ __all__ = [
     "AuditLog",
     "Branch",
     "Broadcast",
+    "CashClose",
     "CenterSettings",
     "Counter",
     "Enrollment",
@@ -28,11 +39,17 @@ __all__ = [
     "Message",
     "MessageTemplate",
     "PayScheme",
+    "PaymentMethod",
+    "Receipt",
     "Room",
     "ScanEvent",
     "ScanOutcomeCode",
     "ScheduleSlot",
     "Session",
+    "Settlement",
+    "SettlementItem",
+    "SettlementLine",
+    "SettlementRun",
     "Student",
     "StudentGuardian",
     "Teacher",

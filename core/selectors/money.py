@@ -8,7 +8,7 @@ import dataclasses
 import datetime
 from decimal import ROUND_CEILING, Decimal
 
-from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 
 from core.models import Enrollment, EntryType, LedgerEntry
@@ -97,3 +97,42 @@ def unpaid_sessions(owed: Decimal, price: Decimal) -> int:
     if owed <= 0 or price <= 0:
         return 0
     return int((owed / price).to_integral_value(rounding=ROUND_CEILING))
+
+
+def _enrollment_balance_subquery(enrollment_ref: str = "pk"):
+    """One enrollment's balance as a correlated subquery (so per-student sums can add the
+    per-enrollment ``owed`` without counting one group's credit against another group's debt)."""
+    return Coalesce(
+        Subquery(
+            LedgerEntry.objects.filter(enrollment_id=OuterRef(enrollment_ref))
+            .order_by()
+            .values("enrollment_id")
+            .annotate(total=Sum(_signed_amount()))
+            .values("total")[:1],
+            output_field=_MONEY,
+        ),
+        Value(ZERO),
+        output_field=_MONEY,
+    )
+
+
+def students_with_balance(queryset: QuerySet | None = None) -> QuerySet:
+    """Students annotated with ``balance`` (credits − debits over all their enrollments) and
+    ``owed`` (the sum of what each enrollment owes; a credit in one group does not pay another)."""
+    from core.models import Student
+
+    queryset = Student.objects.all() if queryset is None else queryset
+    per_enrollment = (
+        Enrollment.objects.filter(student_id=OuterRef("pk"))
+        .order_by()
+        .annotate(enrollment_balance=_enrollment_balance_subquery())
+        .values("student_id")
+    )
+    balance = per_enrollment.annotate(total=Sum("enrollment_balance")).values("total")[:1]
+    owed = per_enrollment.annotate(
+        total=Sum(Greatest(-F("enrollment_balance"), Value(ZERO), output_field=_MONEY))
+    ).values("total")[:1]
+    return queryset.annotate(
+        balance=Coalesce(Subquery(balance, output_field=_MONEY), Value(ZERO), output_field=_MONEY),
+        owed=Coalesce(Subquery(owed, output_field=_MONEY), Value(ZERO), output_field=_MONEY),
+    )

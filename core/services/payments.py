@@ -1,0 +1,525 @@
+"""Money at the front desk (SPEC.md R8, §2 Receipt, Cash close): payments, receipts, voids,
+refunds, discounts and the cashier's drawer close.
+
+Every write here is one transaction that locks what it changes, writes its audit row and adds
+ledger entries; nothing is ever edited or deleted. Receipt numbers come from a gap-free
+counter per branch and year (``receipt:<branch>:<year>``), locked with select_for_update, so
+numbers have no gaps and no duplicates however many desks record at once.
+"""
+
+import dataclasses
+import datetime
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.models import (
+    AuditLog,
+    CashClose,
+    Enrollment,
+    EntryType,
+    LedgerEntry,
+    PaymentMethod,
+    Receipt,
+    Student,
+    StudentGuardian,
+    TemplateKey,
+    User,
+)
+from core.models.money import CREDIT_TYPES
+from core.selectors.money import ZERO, money_round, students_with_balance
+from core.services.audit import audit_record
+from core.services.counters import counter_next
+
+# A single payment above this is a typing mistake (an extra zero or two), not a fee.
+MAX_PAYMENT = Decimal("1000000.00")
+CENT = Decimal("0.01")
+
+
+def money_parse(value, *, allow_zero: bool = False, maximum: Decimal = MAX_PAYMENT) -> Decimal:
+    """A user-typed amount as an exact Decimal with two places, or a translated ValidationError.
+
+    Refuses floats (they are not exact), non-numbers, more than two decimals, zero or less
+    (unless ``allow_zero``) and anything above ``maximum``."""
+    if isinstance(value, float):
+        raise ValidationError(_("Amounts must be exact numbers."), code="float")
+    text = str(value).strip().replace(",", "") if value is not None else ""
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(_("“%(value)s” is not an amount.") % {"value": text[:30]}, code="invalid") from None
+    if not amount.is_finite():
+        raise ValidationError(_("“%(value)s” is not an amount.") % {"value": text[:30]}, code="invalid")
+    if amount != amount.quantize(CENT):
+        raise ValidationError(_("Amounts have at most two decimal places (piasters)."), code="decimals")
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ValidationError(_("The amount must be more than zero."), code="not_positive")
+    if amount > maximum:
+        raise ValidationError(
+            _("%(amount)s is more than the largest allowed amount, %(maximum)s.")
+            % {"amount": amount, "maximum": maximum},
+            code="too_large",
+        )
+    return amount.quantize(CENT)
+
+
+def _reason_required(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("A reason is required."), code="reason")
+    return reason[:255]
+
+
+def receipt_number(year: int, sequence: int) -> str:
+    return f"{year}-{sequence:06d}"
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentLine:
+    enrollment: Enrollment
+    amount: Decimal
+
+
+def _oldest_debt_order(enrollments: list[Enrollment]) -> list[tuple[Enrollment, Decimal]]:
+    """The student's enrollments that owe, oldest unpaid debt first, with what each owes.
+
+    Within an enrollment credits pay the oldest debits first, so its oldest unpaid debt is the
+    first debit at which the running debits pass the credits. One query for the student's rows.
+    """
+    by_id = {enrollment.pk: enrollment for enrollment in enrollments}
+    credits: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    debits: dict[int, list[tuple[datetime.date, int, Decimal]]] = defaultdict(list)
+    rows = LedgerEntry.objects.filter(enrollment_id__in=list(by_id)).values_list(
+        "enrollment_id", "entry_type", "amount", "date", "id"
+    )
+    for enrollment_id, entry_type, amount, date, pk in rows:
+        if entry_type in CREDIT_TYPES:
+            credits[enrollment_id] += amount
+        else:
+            debits[enrollment_id].append((date, pk, amount))
+    owing = []
+    for enrollment_id, entries in debits.items():
+        running, oldest = ZERO, None
+        for date, pk, amount in sorted(entries):
+            running += amount
+            if oldest is None and running > credits[enrollment_id]:
+                oldest = (date, pk)
+        owed = running - credits[enrollment_id]
+        if owed > 0:
+            owing.append((oldest, by_id[enrollment_id], owed))
+    owing.sort(key=lambda row: row[0])
+    return [(enrollment, owed) for _oldest, enrollment, owed in owing]
+
+
+def payment_allocate(*, student: Student, amount: Decimal) -> list[PaymentLine]:
+    """Split a payment over the student's active enrollments, oldest debt first; what is left
+    after every debt is paid stays as credit on the enrollment paid last (or the newest one)."""
+    enrollments = list(
+        Enrollment.objects.filter(student=student, is_active=True).select_related("group").order_by("start_date", "id")
+    )
+    if not enrollments:
+        raise ValidationError(_("This student has no active enrollment to pay for."), code="no_enrollment")
+    lines: dict[int, PaymentLine] = {}
+    remaining = amount
+    for enrollment, owed in _oldest_debt_order(enrollments):
+        if remaining <= 0:
+            break
+        part = min(owed, remaining)
+        lines[enrollment.pk] = PaymentLine(enrollment, part)
+        remaining -= part
+    if remaining > 0:
+        target = list(lines.values())[-1].enrollment if lines else enrollments[-1]
+        current = lines.get(target.pk)
+        lines[target.pk] = PaymentLine(target, (current.amount if current else ZERO) + remaining)
+    return list(lines.values())
+
+
+def _lines_checked(*, student: Student, lines) -> list[PaymentLine]:
+    """Lines given by the desk: ``[(enrollment or id, amount), …]`` or PaymentLine objects."""
+    merged: dict[int, Decimal] = {}
+    enrollments: dict[int, Enrollment] = {}
+    for line in lines:
+        enrollment, raw = (line.enrollment, line.amount) if isinstance(line, PaymentLine) else line
+        enrollment_id = getattr(enrollment, "pk", enrollment)
+        amount = money_parse(raw)
+        merged[enrollment_id] = merged.get(enrollment_id, ZERO) + amount
+    if not merged:
+        raise ValidationError(_("Enter at least one line."), code="no_lines")
+    found = Enrollment.objects.filter(pk__in=list(merged), student=student).select_related("group")
+    enrollments = {enrollment.pk: enrollment for enrollment in found}
+    if set(enrollments) != set(merged):
+        raise ValidationError(_("A line is for an enrollment of another student."), code="foreign_enrollment")
+    return [PaymentLine(enrollments[pk], amount) for pk, amount in merged.items()]
+
+
+class _AlreadyRecorded(Exception):
+    """The same form was submitted twice: roll back (the receipt number too) and return the first."""
+
+
+def student_balance(student: Student) -> Decimal:
+    row = students_with_balance(Student.objects.filter(pk=student.pk)).values("balance").first()
+    return money_round(row["balance"]) if row else ZERO
+
+
+def _notify_payment(receipt: Receipt, balance: Decimal) -> None:
+    from core.services.messaging import message_queue
+
+    context = {
+        "student_name": receipt.student.full_name,
+        "amount": str(receipt.total),
+        "receipt_number": receipt.number,
+        "balance": str(balance),
+    }
+    for link in StudentGuardian.objects.filter(student=receipt.student).select_related("guardian"):
+        message_queue(
+            event=f"payment_received:{receipt.pk}",
+            guardian=link.guardian,
+            template=TemplateKey.PAYMENT_RECEIVED,
+            context=context,
+            student=receipt.student,
+        )
+
+
+def payment_record(
+    *,
+    student: Student,
+    cashier: User,
+    method: str = PaymentMethod.CASH,
+    amount=None,
+    lines=None,
+    reference: str = "",
+    note: str = "",
+    idempotency_key: str | None = None,
+    now: datetime.datetime | None = None,
+) -> Receipt:
+    """Record a payment and return its receipt (R8).
+
+    Give ``lines`` to say which enrollments it pays, or only ``amount`` to pay the oldest debt
+    first. ``idempotency_key`` (a value the form carries) makes a double submit record once:
+    the second call returns the first receipt."""
+    if not cashier.has_perm("core.record_payment"):
+        raise PermissionDenied(_("You may not record payments."))
+    if method not in PaymentMethod.values:
+        raise ValidationError(_("Choose a payment method."), code="method")
+    idempotency_key = (idempotency_key or "").strip()[:64] or None
+    if idempotency_key:
+        existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    if lines:
+        checked = _lines_checked(student=student, lines=lines)
+        if amount not in (None, "") and money_parse(amount) != sum(line.amount for line in checked):
+            raise ValidationError(_("The lines do not add up to the amount."), code="lines_total")
+    elif amount in (None, ""):
+        raise ValidationError(_("Enter the amount."), code="no_amount")
+    else:
+        total = money_parse(amount)
+        checked = None
+    try:
+        with transaction.atomic():
+            return _payment_create(
+                student=student,
+                cashier=cashier,
+                method=method,
+                lines=checked,
+                amount=None if checked else total,
+                reference=reference,
+                note=note,
+                idempotency_key=idempotency_key,
+                now=now or timezone.now(),
+            )
+    except (_AlreadyRecorded, IntegrityError):
+        existing = Receipt.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+
+
+def _payment_create(*, student, cashier, method, lines, amount, reference, note, idempotency_key, now) -> Receipt:
+    today = timezone.localdate(now)
+    # The student's enrollments are the rows whose balances change: lock them, then allocate.
+    list(Enrollment.objects.select_for_update().filter(student=student).values_list("pk", flat=True))
+    if lines is None:
+        lines = payment_allocate(student=student, amount=amount)
+    total = sum((line.amount for line in lines), ZERO)
+    if total > MAX_PAYMENT:
+        raise ValidationError(_("The lines add up to more than the largest allowed amount."), code="too_large")
+    sequence = counter_next(f"receipt:{student.branch_id}:{today.year}")
+    # Checked again under the counter lock: a double submit that raced past the first check
+    # finds the first receipt committed here.
+    if idempotency_key and Receipt.objects.filter(idempotency_key=idempotency_key).exists():
+        raise _AlreadyRecorded
+    receipt = Receipt.objects.create(
+        branch_id=student.branch_id,
+        year=today.year,
+        sequence=sequence,
+        number=receipt_number(today.year, sequence),
+        student=student,
+        date=today,
+        method=method,
+        reference=(reference or "").strip()[:80],
+        total=total,
+        note=(note or "").strip()[:255],
+        cashier=cashier,
+        idempotency_key=idempotency_key,
+    )
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                enrollment=line.enrollment,
+                entry_type=EntryType.PAYMENT,
+                amount=line.amount,
+                date=today,
+                receipt=receipt,
+                source=LedgerEntry.Source.DESK,
+                created_by=cashier,
+            )
+            for line in lines
+        ]
+    )
+    audit_record(
+        actor=cashier,
+        action=AuditLog.Action.CREATE,
+        instance=receipt,
+        changes={
+            "total": [None, str(total)],
+            "method": [None, method],
+            "lines": [None, {str(line.enrollment.pk): str(line.amount) for line in lines}],
+        },
+    )
+    _notify_payment(receipt, student_balance(student))
+    return receipt
+
+
+def _may_void(actor) -> None:
+    if not actor.has_perm("core.void_receipt"):
+        raise PermissionDenied(_("Only the accountant may void or refund a payment."))
+
+
+def receipt_refunded(receipt: Receipt) -> Decimal:
+    return receipt.entries.filter(entry_type=EntryType.REFUND).aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def payment_void(*, receipt: Receipt, actor: User, reason: str, now: datetime.datetime | None = None) -> Receipt:
+    """Void a receipt (a mistake at the desk): a ``void`` entry undoes each of its lines and the
+    receipt is marked. Nothing is deleted."""
+    _may_void(actor)
+    reason = _reason_required(reason)
+    now = now or timezone.now()
+    with transaction.atomic():
+        receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+        if receipt.is_void:
+            raise ValidationError(_("Receipt %(number)s is already void.") % {"number": receipt.number}, code="void")
+        if receipt_refunded(receipt) > 0:
+            raise ValidationError(
+                _("Receipt %(number)s has refunds; refund the rest instead of voiding it.")
+                % {"number": receipt.number},
+                code="refunded",
+            )
+        payments = list(
+            LedgerEntry.objects.select_for_update().filter(
+                receipt=receipt, entry_type=EntryType.PAYMENT, reversed_at__isnull=True
+            )
+        )
+        today = timezone.localdate(now)
+        for payment in payments:
+            LedgerEntry.objects.create(
+                enrollment_id=payment.enrollment_id,
+                entry_type=EntryType.VOID,
+                amount=payment.amount,
+                date=today,
+                receipt=receipt,
+                reverses=payment,
+                source=LedgerEntry.Source.DESK,
+                created_by=actor,
+                note=reason,
+            )
+        LedgerEntry.objects.filter(pk__in=[payment.pk for payment in payments]).update(reversed_at=now)
+        receipt.voided_at, receipt.voided_by, receipt.void_reason = now, actor, reason
+        receipt.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.CANCEL,
+            instance=receipt,
+            changes={"voided_at": [None, now.isoformat()]},
+            reason=reason,
+        )
+    return receipt
+
+
+def payment_refund(
+    *, receipt: Receipt, actor: User, amount, reason: str, now: datetime.datetime | None = None
+) -> list[LedgerEntry]:
+    """Give money back against a receipt (all or part): ``refund`` entries, last line first."""
+    _may_void(actor)
+    reason = _reason_required(reason)
+    amount = money_parse(amount)
+    now = now or timezone.now()
+    with transaction.atomic():
+        receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+        if receipt.is_void:
+            raise ValidationError(_("Receipt %(number)s is void.") % {"number": receipt.number}, code="void")
+        refunded_by_enrollment = dict(
+            receipt.entries.filter(entry_type=EntryType.REFUND)
+            .values("enrollment_id")
+            .annotate(total=Sum("amount"))
+            .values_list("enrollment_id", "total")
+        )
+        refundable = receipt.total - sum(refunded_by_enrollment.values(), ZERO)
+        if amount > refundable:
+            raise ValidationError(
+                _("At most %(amount)s can still be refunded on receipt %(number)s.")
+                % {"amount": refundable, "number": receipt.number},
+                code="too_much",
+            )
+        today = timezone.localdate(now)
+        entries, remaining = [], amount
+        for payment in receipt.entries.filter(entry_type=EntryType.PAYMENT).order_by("-id"):
+            room = payment.amount - refunded_by_enrollment.pop(payment.enrollment_id, ZERO)
+            part = min(room, remaining)
+            if part <= 0:
+                continue
+            entries.append(
+                LedgerEntry.objects.create(
+                    enrollment_id=payment.enrollment_id,
+                    entry_type=EntryType.REFUND,
+                    amount=part,
+                    date=today,
+                    receipt=receipt,
+                    source=LedgerEntry.Source.DESK,
+                    created_by=actor,
+                    note=reason,
+                )
+            )
+            remaining -= part
+            if remaining <= 0:
+                break
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.CREATE,
+            instance=receipt,
+            changes={"refund": [None, str(amount)]},
+            reason=reason,
+        )
+    return entries
+
+
+def discount_grant(
+    *, enrollment: Enrollment, actor: User, amount, reason: str, now: datetime.datetime | None = None
+) -> LedgerEntry:
+    """Lower what an enrollment owes, with a reason (a ``discount`` credit)."""
+    if not actor.has_perm("core.grant_discount"):
+        raise PermissionDenied(_("You may not grant discounts."))
+    reason = _reason_required(reason)
+    amount = money_parse(amount)
+    with transaction.atomic():
+        Enrollment.objects.select_for_update().filter(pk=enrollment.pk).first()
+        entry = LedgerEntry.objects.create(
+            enrollment=enrollment,
+            entry_type=EntryType.DISCOUNT,
+            amount=amount,
+            date=timezone.localdate(now or timezone.now()),
+            source=LedgerEntry.Source.DESK,
+            created_by=actor,
+            note=reason,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.CREATE,
+            instance=entry,
+            changes={"amount": [None, str(amount)]},
+            reason=reason,
+        )
+    return entry
+
+
+# --- Cash close -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class DrawerSummary:
+    period_start: datetime.datetime
+    period_end: datetime.datetime
+    receipts_count: int
+    received: Decimal
+    voided: Decimal
+    refunded: Decimal
+
+    @property
+    def expected(self) -> Decimal:
+        return self.received - self.voided - self.refunded
+
+
+def _drawer_start(cashier: User, branch_id: int) -> datetime.datetime:
+    last = CashClose.objects.filter(cashier=cashier, branch_id=branch_id).order_by("-period_end").first()
+    if last is not None:
+        return last.period_end
+    first = Receipt.objects.filter(cashier=cashier, branch_id=branch_id).order_by("created_at").first()
+    if first is not None:
+        return first.created_at - datetime.timedelta(seconds=1)
+    return timezone.now() - datetime.timedelta(days=1)
+
+
+def drawer_summary(*, cashier: User, branch_id: int, now: datetime.datetime | None = None) -> DrawerSummary:
+    """The cash a cashier should hold since his last close: his cash receipts taken, less those
+    voided and the cash refunds of his receipts made in the period."""
+    end = now or timezone.now()
+    start = _drawer_start(cashier, branch_id)
+    cash = Receipt.objects.filter(cashier=cashier, branch_id=branch_id, method=PaymentMethod.CASH)
+    taken = cash.filter(created_at__gt=start, created_at__lte=end).aggregate(total=Sum("total"), count=Count("id"))
+    voided = cash.filter(voided_at__gt=start, voided_at__lte=end).aggregate(total=Sum("total"))["total"] or ZERO
+    refunded = (
+        LedgerEntry.objects.filter(
+            entry_type=EntryType.REFUND,
+            receipt__in=cash,
+            created_at__gt=start,
+            created_at__lte=end,
+        ).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+    return DrawerSummary(
+        period_start=start,
+        period_end=end,
+        receipts_count=taken["count"] or 0,
+        received=taken["total"] or ZERO,
+        voided=voided,
+        refunded=refunded,
+    )
+
+
+def cash_close(
+    *, cashier: User, branch_id: int, counted, note: str = "", now: datetime.datetime | None = None
+) -> CashClose:
+    """Close the cashier's drawer for the period since his last close."""
+    if not cashier.has_perm("core.add_cashclose"):
+        raise PermissionDenied(_("You may not close a cash drawer."))
+    counted = money_parse(counted, allow_zero=True)
+    with transaction.atomic():
+        # One close at a time per cashier: the period of the next starts where this one ends.
+        User.objects.select_for_update().filter(pk=cashier.pk).first()
+        summary = drawer_summary(cashier=cashier, branch_id=branch_id, now=now)
+        if summary.period_end <= summary.period_start:
+            raise ValidationError(_("The drawer was just closed."), code="empty_period")
+        close = CashClose.objects.create(
+            cashier=cashier,
+            branch_id=branch_id,
+            period_start=summary.period_start,
+            period_end=summary.period_end,
+            receipts_count=summary.receipts_count,
+            expected=summary.expected,
+            counted=counted,
+            difference=counted - summary.expected,
+            note=(note or "").strip()[:255],
+        )
+        audit_record(
+            actor=cashier,
+            action=AuditLog.Action.CREATE,
+            instance=close,
+            changes={"expected": [None, str(close.expected)], "counted": [None, str(counted)]},
+        )
+    return close

@@ -1,0 +1,435 @@
+"""Teacher settlements (SPEC.md R9): what each teacher earns for a calendar month.
+
+Per group of the teacher:
+
+- ``percent``: collected × rate / 100. Collected = the payment lines to the group's enrollments
+  on receipts dated in the month, less the voids and refunds of those receipts known when the
+  draft is computed (a receipt voided on the 2nd of the next month, before the accountant runs
+  the month, is simply not collected).
+- ``per_session``: held sessions (not cancelled, the teacher checked in) × rate.
+- ``per_student``: admitted attendances (present or late) in sessions that were not cancelled × rate.
+
+Plus manual items (deductions, advances, bonuses) with reasons. A draft can be recomputed at will.
+Approving locks it (``computed_at`` is the watermark of what it accounted for). A void or refund
+recorded after that, of a receipt dated in the locked month, becomes an ``adjustment`` line
+(− amount × rate) on the teacher's next draft: the earliest draft after the locked month, so it
+is counted exactly once. Nothing is ever recomputed in a locked settlement.
+
+Queries grow with the number of teachers, never with the number of receipt lines: every sum is
+one grouped query for all the groups of the run.
+"""
+
+import dataclasses
+import datetime
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.models import (
+    Attendance,
+    AuditLog,
+    EntryType,
+    Group,
+    LedgerEntry,
+    PaymentMethod,
+    PayScheme,
+    Session,
+    Settlement,
+    SettlementItem,
+    SettlementLine,
+    SettlementRun,
+    Teacher,
+    User,
+)
+from core.selectors.money import ZERO, money_round
+from core.services.audit import audit_record
+from core.services.payments import money_parse
+
+# How far back a new draft looks for voids and refunds of locked months.
+ADJUSTMENT_LOOKBACK_MONTHS = 12
+HUNDRED = Decimal("100")
+
+
+def month_first(value) -> datetime.date:
+    """The first day of the month of a date, or of a ``YYYY-MM`` string."""
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(f"{value.strip()[:7]}-01")
+        except ValueError:
+            raise ValidationError(_("Enter a month as YYYY-MM."), code="month") from None
+    if isinstance(value, datetime.datetime):
+        value = timezone.localdate(value)
+    return value.replace(day=1)
+
+
+def month_after(month: datetime.date, count: int = 1) -> datetime.date:
+    index = month.year * 12 + month.month - 1 + count
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclasses.dataclass
+class _MonthFigures:
+    """Grouped sums for a set of groups and one month: group id → value."""
+
+    collected: dict[int, Decimal]
+    held_sessions: dict[int, int]
+    attendances: dict[int, int]
+
+
+def _figures(group_ids: list[int], month: datetime.date) -> _MonthFigures:
+    start, end = month, month_after(month)
+    in_month_receipts = Q(receipt__date__gte=start, receipt__date__lt=end)
+    paid = (
+        LedgerEntry.objects.filter(in_month_receipts, entry_type=EntryType.PAYMENT, enrollment__group_id__in=group_ids)
+        .values("enrollment__group_id")
+        .annotate(total=Sum("amount"))
+        .values_list("enrollment__group_id", "total")
+    )
+    undone = (
+        LedgerEntry.objects.filter(
+            in_month_receipts,
+            entry_type__in=[EntryType.VOID, EntryType.REFUND],
+            enrollment__group_id__in=group_ids,
+        )
+        .values("enrollment__group_id")
+        .annotate(total=Sum("amount"))
+        .values_list("enrollment__group_id", "total")
+    )
+    collected: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for group_id, total in paid:
+        collected[group_id] += total
+    for group_id, total in undone:
+        collected[group_id] -= total
+    held = (
+        Session.objects.filter(
+            group_id__in=group_ids, date__gte=start, date__lt=end, teacher_checked_in_at__isnull=False
+        )
+        .exclude(status=Session.Status.CANCELLED)
+        .values("group_id")
+        .annotate(count=Count("id"))
+        .values_list("group_id", "count")
+    )
+    attended = (
+        Attendance.objects.filter(
+            session__group_id__in=group_ids,
+            session__date__gte=start,
+            session__date__lt=end,
+            status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
+        )
+        .exclude(session__status=Session.Status.CANCELLED)
+        .values("session__group_id")
+        .annotate(count=Count("id"))
+        .values_list("session__group_id", "count")
+    )
+    return _MonthFigures(collected=dict(collected), held_sessions=dict(held), attendances=dict(attended))
+
+
+def _group_lines(groups: Iterable[Group], figures: _MonthFigures) -> list[SettlementLine]:
+    lines = []
+    for group in groups:
+        rate = group.pay_rate
+        # Collected is kept on every line: the center's margin is collected − the teacher's share.
+        collected = money_round(figures.collected.get(group.pk, ZERO))
+        if group.pay_scheme == PayScheme.PERCENT:
+            line = SettlementLine(
+                group=group,
+                kind=SettlementLine.Kind.PERCENT,
+                collected=collected,
+                rate=rate,
+                amount=money_round(collected * rate / HUNDRED),
+            )
+            has_activity = collected != 0
+        else:
+            is_session = group.pay_scheme == PayScheme.PER_SESSION
+            source = figures.held_sessions if is_session else figures.attendances
+            quantity = source.get(group.pk, 0)
+            line = SettlementLine(
+                group=group,
+                kind=SettlementLine.Kind.PER_SESSION if is_session else SettlementLine.Kind.PER_STUDENT,
+                collected=collected,
+                quantity=quantity,
+                rate=rate,
+                amount=money_round(quantity * rate),
+            )
+            has_activity = quantity != 0 or collected != 0
+        if has_activity or group.is_active:
+            lines.append(line)
+    return lines
+
+
+def _adjustment_lines(teacher: Teacher, month: datetime.date, groups: dict[int, Group]) -> list[SettlementLine]:
+    """Voids and refunds of receipts dated in locked months, recorded after those months were
+    accounted for, that belong to this draft (the earliest draft after the locked month)."""
+    lookback = month_after(month, -ADJUSTMENT_LOOKBACK_MONTHS)
+    earlier = list(
+        Settlement.objects.filter(teacher=teacher, month__gte=lookback, month__lt=month)
+        .order_by("month")
+        .values_list("month", "status", "computed_at")
+    )
+    # Months whose later voids land here: locked, with no draft between them and this month.
+    # Their watermark: the last time a locked settlement from that month on accounted for them.
+    condition = Q(pk__in=[])
+    for index, (locked_month, status, _computed) in enumerate(earlier):
+        if status == Settlement.Status.DRAFT:
+            continue
+        later = earlier[index:]
+        if any(row[1] == Settlement.Status.DRAFT for row in later):
+            continue
+        watermark = max(row[2] for row in later if row[2] is not None)
+        condition |= Q(
+            receipt__date__gte=locked_month, receipt__date__lt=month_after(locked_month), created_at__gt=watermark
+        )
+    percent_groups = [pk for pk, group in groups.items() if group.pay_scheme == PayScheme.PERCENT]
+    if not percent_groups or condition == Q(pk__in=[]):
+        return []
+    rows = (
+        LedgerEntry.objects.filter(
+            condition,
+            entry_type__in=[EntryType.VOID, EntryType.REFUND],
+            enrollment__group_id__in=percent_groups,
+        )
+        .annotate(source_month=TruncMonth("receipt__date"))
+        .values("enrollment__group_id", "source_month")
+        .annotate(total=Sum("amount"))
+        .order_by("source_month", "enrollment__group_id")
+        .values_list("enrollment__group_id", "source_month", "total")
+    )
+    lines = []
+    for group_id, source_month, total in rows:
+        group = groups[group_id]
+        if isinstance(source_month, datetime.datetime):
+            source_month = source_month.date()
+        lines.append(
+            SettlementLine(
+                group=group,
+                kind=SettlementLine.Kind.ADJUSTMENT,
+                collected=-money_round(total),
+                rate=group.pay_rate,
+                amount=-money_round(total * group.pay_rate / HUNDRED),
+                source_month=source_month,
+                note=_("Voids and refunds after %(month)s was approved") % {"month": f"{source_month:%Y-%m}"},
+            )
+        )
+    return lines
+
+
+def _total(settlement: Settlement, lines: list[SettlementLine]) -> Decimal:
+    items = sum((item.signed_amount for item in settlement.items.all()), ZERO)
+    return money_round(sum((line.amount for line in lines), ZERO) + items)
+
+
+def _write(
+    *, teacher: Teacher, month: datetime.date, groups: list[Group], figures: _MonthFigures, actor
+) -> Settlement | None:
+    """Replace the computed lines of the teacher's draft (None when the month is locked)."""
+    with transaction.atomic():
+        settlement, _created = Settlement.objects.select_for_update().get_or_create(teacher=teacher, month=month)
+        if settlement.is_locked:
+            return None
+        now = timezone.now()
+        lines = _group_lines(groups, figures) + _adjustment_lines(teacher, month, {g.pk: g for g in groups})
+        settlement.lines.all().delete()
+        for line in lines:
+            line.settlement = settlement
+        SettlementLine.objects.bulk_create(lines)
+        before = str(settlement.total)
+        settlement.total = _total(settlement, lines)
+        settlement.computed_at = now
+        settlement.save(update_fields=["total", "computed_at"])
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE if not _created else AuditLog.Action.CREATE,
+            instance=settlement,
+            changes={"total": [None if _created else before, str(settlement.total)]},
+        )
+    return settlement
+
+
+def _may_run(actor) -> None:
+    if actor is not None and not actor.has_perm("core.run_settlement"):
+        raise PermissionDenied(_("You may not run settlements."))
+
+
+def settlement_run(*, teacher: Teacher, month, actor: User | None = None) -> Settlement:
+    """Compute (or recompute) the teacher's draft for a month. Refused once approved."""
+    _may_run(actor)
+    month = month_first(month)
+    groups = list(Group.objects.filter(teacher=teacher).order_by("code"))
+    settlement = _write(
+        teacher=teacher, month=month, groups=groups, figures=_figures([g.pk for g in groups], month), actor=actor
+    )
+    if settlement is None:
+        raise ValidationError(
+            _("The settlement of %(teacher)s for %(month)s is approved and locked.")
+            % {"teacher": teacher, "month": f"{month:%Y-%m}"},
+            code="locked",
+        )
+    return settlement
+
+
+def settlement_teachers(month: datetime.date):
+    """Teachers with an active group, or a group with any money or session in the month."""
+    end = month_after(month)
+    return (
+        Teacher.objects.filter(
+            Q(groups__is_active=True)
+            | Q(groups__sessions__date__gte=month, groups__sessions__date__lt=end)
+            | Q(
+                groups__enrollments__ledger_entries__receipt__date__gte=month,
+                groups__enrollments__ledger_entries__receipt__date__lt=end,
+            )
+        )
+        .distinct()
+        .order_by("full_name", "id")
+    )
+
+
+def settlements_run_month(
+    *, month, actor: User | None = None, progress: Callable[[int, int, int], None] | None = None
+) -> list[Settlement]:
+    """Every teacher's draft for a month. Approved months are skipped, never changed.
+
+    ``progress(done, total, skipped)`` is called after each teacher."""
+    _may_run(actor)
+    month = month_first(month)
+    teachers = list(settlement_teachers(month))
+    groups_of: dict[int, list[Group]] = defaultdict(list)
+    for group in Group.objects.filter(teacher__in=teachers).order_by("code"):
+        groups_of[group.teacher_id].append(group)
+    figures = _figures([group.pk for groups in groups_of.values() for group in groups], month)
+    done, skipped = [], 0
+    for index, teacher in enumerate(teachers, start=1):
+        settlement = _write(teacher=teacher, month=month, groups=groups_of[teacher.pk], figures=figures, actor=actor)
+        if settlement is None:
+            skipped += 1
+        else:
+            done.append(settlement)
+        if progress is not None:
+            progress(index, len(teachers), skipped)
+    return done
+
+
+def settlement_run_start(*, month, actor: User) -> SettlementRun:
+    """Queue the whole month for the worker (django-q2) and return the run to watch."""
+    from django_q.tasks import async_task
+
+    _may_run(actor)
+    month = month_first(month)
+    run = SettlementRun.objects.create(month=month, started_by=actor)
+    transaction.on_commit(lambda: async_task("core.tasks.settlements_run_month", run.pk, group="settlements"))
+    return run
+
+
+def settlement_run_execute(*, run_id: int) -> SettlementRun:
+    """The worker's side of ``settlement_run_start``: run the month and record the progress."""
+    run = SettlementRun.objects.get(pk=run_id)
+    SettlementRun.objects.filter(pk=run.pk).update(status=SettlementRun.Status.RUNNING)
+
+    def progress(done: int, total: int, skipped: int) -> None:
+        SettlementRun.objects.filter(pk=run.pk).update(teachers_done=done, teachers_total=total, skipped_locked=skipped)
+
+    try:
+        settlements_run_month(month=run.month, actor=run.started_by, progress=progress)
+    except (ValidationError, PermissionDenied) as error:
+        SettlementRun.objects.filter(pk=run.pk).update(
+            status=SettlementRun.Status.FAILED, error=str(error)[:255], finished_at=timezone.now()
+        )
+    else:
+        SettlementRun.objects.filter(pk=run.pk).update(status=SettlementRun.Status.DONE, finished_at=timezone.now())
+    run.refresh_from_db()
+    return run
+
+
+# --- approval, payout, manual items ------------------------------------------------------------
+
+
+def _locked(settlement: Settlement) -> Settlement:
+    return Settlement.objects.select_for_update().select_related("teacher").get(pk=settlement.pk)
+
+
+def settlement_approve(*, settlement: Settlement, actor: User) -> Settlement:
+    """The owner approves a draft: it is locked from now on."""
+    if not actor.has_perm("core.approve_settlement"):
+        raise PermissionDenied(_("Only the owner approves settlements."))
+    with transaction.atomic():
+        settlement = _locked(settlement)
+        if settlement.status != Settlement.Status.DRAFT:
+            raise ValidationError(
+                _("This settlement is already %(status)s.") % {"status": settlement.get_status_display()},
+                code="not_draft",
+            )
+        if settlement.computed_at is None:
+            raise ValidationError(_("Compute the settlement before approving it."), code="not_computed")
+        now = timezone.now()
+        settlement.status, settlement.approved_at, settlement.approved_by = Settlement.Status.APPROVED, now, actor
+        settlement.save(update_fields=["status", "approved_at", "approved_by"])
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            instance=settlement,
+            changes={"status": [Settlement.Status.DRAFT, Settlement.Status.APPROVED]},
+        )
+    return settlement
+
+
+def settlement_pay(
+    *, settlement: Settlement, actor: User, paid_on: datetime.date, method: str, reference: str = ""
+) -> Settlement:
+    """Record that an approved settlement was paid out."""
+    if not actor.has_perm("core.run_settlement"):
+        raise PermissionDenied(_("You may not record settlement payouts."))
+    if method not in PaymentMethod.values:
+        raise ValidationError(_("Choose a payment method."), code="method")
+    with transaction.atomic():
+        settlement = _locked(settlement)
+        if settlement.status != Settlement.Status.APPROVED:
+            raise ValidationError(
+                _("Only an approved settlement can be paid; this one is %(status)s.")
+                % {"status": settlement.get_status_display()},
+                code="not_approved",
+            )
+        settlement.status = Settlement.Status.PAID
+        settlement.paid_on, settlement.payout_method = paid_on, method
+        settlement.payout_reference = (reference or "").strip()[:80]
+        settlement.save(update_fields=["status", "paid_on", "payout_method", "payout_reference"])
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            instance=settlement,
+            changes={"status": [Settlement.Status.APPROVED, Settlement.Status.PAID], "paid_on": [None, str(paid_on)]},
+        )
+    return settlement
+
+
+def settlement_item_add(*, settlement: Settlement, actor: User, kind: str, amount, reason: str) -> SettlementItem:
+    """A manual deduction, advance or bonus on a draft, with a reason; the total follows."""
+    _may_run(actor)
+    if kind not in SettlementItem.Kind.values:
+        raise ValidationError(_("Choose a kind."), code="kind")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("A reason is required."), code="reason")
+    amount = money_parse(amount)
+    with transaction.atomic():
+        settlement = _locked(settlement)
+        if settlement.is_locked:
+            raise ValidationError(_("This settlement is approved and locked."), code="locked")
+        item = SettlementItem.objects.create(
+            settlement=settlement, kind=kind, amount=amount, reason=reason[:255], created_by=actor
+        )
+        Settlement.objects.filter(pk=settlement.pk).update(total=F("total") + item.signed_amount)
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.CREATE,
+            instance=item,
+            changes={"kind": [None, kind], "amount": [None, str(amount)]},
+            reason=reason,
+        )
+    return item
