@@ -59,6 +59,20 @@ def messages_visible(queryset, user):
 # --- Outbox ----------------------------------------------------------------------------------
 
 
+class TemplateFilter(admin.SimpleListFilter):
+    """Message kinds by their names, not their keys."""
+
+    title = gettext_lazy("template")
+    parameter_name = "template_key"
+
+    def lookups(self, request, model_admin):
+        custom = MessageTemplate.objects.exclude(key__in=TemplateKey.values).values_list("key", flat=True)
+        return [(key, template_title(key)) for key in [*TemplateKey.values, *custom]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(template_key=self.value()) if self.value() else queryset
+
+
 @admin.register(Message)
 class MessageAdmin(ModelAdmin):
     list_display = [
@@ -73,7 +87,7 @@ class MessageAdmin(ModelAdmin):
     ]
     list_filter = [
         ("status", ChoicesDropdownFilter),
-        "template_key",
+        TemplateFilter,
         ("hold_reason", ChoicesDropdownFilter),
         ("failure", ChoicesDropdownFilter),
         "is_mandatory",

@@ -121,6 +121,9 @@ def test_outbox_lists_messages_with_counts_by_state_and_filters(client_as, manag
     failed_only = client.get(OUTBOX, {"status__exact": "failed"})
     assert list(failed_only.context["cl"].result_list) == [outbox["failed"]]
     assert client.get(OUTBOX, {"q": "+201001234567"}).context["cl"].result_count == 3
+    by_template = client.get(OUTBOX, {"template_key": "late_refused"})
+    assert by_template.context["cl"].result_count == 0
+    assert client.get(OUTBOX, {"template_key": "arrived"}).context["cl"].result_count == 3
 
 
 @pytest.mark.django_db
