@@ -117,13 +117,16 @@ def _time_phases() -> None:
             try:
                 return original(*args, **kwargs)
             finally:
-                label = getattr(args[0], "model", None) if args else None
+                label = (
+                    args[0] if args and isinstance(args[0], type) else getattr(args[0], "model", None) if args else None
+                )
                 suffix = f"({label.__name__})" if isinstance(label, type) else ""
                 sys.stderr.write(f"  {name}{suffix}: {time.perf_counter() - started:.2f}s\n")
 
         setattr(owner, name, wrapper)
 
     timed(imports, "sheet_read")
+    timed(imports, "rows_insert")
     for name in ("row_parse_all", "rows_plan", "rows_apply", "_codes_assign"):
         if hasattr(imports.StudentImporter, name):
             timed(imports.StudentImporter, name)

@@ -62,10 +62,16 @@ def test_a_sheet_with_errors_writes_nothing(center):
 def test_a_failure_while_writing_rolls_everything_back(center, monkeypatch):
     before = table_counts()
 
-    def broken(*args, **kwargs):
-        raise IntegrityError("simulated")
+    from core.services import imports
 
-    monkeypatch.setattr(Enrollment.objects, "bulk_create", broken)
+    original = imports.rows_insert
+
+    def fails_at_enrollments(model, objects, **kwargs):
+        if model is Enrollment:  # students, guardians and links are written by now
+            raise IntegrityError("simulated")
+        return original(model, objects, **kwargs)
+
+    monkeypatch.setattr(imports, "rows_insert", fails_at_enrollments)
     result = run(center, xlsx_bytes(clean_rows()), apply=True)
     assert not result.applied and result.file_error
     assert table_counts() == before
@@ -96,6 +102,9 @@ def test_clean_sheet_imports_students_guardians_and_enrollments(center):
     assert Student.objects.filter(search_key=fatma.search_key).count() == 1  # no twin
     assert list(fatma.enrollments.values_list("group__code", flat=True)) == ["M1"]
     assert AuditLog.objects.filter(model="core.student", action="create", actor=center["actor"]).count() >= 8
+    entry = AuditLog.objects.get(model="core.student", object_id=str(ahmed.pk))
+    assert entry.changes["full_name"] == [None, "أحمد محمد"] and entry.changes["groups"] == [None, ["M1"]]
+    assert entry.at is not None
 
 
 def test_new_codes_are_gap_free_after_the_counter(center):
