@@ -440,3 +440,12 @@ def test_without_at_the_scan_uses_the_cairo_clock(paid_student, month_group, roo
     assert outcome.code == "present"
     assert outcome.as_json()["amount_owed"] == "0.00"
     assert outcome.as_json()["session"]["starts_at"] == "16:00"
+
+
+def test_guardians_hear_of_the_arrival_with_the_cairo_time(paid_student, month_group, room):
+    make_session(month_group, room)
+    scan(paid_student, cairo(15, 50, 42))
+    scan(paid_student, cairo(15, 55))  # already in: no second message
+    message = Message.objects.get(student=paid_student)
+    assert message.template_key == "arrived"
+    assert "15:50" in message.body and paid_student.full_name in message.body
