@@ -52,6 +52,20 @@ def sidebar(request) -> list[dict]:
             ],
         },
         {
+            "title": _("Money"),
+            "collapsible": True,
+            "items": [
+                link(_("Cashier"), "point_of_sale", "admin:core_receipt_cashier", "core.record_payment"),
+                link(_("Receipts"), "receipt", "admin:core_receipt_changelist", "core.view_receipt"),
+                link(_("Drawer closes"), "savings", "admin:core_cashclose_changelist", "core.view_cashclose"),
+                link(_("Defaulters"), "money_off", "admin:core_receipt_defaulters", "core.view_money_reports"),
+                link(_("Collections"), "bar_chart", "admin:core_receipt_collections", "core.view_money_reports"),
+                link(_("Ledger"), "account_balance", "admin:core_ledgerentry_changelist", "core.view_ledgerentry"),
+                link(_("Settlements"), "request_quote", "admin:core_settlement_changelist", "core.view_settlement"),
+                link(_("Settlements report"), "analytics", "admin:core_settlement_report", "core.view_money_reports"),
+            ],
+        },
+        {
             "title": _("Messages"),
             "collapsible": True,
             "items": [

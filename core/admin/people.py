@@ -148,6 +148,7 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
     autocomplete_fields = ["branch"]
     inlines = [GuardianLinkInline, EnrollmentInline, RecentAttendanceInline]
     actions = ["print_cards"]
+    actions_detail = ["record_payment"]
     readonly_fields = ["created_at"]
 
     fieldsets = [
@@ -297,6 +298,16 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
 
     def has_print_cards_permission(self, request):
         return request.user.has_perm("core.print_cards")
+
+    def has_record_payment_permission(self, request, object_id=None):
+        return request.user.has_perm("core.record_payment")
+
+    @action(description=_("Record payment"), icon="point_of_sale", permissions=["record_payment"])
+    def record_payment(self, request, object_id):
+        """The cashier page for this student (core/admin/money.py): owed per group, take money, print."""
+        from django.urls import reverse
+
+        return HttpResponseRedirect(reverse("admin:core_receipt_record", args=[object_id]))
 
     def has_delete_permission(self, request, obj=None):
         # Students carry money and attendance history: they are deactivated, not deleted.
