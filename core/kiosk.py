@@ -14,11 +14,13 @@ import json
 
 from django.http import JsonResponse
 from django.middleware.csrf import get_token
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
+from core.csp import csp_strict
 from core.ratelimit import rate_limit_hit
 from core.services.kiosks import kiosk_from_token
 from core.services.scanning import scan_process
@@ -66,3 +68,12 @@ def kiosk_scan(request):
         return _error(_("The scan id must be text."), 400)
     outcome = scan_process(payload["code"], kiosk=kiosk, client_scan_id=client_scan_id)
     return JsonResponse(outcome.as_json())
+
+
+@never_cache
+@csp_strict
+@ensure_csrf_cookie
+@require_http_methods(["GET"])
+def kiosk_page(request):
+    """The tablet's page: the token is typed once and kept in the tablet's local storage."""
+    return render(request, "core/kiosk.html")

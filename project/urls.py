@@ -25,6 +25,7 @@ urlpatterns = [
     path("admin/print/teacher-cards/", admin.site.admin_view(print_cards.teacher_cards), name="print-teacher-cards"),
     path("admin/timetable/", admin.site.admin_view(timetable_views.timetable), name="timetable"),
     # The door's tablets: device token, no staff login (core/kiosk.py).
+    path("kiosk/", kiosk.kiosk_page, name="kiosk"),
     path("kiosk/scan/", kiosk.kiosk_scan, name="kiosk-scan"),
     path("admin/", admin.site.urls),
 ]

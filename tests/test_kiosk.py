@@ -163,3 +163,20 @@ def test_admin_revoke_action(client_as, owner, main_branch):
 
 def test_staff_without_the_permission_cannot_open_kiosks(client_as, receptionist):
     assert client_as(receptionist).get(reverse("admin:core_kiosk_changelist")).status_code == 403
+
+
+def test_the_kiosk_page_has_the_strict_policy_and_no_inline_script(client):
+    from django.contrib.staticfiles import finders
+
+    response = client.get(reverse("kiosk"))
+    assert response.status_code == 200
+    policy = {
+        part.split()[0]: part.split()[1:] for part in response["Content-Security-Policy"].split(";") if part.strip()
+    }
+    assert policy["script-src"] == ["'self'"]
+    assert "'unsafe-eval'" not in response["Content-Security-Policy"]
+    page = response.content.decode()
+    assert "<script>" not in page and 'src="/static/core/kiosk.js"' in page
+    assert 'data-scan-url="/kiosk/scan/"' in page
+    assert finders.find("core/kiosk.js") and finders.find("core/kiosk.css")
+    assert "csrftoken" in response.cookies
