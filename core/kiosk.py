@@ -12,9 +12,11 @@ ambient cookies, only on the device token it was given.
 
 import json
 
+from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -39,6 +41,22 @@ def _client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def _payload(request) -> dict | JsonResponse:
+    """The scan in the JSON body, or the error answer."""
+    if len(request.body) > MAX_BODY:
+        return _error(_("The request is too large."), 413)
+    try:
+        payload = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return _error(_("Send the scan as JSON."), 400)
+    if not isinstance(payload, dict) or not isinstance(payload.get("code"), str):
+        return _error(_("Send the scanned code."), 400)
+    client_scan_id = payload.get("client_scan_id") or ""
+    if not isinstance(client_scan_id, str):
+        return _error(_("The scan id must be text."), 400)
+    return {"code": payload["code"], "client_scan_id": client_scan_id}
+
+
 @never_cache
 @ensure_csrf_cookie
 @require_http_methods(["GET", "POST"])
@@ -55,18 +73,10 @@ def kiosk_scan(request):
         return _error(_("This kiosk is not registered or was revoked."), 401)
     if rate_limit_hit("kiosk-scan", str(kiosk.pk), limit=SCANS_PER_MINUTE, window_seconds=60):
         return _error(_("Too many scans. Wait a minute."), 429)
-    if len(request.body) > MAX_BODY:
-        return _error(_("The request is too large."), 413)
-    try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return _error(_("Send the scan as JSON."), 400)
-    if not isinstance(payload, dict) or not isinstance(payload.get("code"), str):
-        return _error(_("Send the scanned code."), 400)
-    client_scan_id = payload.get("client_scan_id") or ""
-    if not isinstance(client_scan_id, str):
-        return _error(_("The scan id must be text."), 400)
-    outcome = scan_process(payload["code"], kiosk=kiosk, client_scan_id=client_scan_id)
+    payload = _payload(request)
+    if isinstance(payload, JsonResponse):
+        return payload
+    outcome = scan_process(payload["code"], kiosk=kiosk, client_scan_id=payload["client_scan_id"])
     return JsonResponse(outcome.as_json())
 
 
@@ -76,4 +86,40 @@ def kiosk_scan(request):
 @require_http_methods(["GET"])
 def kiosk_page(request):
     """The tablet's page: the token is typed once and kept in the tablet's local storage."""
-    return render(request, "core/kiosk.html")
+    return render(
+        request, "core/kiosk.html", {"title": _("Door kiosk"), "scan_url": reverse("kiosk-scan"), "mode": "kiosk"}
+    )
+
+
+# --- the door supervisor's scanning page (staff login, inside the admin) -------------------------
+
+
+def _may_scan(user) -> bool:
+    return user.has_perm("core.add_attendance")
+
+
+@never_cache
+@csp_strict
+@require_http_methods(["GET"])
+def door_page(request):
+    """The supervisor's scanning page; wrapped in admin_view (login) by the URLconf."""
+    if not _may_scan(request.user):
+        raise PermissionDenied
+    return render(
+        request, "core/kiosk.html", {"title": _("Door scanning"), "scan_url": reverse("door-scan"), "mode": "staff"}
+    )
+
+
+@never_cache
+@require_http_methods(["POST"])
+def door_scan(request):
+    """A scan by the logged-in supervisor (CSRF-checked like any staff post); he is the operator."""
+    if not _may_scan(request.user):
+        return _error(_("You may not scan at the door."), 403)
+    if rate_limit_hit("door-scan", str(request.user.pk), limit=SCANS_PER_MINUTE, window_seconds=60):
+        return _error(_("Too many scans. Wait a minute."), 429)
+    payload = _payload(request)
+    if isinstance(payload, JsonResponse):
+        return payload
+    outcome = scan_process(payload["code"], operator=request.user, client_scan_id=payload["client_scan_id"])
+    return JsonResponse(outcome.as_json())

@@ -27,6 +27,8 @@ urlpatterns = [
     # The door's tablets: device token, no staff login (core/kiosk.py).
     path("kiosk/", kiosk.kiosk_page, name="kiosk"),
     path("kiosk/scan/", kiosk.kiosk_scan, name="kiosk-scan"),
+    path("admin/door/", admin.site.admin_view(kiosk.door_page), name="door"),
+    path("admin/door/scan/", admin.site.admin_view(kiosk.door_scan), name="door-scan"),
     path("admin/", admin.site.urls),
 ]
 

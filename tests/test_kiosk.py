@@ -180,3 +180,38 @@ def test_the_kiosk_page_has_the_strict_policy_and_no_inline_script(client):
     assert 'data-scan-url="/kiosk/scan/"' in page
     assert finders.find("core/kiosk.js") and finders.find("core/kiosk.css")
     assert "csrftoken" in response.cookies
+
+
+# --- the supervisor's scanning page -------------------------------------------------------------------
+
+
+def test_the_supervisor_scans_with_his_login_and_is_the_operator(door, supervisor):
+    student, _kiosk, _token = door
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(supervisor)
+    page = client.get(reverse("door"))
+    assert page.status_code == 200
+    assert 'data-mode="staff"' in page.content.decode()
+    csrf = page.cookies["csrftoken"].value if "csrftoken" in page.cookies else client.cookies["csrftoken"].value
+    body = json.dumps({"code": student.code, "client_scan_id": "desk-1"})
+    assert client.post(reverse("door-scan"), data=body, content_type="application/json").status_code == 403
+    with time_machine.travel(datetime.datetime(2026, 11, 26, 15, 50, tzinfo=CAIRO), tick=False):
+        answer = client.post(
+            reverse("door-scan"), data=body, content_type="application/json", headers={"X-CSRFToken": csrf}
+        )
+    assert answer.status_code == 200
+    assert answer.json()["code"] == "present"
+    event = ScanEvent.objects.get()
+    assert (event.operator, event.kiosk) == (supervisor, None)
+    assert Attendance.objects.get().source == Attendance.Source.DESK
+
+
+def test_staff_without_attendance_rights_cannot_scan(client_as, receptionist):
+    client = client_as(receptionist)
+    assert client.get(reverse("door")).status_code == 403
+    response = client.post(reverse("door-scan"), data="{}", content_type="application/json")
+    assert response.status_code == 403
+
+
+def test_the_door_page_needs_a_login(client):
+    assert client.get(reverse("door")).status_code == 302

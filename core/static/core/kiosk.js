@@ -22,8 +22,11 @@
     return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
   }
 
+  // On the supervisor's page the staff login authenticates: no device token.
+  var staffMode = body.dataset.mode === "staff";
+
   function ready() {
-    var hasToken = Boolean(window.localStorage.getItem(TOKEN_KEY));
+    var hasToken = staffMode || Boolean(window.localStorage.getItem(TOKEN_KEY));
     tokenForm.hidden = hasToken;
     scanForm.hidden = !hasToken;
     (hasToken ? scanInput : document.getElementById("token-input")).focus();
@@ -46,11 +49,11 @@
       headers: {
         "Content-Type": "application/json",
         "X-CSRFToken": body.dataset.csrf,
-        "X-Kiosk-Token": window.localStorage.getItem(TOKEN_KEY) || ""
+        "X-Kiosk-Token": staffMode ? "" : (window.localStorage.getItem(TOKEN_KEY) || "")
       },
       body: JSON.stringify({ code: code, client_scan_id: scanId() })
     }).then(function (response) {
-      if (response.status === 401) {
+      if (response.status === 401 && !staffMode) {
         window.localStorage.removeItem(TOKEN_KEY);
         show("red", body.dataset.refused, "");
         ready();
