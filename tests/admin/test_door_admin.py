@@ -63,3 +63,9 @@ def test_the_lists_are_read_only(client_as, owner, scans):
     attendance.refresh_from_db()
     assert attendance.status == "present"
     assert response.status_code in (200, 403)
+
+
+def test_the_sidebar_offers_the_door_to_the_supervisor_only(client_as, supervisor, receptionist):
+    door_link = reverse("door")
+    assert door_link in client_as(supervisor).get(reverse("admin:index")).content.decode()
+    assert door_link not in client_as(receptionist).get(reverse("admin:index")).content.decode()
