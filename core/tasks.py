@@ -21,6 +21,14 @@ def import_job_apply(job_id: int, actor_id: int) -> None:
     apply(job_id=job_id, actor=User.objects.get(pk=actor_id))
 
 
+def import_job_finished(task) -> None:
+    """q2 hook: an import task that crashed marks its job failed instead of running for ever."""
+    if not task.success:
+        from core.services.imports import import_job_fail
+
+        import_job_fail(job_id=task.args[0])
+
+
 def sessions_generate_daily() -> None:
     from core.services.sessions import sessions_generate
 

@@ -1483,17 +1483,32 @@ def import_job_start_apply(*, job: ImportJob, actor) -> ImportJob:
     if job.total_rows > BACKGROUND_ROWS:
         from django_q.tasks import async_task
 
-        transaction.on_commit(lambda: async_task("core.tasks.import_job_apply", job.pk, actor.pk))
+        transaction.on_commit(lambda: async_task("core.tasks.import_job_apply", job.pk, actor.pk, hook=TASK_HOOK))
         job.refresh_from_db()
         return job
     return import_job_apply(job_id=job.pk, actor=actor)
+
+
+TASK_HOOK = "core.tasks.import_job_finished"
+
+
+def import_job_fail(*, job_id: int) -> None:
+    """A background check or import that crashed: the job says so (the transaction rolled back)."""
+    ImportJob.objects.filter(pk=job_id, status__in=[s.value for s in RUNNING_STATUSES]).update(
+        status=ImportJob.Status.FAILED,
+        progress=100,
+        message=_("The import stopped because of an internal error; nothing was imported. Upload the file again."),
+    )
+
+
+RUNNING_STATUSES = (ImportJob.Status.QUEUED, ImportJob.Status.CHECKING, ImportJob.Status.APPLYING)
 
 
 def import_job_start_check(*, job: ImportJob) -> ImportJob:
     if row_estimate(_job_data(job)) > BACKGROUND_ROWS:
         from django_q.tasks import async_task
 
-        transaction.on_commit(lambda: async_task("core.tasks.import_job_check", job.pk))
+        transaction.on_commit(lambda: async_task("core.tasks.import_job_check", job.pk, hook=TASK_HOOK))
         return job
     return import_job_check(job_id=job.pk)
 

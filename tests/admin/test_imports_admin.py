@@ -26,6 +26,11 @@ def center(main_branch):
     return main_branch
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # uploaded sheets are stored with their job
+
+
 def upload(client, data: bytes, name: str = "students.xlsx"):
     return client.post(UPLOAD, {"file": SimpleUploadedFile(name, data)})
 
@@ -218,3 +223,18 @@ def test_teacher_and_group_lists_offer_their_imports(client_as, manager, recepti
         assert client_as(manager).get(url).status_code == 200
         assert client_as(manager).get(reverse("admin:core_importjob_template", args=[kind])).status_code == 200
         assert client_as(receptionist).get(url).status_code == 403
+
+
+def test_a_crashed_background_task_marks_the_job_failed(client_as, receptionist, center):
+    from types import SimpleNamespace
+
+    from core.tasks import import_job_finished
+
+    job = ImportJob.objects.create(kind="students", branch=center, file_name="big.csv", status="applying")
+    import_job_finished(SimpleNamespace(success=True, args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == "applying"
+    import_job_finished(SimpleNamespace(success=False, args=[job.pk]))  # q2's hook after a crash
+    job.refresh_from_db()
+    assert job.status == "failed" and job.message
+    assert 'http-equiv="refresh"' not in client_as(receptionist).get(job_url(job)).content.decode()
