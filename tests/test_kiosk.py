@@ -215,3 +215,17 @@ def test_staff_without_attendance_rights_cannot_scan(client_as, receptionist):
 
 def test_the_door_page_needs_a_login(client):
     assert client.get(reverse("door")).status_code == 302
+
+
+def test_a_supervisor_admits_only_to_his_branches(door):
+    from core.roles import Role
+    from tests.conftest import make_staff
+    from tests.factories import make_branch
+
+    student, _kiosk, _token = door
+    elsewhere = make_staff("door-elsewhere", Role.SUPERVISOR, make_branch())
+    at = datetime.datetime(2026, 11, 26, 15, 50, tzinfo=CAIRO)
+    from core.services.scanning import scan_process
+
+    assert scan_process(student.code, operator=elsewhere, at=at).code == "no_session"
+    assert not Attendance.objects.exists()

@@ -45,6 +45,7 @@ from core.models import (
     Teacher,
 )
 from core.normalize import scan_code_clean
+from core.scoping import branch_ids_visible
 from core.selectors.money import ZERO, door_money, money_round, unpaid_sessions
 from core.services.audit import audit_record
 
@@ -113,9 +114,11 @@ def _local_time(moment: datetime.datetime) -> str:
 # --- R2: which session ----------------------------------------------------------------------------
 
 
-def _place_filter(kiosk: Kiosk | None) -> Q:
+def _place_filter(kiosk: Kiosk | None, operator=None) -> Q:
+    """Where the scan happens: the kiosk's room or branch, else the operator's branches."""
     if kiosk is None:
-        return Q()
+        branch_ids = branch_ids_visible(operator) if getattr(operator, "pk", None) else None
+        return Q() if branch_ids is None else Q(room__branch_id__in=branch_ids)
     if kiosk.room_id:
         return Q(room_id=kiosk.room_id)
     return Q(room__branch_id=kiosk.branch_id)
@@ -139,13 +142,13 @@ def _session_pick(
     return chosen, (later[0] if later else None)
 
 
-def _student_sessions_today(student: Student, kiosk: Kiosk | None, today: datetime.date) -> list[Session]:
+def _student_sessions_today(student: Student, kiosk: Kiosk | None, operator, today: datetime.date) -> list[Session]:
     enrollments = Enrollment.objects.filter(student=student, is_active=True, start_date__lte=today).filter(
         Q(end_date__isnull=True) | Q(end_date__gte=today)
     )
     return list(
         Session.objects.filter(date=today, group_id__in=enrollments.values("group_id"))
-        .filter(_place_filter(kiosk))
+        .filter(_place_filter(kiosk, operator))
         .select_related("group")
     )
 
@@ -272,7 +275,7 @@ def _student_scan(
 ) -> ScanOutcome:
     today = timezone.localdate(now)
     early = datetime.timedelta(minutes=center.early_window_minutes)
-    session, next_session = _session_pick(_student_sessions_today(student, kiosk, today), now, early)
+    session, next_session = _session_pick(_student_sessions_today(student, kiosk, operator, today), now, early)
     if session is None:
         return _not_now(student, next_session, now, early)
     # Locked (NO KEY UPDATE: inserts that point at it still run) so a cancellation or the
@@ -431,7 +434,9 @@ def _teacher_scan(
     today = timezone.localdate(now)
     early = datetime.timedelta(minutes=center.early_window_minutes)
     sessions = list(
-        Session.objects.filter(date=today, group__teacher=teacher).filter(_place_filter(kiosk)).select_related("group")
+        Session.objects.filter(date=today, group__teacher=teacher)
+        .filter(_place_filter(kiosk, operator))
+        .select_related("group")
     )
     session, next_session = _session_pick(sessions, now, early)
     if session is None:
