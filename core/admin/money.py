@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
 from core.admin.base import CenterModelAdmin, validation_messages
 from core.admin.cards import _center_context
@@ -76,6 +77,7 @@ class MoneyField(forms.CharField):
     def __init__(self, *args, allow_zero: bool = False, **kwargs):
         self.allow_zero = allow_zero
         kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("widget", UnfoldAdminTextInputWidget)
         super().__init__(*args, **kwargs)
         self.widget.attrs.update({"inputmode": "decimal", "dir": "ltr", "autocomplete": "off"})
 
@@ -117,18 +119,27 @@ class PaymentForm(forms.Form):
         required=False,
         help_text=gettext_lazy("Paid to the oldest debt first. Or fill in the amount per group below."),
     )
-    method = forms.ChoiceField(label=gettext_lazy("Method"), choices=PaymentMethod.choices, initial=PaymentMethod.CASH)
+    method = forms.ChoiceField(
+        label=gettext_lazy("Method"),
+        choices=PaymentMethod.choices,
+        initial=PaymentMethod.CASH,
+        widget=UnfoldAdminSelectWidget,
+    )
     reference = forms.CharField(
         label=gettext_lazy("Reference"),
         required=False,
         max_length=80,
         help_text=gettext_lazy("Wallet or InstaPay transaction number."),
+        widget=UnfoldAdminTextInputWidget(attrs={"dir": "ltr"}),
     )
-    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=255)
+    note = forms.CharField(
+        label=gettext_lazy("Note"), required=False, max_length=255, widget=UnfoldAdminTextInputWidget
+    )
     layout = forms.ChoiceField(
         label=gettext_lazy("Print on"),
         choices=[("thermal", gettext_lazy("80 mm receipt printer")), ("a5", gettext_lazy("A5 paper"))],
         initial="thermal",
+        widget=UnfoldAdminSelectWidget,
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
@@ -154,7 +165,9 @@ class PaymentForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=255, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), max_length=255, widget=UnfoldAdminTextareaWidget(attrs={"rows": 2})
+    )
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
@@ -175,14 +188,16 @@ class DiscountForm(ReasonForm):
 
 class CashCloseForm(forms.Form):
     counted = MoneyField(label=gettext_lazy("Counted cash (EGP)"), allow_zero=True)
-    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=255)
+    note = forms.CharField(
+        label=gettext_lazy("Note"), required=False, max_length=255, widget=UnfoldAdminTextInputWidget
+    )
 
 
 class MonthForm(forms.Form):
     month = forms.CharField(
         label=gettext_lazy("Month"),
         max_length=7,
-        widget=forms.TextInput(attrs={"type": "month", "dir": "ltr"}),
+        widget=UnfoldAdminTextInputWidget(attrs={"type": "month", "dir": "ltr"}),
         help_text=gettext_lazy("YYYY-MM"),
     )
 
@@ -191,17 +206,25 @@ class MonthForm(forms.Form):
 
 
 class SettlementItemForm(ReasonForm):
-    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=SettlementItem.Kind.choices)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"), choices=SettlementItem.Kind.choices, widget=UnfoldAdminSelectWidget
+    )
     amount = MoneyField(label=gettext_lazy("Amount (EGP)"))
     field_order = ["kind", "amount", "reason"]
 
 
 class PayoutForm(forms.Form):
     paid_on = forms.DateField(
-        label=gettext_lazy("Paid on"), widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+        label=gettext_lazy("Paid on"),
+        widget=UnfoldAdminTextInputWidget(attrs={"type": "date", "dir": "ltr"}),
+        initial=timezone.localdate,
     )
-    method = forms.ChoiceField(label=gettext_lazy("Method"), choices=PaymentMethod.choices)
-    reference = forms.CharField(label=gettext_lazy("Reference"), required=False, max_length=80)
+    method = forms.ChoiceField(
+        label=gettext_lazy("Method"), choices=PaymentMethod.choices, widget=UnfoldAdminSelectWidget
+    )
+    reference = forms.CharField(
+        label=gettext_lazy("Reference"), required=False, max_length=80, widget=UnfoldAdminTextInputWidget
+    )
 
 
 # --- receipts and the cashier screen ----------------------------------------------------------------

@@ -90,7 +90,7 @@ def test_anonymous_is_sent_to_login(client, db, url_name):
         ("teacher_user", "admin:core_receipt_defaulters", False),
     ],
 )
-def test_role_matrix(request, client_as, role, url_name, allowed):
+def test_role_matrix(db, request, client_as, role, url_name, allowed):
     user = request.getfixturevalue(role)
     response = client_as(user).get(reverse(url_name))
     assert (response.status_code == 200) is allowed, response.status_code
@@ -358,3 +358,44 @@ def test_collections_by_method_and_cashier_exclude_voids(client_as, accountant, 
     response = client_as(accountant).get(reverse("admin:core_receipt_collections"))
     assert response.context["total"] == Decimal("140.00")
     assert {row["method"] for row in response.context["rows"]} == {"cash", "instapay"}
+
+
+@pytest.mark.parametrize(
+    ("role", "permission", "held"),
+    [
+        ("receptionist", "core.record_payment", True),
+        ("receptionist", "core.add_cashclose", True),
+        ("receptionist", "core.void_receipt", False),
+        ("receptionist", "core.view_settlement", False),
+        ("receptionist", "core.view_money_reports", False),
+        ("accountant", "core.void_receipt", True),
+        ("accountant", "core.run_settlement", True),
+        ("accountant", "core.approve_settlement", False),
+        ("accountant", "core.record_payment", False),
+        ("manager", "core.record_payment", True),
+        ("manager", "core.void_receipt", True),
+        ("manager", "core.approve_settlement", False),
+        ("owner", "core.approve_settlement", True),
+        ("supervisor", "core.view_receipt", False),
+        ("supervisor", "core.record_payment", False),
+        ("teacher_user", "core.view_settlement", True),
+        ("teacher_user", "core.run_settlement", False),
+        ("teacher_user", "core.view_receipt", False),
+    ],
+)
+def test_money_permissions_per_role(db, request, role, permission, held):
+    user = request.getfixturevalue(role)
+    assert user.has_perm(permission) is held
+
+
+def test_receipt_list_query_count_does_not_grow(client_as, accountant, receptionist, student):
+    client = client_as(accountant)
+    payment_record(student=student, cashier=receptionist, amount="10")
+    client.get(reverse("admin:core_receipt_changelist"))
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("admin:core_receipt_changelist")).status_code == 200
+    for _ in range(10):
+        payment_record(student=student, cashier=receptionist, amount="10")
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("admin:core_receipt_changelist"))
+    assert len(many) == len(few)

@@ -299,3 +299,19 @@ def test_cash_close_keeps_the_difference(receptionist, accountant, main_branch, 
     assert second.period_start == close.period_end
     assert (second.expected, second.difference) == (Decimal("10.00"), Decimal("0.00"))
     assert CashClose.objects.count() == 2
+
+
+def test_receipts_are_dated_in_cairo_time(receptionist, student, two_groups):
+    utc = datetime.UTC
+    before_midnight = payment_record(
+        student=student, cashier=receptionist, amount="10", now=datetime.datetime(2026, 11, 30, 21, 30, tzinfo=utc)
+    )
+    after_midnight = payment_record(
+        student=student, cashier=receptionist, amount="10", now=datetime.datetime(2026, 11, 30, 22, 30, tzinfo=utc)
+    )
+    assert before_midnight.date == datetime.date(2026, 11, 30)
+    assert after_midnight.date == datetime.date(2026, 12, 1)
+    new_year = payment_record(
+        student=student, cashier=receptionist, amount="10", now=datetime.datetime(2026, 12, 31, 22, 30, tzinfo=utc)
+    )
+    assert new_year.number == "2027-000001"
