@@ -1,0 +1,75 @@
+"""The door in a browser: the kiosk tablet paired with its token, and the supervisor's page."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from core.models import Attendance, FeePeriod
+from core.services.kiosks import kiosk_create
+from tests.e2e.conftest import PASSWORD
+from tests.factories import make_group, make_room, make_student
+from tests.services.test_scanning import enroll, make_session, pay
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def door_now(main_branch):
+    """A room with a class starting in ten minutes (the live server runs in real time)."""
+    room = make_room(main_branch)
+    group = make_group(main_branch, fee="200.00", fee_period=FeePeriod.MONTH, room=room)
+    students = [make_student(main_branch, name=name) for name in ("سارة علي", "منى حسن")]
+    for student in students:
+        pay(enroll(student, group), "200.00", day=timezone.localdate())
+    make_session(group, room, starts_at=timezone.now() + datetime.timedelta(minutes=10))
+    kiosk, token = kiosk_create(actor=None, name="الباب الرئيسي", branch=main_branch, room=room)
+    return students, token
+
+
+def scan(page, code: str) -> None:
+    """A keyboard-wedge scanner: the digits typed fast, then Enter."""
+    page.locator("#scan-input").press_sequentially(code, delay=5)
+    page.keyboard.press("Enter")
+
+
+def test_kiosk_pairs_and_answers_green_then_gray(page, door_now, problems, screenshot):
+    (student, _other), token = door_now
+    page.goto("/kiosk/")
+    page.wait_for_load_state("networkidle")
+    assert page.get_attribute("html", "dir") == "rtl"
+    page.fill("#token-input", token)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#scan-input", state="visible")
+    assert page.evaluate("document.activeElement.id") == "scan-input"
+
+    scan(page, student.code)
+    result = page.locator("#result")
+    expect(page.locator("#result")).to_have_attribute("data-colour", "green")
+    assert student.full_name in result.inner_text()
+    screenshot(page, "admitted")
+
+    scan(page, student.code)
+    expect(page.locator("#result")).to_have_attribute("data-colour", "gray")
+    assert student.full_name in result.inner_text()
+    screenshot(page, "already-in")
+
+    attendance = Attendance.objects.get(student=student)
+    assert attendance.source == Attendance.Source.KIOSK
+
+
+def test_supervisor_scans_on_the_door_page(page, door_now, supervisor, log_in, problems, screenshot):
+    (_student, other), _token = door_now
+    supervisor.set_password(PASSWORD)
+    supervisor.save(update_fields=["password"])
+    log_in(page, supervisor.username, PASSWORD)
+    page.goto("/admin/door/")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_selector("#scan-input", state="visible")
+    scan(page, other.code)
+    expect(page.locator("#result")).to_have_attribute("data-colour", "green")
+    assert other.full_name in page.locator("#result").inner_text()
+    screenshot(page, "door-page")
+    attendance = Attendance.objects.get(student=other)
+    assert attendance.source == Attendance.Source.DESK and attendance.recorded_by == supervisor
