@@ -24,7 +24,7 @@ def door_now(main_branch):
     for student in students:
         pay(enroll(student, group), "200.00", day=timezone.localdate())
     make_session(group, room, starts_at=timezone.now() + datetime.timedelta(minutes=10))
-    kiosk, token = kiosk_create(actor=None, name="الباب الرئيسي", branch=main_branch, room=room)
+    _kiosk, token = kiosk_create(actor=None, name="الباب الرئيسي", branch=main_branch, room=room)
     return students, token
 
 
