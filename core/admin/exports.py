@@ -12,8 +12,16 @@ from unfold.contrib.import_export.forms import ExportForm
 from core.resources import resource_for
 
 
+class CenterExportForm(ExportForm):
+    """unfold's export form with .xlsx chosen already (the first of our formats)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["format"].initial = "0"
+
+
 class CenterExportMixin(ExportMixin):
-    export_form_class = ExportForm
+    export_form_class = CenterExportForm
     formats = [base_formats.XLSX, base_formats.CSV]
     to_encoding = "utf-8-sig"  # the BOM: Excel opens Arabic CSV as UTF-8
     export_resource_class = None

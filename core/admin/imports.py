@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -153,7 +154,10 @@ class ImportJobAdmin(CenterModelAdmin):
             )
             imports.import_job_start_check(job=job)
             return HttpResponseRedirect(reverse("admin:core_importjob_job", args=[job.pk]))
-        columns = imports.IMPORTERS[kind].columns
+        with translation.override("en"):
+            columns = [
+                (column.arabic, str(column.label), column.required) for column in imports.IMPORTERS[kind].columns
+            ]
         return TemplateResponse(
             request,
             "admin/imports/upload.html",
