@@ -100,8 +100,11 @@ class StudentResource(SafeResource):
         return ", ".join(enrollment.group.code for enrollment in self._enrollments(student))
 
     def _plan(self, student):
+        """The fee plan of the row: only when every active enrollment shares it. A blank plan
+        on import leaves existing enrollments alone, so mixed plans survive a round trip."""
         found = self._enrollments(student)
-        return found[0] if found else None
+        plans = {(enrollment.fee_plan, enrollment.custom_fee, enrollment.fee_reason) for enrollment in found}
+        return found[0] if len(plans) == 1 else None
 
     def dehydrate_fee_plan(self, student):
         enrollment = self._plan(student)

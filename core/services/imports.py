@@ -409,6 +409,7 @@ class StudentRow:
     notes: str = ""
     group_codes: list[str] = field(default_factory=list)
     fee_plan: str = FeePlan.NORMAL
+    plan_given: bool = False  # a blank fee plan cell leaves existing enrollments' plans alone
     custom_fee: Decimal | None = None
     fee_reason: str = ""
     student: Student | None = None  # the existing student this row updates
@@ -479,6 +480,7 @@ class StudentImporter:
         row.notes = values["notes"].strip()
         row.group_codes = _split_codes(values["groups"])
         raw_plan = values["fee_plan"]
+        row.plan_given = bool(raw_plan)
         plan = self.fee_plans.get(header_key(raw_plan), "") if raw_plan else FeePlan.NORMAL
         if not plan:
             outcome.error(
@@ -644,7 +646,7 @@ class StudentImporter:
             enrollment = enrollments.get((student.pk, group.pk))
             if enrollment is None:
                 row.new_groups.append(group)
-            elif (enrollment.fee_plan, enrollment.custom_fee, enrollment.fee_reason) != (
+            elif row.plan_given and (enrollment.fee_plan, enrollment.custom_fee, enrollment.fee_reason) != (
                 row.fee_plan,
                 row.custom_fee,
                 row.fee_reason,

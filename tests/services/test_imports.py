@@ -263,6 +263,26 @@ def test_export_then_import_is_lossless(center, fmt):
     assert list(Student.objects.order_by("pk").values()) == snapshot
 
 
+def test_mixed_fee_plans_survive_export_and_a_sheet_without_plans(center):
+    from core.services.enrollments import enrollment_change_plan
+
+    run(center, xlsx_bytes(clean_rows()), apply=True)
+    esraa = Student.objects.get(full_name="إسراء سعيد")  # in M1 and P2
+    enrollment_change_plan(
+        actor=None, enrollment=esraa.enrollments.get(group__code="P2"), fee_plan="exempt", fee_reason="يتيم"
+    )
+    plans = sorted(Enrollment.objects.values_list("student_id", "group_id", "fee_plan", "custom_fee", "fee_reason"))
+    result = run(center, _export("xlsx"), apply=True, name="export.xlsx")
+    assert {row.action for row in result.rows} == {"unchanged"}
+    no_plan_column = [[row[1], row[2], row[6]] for row in clean_rows()]  # name, guardian phone, groups
+    result = run(center, xlsx_bytes(no_plan_column), apply=True)
+    assert {row.action for row in result.rows} == {"unchanged"}
+    assert (
+        sorted(Enrollment.objects.values_list("student_id", "group_id", "fee_plan", "custom_fee", "fee_reason"))
+        == plans
+    )
+
+
 def test_export_neutralizes_formula_cells(center):
     student = center["fatma"]
     student.school = "=cmd|' /C calc'!A0"
