@@ -8,8 +8,16 @@ own, not a login session), then POSTs JSON with both ``X-CSRFToken`` and ``X-Kio
 The device token is what authenticates; CSRF stays on as a second lock. A request that comes
 with a staff login session is refused outright: the endpoint must never act on a person's
 ambient cookies, only on the device token it was given.
+
+Offline replays
+---------------
+A kiosk that lost the network queues scans on the tablet and replays them in order when it is
+back, each with its own time in ``at`` (ISO 8601 with offset) and its ``client_scan_id``. Only
+kiosks may send ``at``, and only within ``OFFLINE_MAX_AGE`` in the past and ``CLOCK_SKEW`` in
+the future: the rules then run at that time (``scan_process(offline=True)``).
 """
 
+import datetime
 import json
 
 from django.core.exceptions import PermissionDenied
@@ -17,6 +25,8 @@ from django.http import JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -24,13 +34,16 @@ from django.views.decorators.http import require_http_methods
 
 from core.csp import csp_strict
 from core.ratelimit import rate_limit_hit
+from core.selectors.door import door_roster
 from core.services.kiosks import kiosk_from_token
-from core.services.scanning import scan_process
+from core.services.scanning import _place_filter, scan_process
 
 KIOSK_HEADER = "X-Kiosk-Token"
 SCANS_PER_MINUTE = 120
 BAD_TOKENS_PER_MINUTE = 20
 MAX_BODY = 2048
+OFFLINE_MAX_AGE = datetime.timedelta(hours=24)
+CLOCK_SKEW = datetime.timedelta(minutes=2)
 
 
 def _error(message: str, status: int) -> JsonResponse:
@@ -54,7 +67,18 @@ def _payload(request) -> dict | JsonResponse:
     client_scan_id = payload.get("client_scan_id") or ""
     if not isinstance(client_scan_id, str):
         return _error(_("The scan id must be text."), 400)
-    return {"code": payload["code"], "client_scan_id": client_scan_id}
+    at = payload.get("at")
+    if at is None:
+        return {"code": payload["code"], "client_scan_id": client_scan_id, "at": None}
+    parsed = parse_datetime(at) if isinstance(at, str) else None
+    if parsed is None or timezone.is_naive(parsed):
+        return _error(_("The scan time must be ISO 8601 with its offset."), 400)
+    now = timezone.now()
+    if parsed > now + CLOCK_SKEW or parsed < now - OFFLINE_MAX_AGE:
+        return _error(_("The scan time is too far from now; the kiosk's clock may be wrong."), 400)
+    if not client_scan_id:
+        return _error(_("An offline scan needs its scan id."), 400)
+    return {"code": payload["code"], "client_scan_id": client_scan_id, "at": parsed}
 
 
 @never_cache
@@ -76,8 +100,32 @@ def kiosk_scan(request):
     payload = _payload(request)
     if isinstance(payload, JsonResponse):
         return payload
-    outcome = scan_process(payload["code"], kiosk=kiosk, client_scan_id=payload["client_scan_id"])
+    outcome = scan_process(
+        payload["code"],
+        kiosk=kiosk,
+        client_scan_id=payload["client_scan_id"],
+        at=payload["at"],
+        offline=payload["at"] is not None,
+    )
     return JsonResponse(outcome.as_json())
+
+
+def _roster_json(rosters) -> JsonResponse:
+    return JsonResponse({"sessions": [roster.as_json() for roster in rosters]})
+
+
+@never_cache
+@require_http_methods(["GET"])
+def kiosk_roster(request):
+    """The sessions whose door is open at this kiosk's room (or branch), with who came."""
+    if request.user.is_authenticated:
+        return _error(_("Kiosks use their device token, not a staff login."), 403)
+    kiosk = kiosk_from_token(request.headers.get(KIOSK_HEADER, ""))
+    if kiosk is None:
+        if rate_limit_hit("kiosk-bad-token", _client_ip(request), limit=BAD_TOKENS_PER_MINUTE, window_seconds=60):
+            return _error(_("Too many requests. Wait a minute."), 429)
+        return _error(_("This kiosk is not registered or was revoked."), 401)
+    return _roster_json(door_roster(_place_filter(kiosk)))
 
 
 @never_cache
@@ -87,7 +135,14 @@ def kiosk_scan(request):
 def kiosk_page(request):
     """The tablet's page: the token is typed once and kept in the tablet's local storage."""
     return render(
-        request, "core/kiosk.html", {"title": _("Door kiosk"), "scan_url": reverse("kiosk-scan"), "mode": "kiosk"}
+        request,
+        "core/kiosk.html",
+        {
+            "title": _("Door kiosk"),
+            "scan_url": reverse("kiosk-scan"),
+            "roster_url": reverse("kiosk-roster"),
+            "mode": "kiosk",
+        },
     )
 
 
@@ -106,7 +161,14 @@ def door_page(request):
     if not _may_scan(request.user):
         raise PermissionDenied
     return render(
-        request, "core/kiosk.html", {"title": _("Door scanning"), "scan_url": reverse("door-scan"), "mode": "staff"}
+        request,
+        "core/kiosk.html",
+        {
+            "title": _("Door scanning"),
+            "scan_url": reverse("door-scan"),
+            "roster_url": reverse("door-roster"),
+            "mode": "staff",
+        },
     )
 
 
@@ -123,3 +185,12 @@ def door_scan(request):
         return payload
     outcome = scan_process(payload["code"], operator=request.user, client_scan_id=payload["client_scan_id"])
     return JsonResponse(outcome.as_json())
+
+
+@never_cache
+@require_http_methods(["GET"])
+def door_roster_view(request):
+    """The supervisor's roster: open doors in his branches (admin_view wraps it with the login)."""
+    if not _may_scan(request.user):
+        return _error(_("You may not scan at the door."), 403)
+    return _roster_json(door_roster(_place_filter(None, request.user)))

@@ -42,6 +42,12 @@ def sidebar(request) -> list[dict]:
                 link(_("Scan at the door"), "qr_code_scanner", "door", "core.add_attendance"),
                 link(_("Attendance"), "fact_check", "admin:core_attendance_changelist", "core.view_attendance"),
                 link(_("Scan log"), "list_alt", "admin:core_scanevent_changelist", "core.view_scanevent"),
+                link(
+                    _("Door follow-ups"),
+                    "assignment_late",
+                    "admin:core_doorfollowup_changelist",
+                    "core.view_doorfollowup",
+                ),
                 link(_("Kiosks"), "tablet", "admin:core_kiosk_changelist", "core.view_kiosk"),
             ],
         },

@@ -29,6 +29,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
     Role.OWNER: ALL,
     Role.MANAGER: {
         "core.kiosk": EDIT,
+        "core.doorfollowup": ("view", "change"),
         "core.attendance": EDIT,
         "core.scanevent": VIEW,
         "core.branch": VIEW,
@@ -58,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
     },
     Role.RECEPTIONIST: {
         "core.importjob": ("view", "add"),
+        "core.doorfollowup": ("view", "change"),  # the office collects what the door could not
         "core.branch": VIEW,
         "core.room": VIEW,
         "core.teacher": VIEW,
@@ -94,6 +96,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.attendance": EDIT,
         "core.scanevent": VIEW,
         "core.kiosk": VIEW,
+        "core.doorfollowup": VIEW,
         "core.branch": VIEW,
         "core.room": VIEW,
         "core.teacher": VIEW,

@@ -27,8 +27,10 @@ urlpatterns = [
     # The door's tablets: device token, no staff login (core/kiosk.py).
     path("kiosk/", kiosk.kiosk_page, name="kiosk"),
     path("kiosk/scan/", kiosk.kiosk_scan, name="kiosk-scan"),
+    path("kiosk/roster/", kiosk.kiosk_roster, name="kiosk-roster"),
     path("admin/door/", admin.site.admin_view(kiosk.door_page), name="door"),
     path("admin/door/scan/", admin.site.admin_view(kiosk.door_scan), name="door-scan"),
+    path("admin/door/roster/", admin.site.admin_view(kiosk.door_roster_view), name="door-roster"),
     path("admin/", admin.site.urls),
 ]
 

@@ -229,3 +229,33 @@ def test_a_supervisor_admits_only_to_his_branches(door):
 
     assert scan_process(student.code, operator=elsewhere, at=at).code == "no_session"
     assert not Attendance.objects.exists()
+
+
+# --- the roster beside the scan box -------------------------------------------------------------
+
+
+@time_machine.travel(datetime.datetime(2026, 11, 26, 15, 50, tzinfo=CAIRO), tick=False)
+def test_the_roster_lists_who_is_expected_in_and_refused(door, main_branch, django_assert_num_queries):
+    student, _kiosk, token = door
+    group = student.enrollments.get().group
+    owes = make_student(main_branch, name="مدين")
+    enroll(owes, group)
+    waiting = make_student(main_branch, name="لم يأت")
+    pay(enroll(waiting, group), "200.00")
+    client, csrf = kiosk_client()
+    post(client, csrf, token, {"code": student.code, "client_scan_id": "r-1"})
+    post(client, csrf, token, {"code": owes.code, "client_scan_id": "r-2"})
+    # the kiosk, center settings, sessions, then enrollments, attendances and refusals: one each
+    with django_assert_num_queries(6):
+        answer = client.get("/kiosk/roster/", headers={"X-Kiosk-Token": token})
+    assert answer.status_code == 200
+    (roster,) = answer.json()["sessions"]
+    assert roster["counts"] == {"expected": 3, "in": 1, "late": 0, "refused": 1}
+    assert roster["present"] == [student.full_name]
+    assert roster["refused"] == ["مدين"]
+    assert roster["waiting"] == ["لم يأت"]
+
+
+def test_the_roster_needs_a_kiosk_token(door):
+    client, _csrf = kiosk_client()
+    assert client.get("/kiosk/roster/", headers={"X-Kiosk-Token": "nope"}).status_code == 401

@@ -1,4 +1,4 @@
-from core.models.attendance import Attendance, Kiosk, ScanEvent, ScanOutcomeCode
+from core.models.attendance import Attendance, DoorFollowUp, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
 from core.models.imports import ImportJob
 from core.models.messaging import Broadcast, Message, MessageTemplate, TemplateKey
@@ -26,6 +26,7 @@ __all__ = [
     "CashClose",
     "CenterSettings",
     "Counter",
+    "DoorFollowUp",
     "Enrollment",
     "EntryType",
     "FeePeriod",

@@ -163,3 +163,44 @@ class ScanEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} · {self.get_outcome_display()}"
+
+
+class DoorFollowUp(models.Model):
+    """A refusal the door could not enforce: the kiosk was offline and let the student in.
+
+    The replayed scan applies the rules at its own time; when they say "refuse" the student was
+    already inside, so the office follows up (collects the money, talks to the parents).
+    """
+
+    class Reason(models.TextChoices):
+        OWES = "owes", _("Owes, was admitted offline")
+        LATE = "late", _("Came after the door closed, was admitted offline")
+
+    scan = models.OneToOneField(ScanEvent, verbose_name=_("scan"), on_delete=models.PROTECT, related_name="follow_up")
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="door_follow_ups"
+    )
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), on_delete=models.PROTECT, related_name="door_follow_ups"
+    )
+    reason = models.CharField(_("reason"), max_length=8, choices=Reason.choices)
+    amount_owed = models.DecimalField(_("amount owed"), max_digits=12, decimal_places=2, default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("door follow-up")
+        verbose_name_plural = _("door follow-ups")
+        ordering = ["resolved_at", "-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount_owed__gte=0), name="follow_up_owed_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.student} · {self.get_reason_display()}"

@@ -14,7 +14,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.models import Attendance, AuditLog, CenterSettings, Enrollment, EntryType, LedgerEntry, Session
+from core.models import (
+    Attendance,
+    AuditLog,
+    CenterSettings,
+    DoorFollowUp,
+    Enrollment,
+    EntryType,
+    LedgerEntry,
+    Session,
+)
 from core.services.audit import audit_record
 from core.services.scanning import money_verdict, notify_guardians, post_charge
 
@@ -278,3 +287,22 @@ def _attendance_charge_reverse(attendance: Attendance, *, actor, reason: str) ->
         )
         count += 1
     return count
+
+
+def door_follow_up_resolve(*, actor, follow_up: DoorFollowUp) -> DoorFollowUp:
+    """The office dealt with a refusal an offline kiosk could not enforce; once, audited."""
+    if actor is not None and not actor.has_perm("core.change_doorfollowup"):
+        raise PermissionDenied(_("You may not resolve door follow-ups."))
+    with transaction.atomic():
+        locked = DoorFollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        if locked.resolved_at is None:
+            locked.resolved_at = timezone.now()
+            locked.resolved_by = actor if getattr(actor, "pk", None) else None
+            locked.save(update_fields=["resolved_at", "resolved_by"])
+            audit_record(
+                actor=actor,
+                action=AuditLog.Action.UPDATE,
+                instance=locked,
+                changes={"resolved_at": [None, locked.resolved_at.isoformat()]},
+            )
+    return locked

@@ -12,6 +12,11 @@ Two readings of the spec worth stating:
   opens its door within ``TOO_EARLY_HORIZON``; otherwise it is ``no_session`` naming that class.
 - R5 ``last_session_warning``: queued when, after this admitted scan, exactly one more unpaid
   session would still be admitted (unpaid sessions = grace − 1, at least one unpaid).
+
+Offline replays (``offline=True``, with the scan's own time in ``at``): a kiosk that lost the
+network let the student in and queued the scan. The rules run at that time (its date, its
+session); an admission is recorded with source ``offline``; a refusal the kiosk could not enforce
+(owes, door closed) sends no parent message hours later but leaves a ``DoorFollowUp`` for the office.
 """
 
 import dataclasses
@@ -31,6 +36,7 @@ from core.models import (
     Attendance,
     AuditLog,
     CenterSettings,
+    DoorFollowUp,
     Enrollment,
     EntryType,
     FeePeriod,
@@ -95,7 +101,15 @@ class ScanOutcome:
             "code": str(self.code),
             "colour": self.colour,
             "message": self.message,
-            "student": {"code": self.student.code, "name": self.student.full_name} if self.student else None,
+            "student": (
+                {
+                    "code": self.student.code,
+                    "name": self.student.full_name,
+                    "photo": self.student.photo.url if self.student.photo else "",
+                }
+                if self.student
+                else None
+            ),
             "teacher": {"name": self.teacher.full_name} if self.teacher else None,
             "session": (
                 {"id": self.session.pk, "group": self.session.group.name, "starts_at": starts.strftime("%H:%M")}
@@ -271,7 +285,13 @@ def post_charge(
 
 
 def _student_scan(
-    student: Student, *, kiosk: Kiosk | None, operator, now: datetime.datetime, center: CenterSettings
+    student: Student,
+    *,
+    kiosk: Kiosk | None,
+    operator,
+    now: datetime.datetime,
+    center: CenterSettings,
+    offline: bool = False,
 ) -> ScanOutcome:
     today = timezone.localdate(now)
     early = datetime.timedelta(minutes=center.early_window_minutes)
@@ -310,6 +330,13 @@ def _student_scan(
         )
     late_by = now - session.starts_at
     if late_by > datetime.timedelta(minutes=center.late_grace_minutes):
+        if offline:  # he is inside already: the office follows up, no "refused" message hours later
+            return ScanOutcome(
+                code=ScanOutcomeCode.DOOR_CLOSED,
+                message=_("The door of %(group)s is closed.") % {"group": group.name},
+                student=student,
+                session=session,
+            )
         notify_guardians(
             student=student,
             event=f"late_refused:{session.pk}:{student.pk}",
@@ -324,6 +351,15 @@ def _student_scan(
         )
     verdict = money_verdict(enrollment, today=today, center=center)
     if not verdict.admitted:
+        if offline:
+            return ScanOutcome(
+                code=ScanOutcomeCode.PAY_FIRST,
+                message=_("%(name)s owes %(amount)s EGP. Please go to the office.")
+                % {"name": student.full_name, "amount": verdict.owed},
+                student=student,
+                session=session,
+                amount_owed=verdict.owed,
+            )
         notify_guardians(
             student=student,
             event=f"payment_block:{session.pk}:{student.pk}",
@@ -348,15 +384,21 @@ def _student_scan(
         operator=operator,
         now=now,
         today=today,
+        offline=offline,
     )
 
 
-def _admit(*, student, enrollment, session, existing, verdict, kiosk, operator, now, today) -> ScanOutcome:
+def _admit(
+    *, student, enrollment, session, existing, verdict, kiosk, operator, now, today, offline=False
+) -> ScanOutcome:
     group = session.group
     late_seconds = (now - session.starts_at).total_seconds()
     minutes_late = math.ceil(late_seconds / 60) if late_seconds > 0 else 0
     status = Attendance.Status.LATE if minutes_late else Attendance.Status.PRESENT
-    source = Attendance.Source.KIOSK if kiosk is not None else Attendance.Source.DESK
+    if offline:
+        source = Attendance.Source.OFFLINE
+    else:
+        source = Attendance.Source.KIOSK if kiosk is not None else Attendance.Source.DESK
     recorded_by = operator if getattr(operator, "pk", None) else None
     if existing is None:
         attendance = Attendance.objects.create(
@@ -516,8 +558,13 @@ def scan_process(
     operator=None,
     client_scan_id: str = "",
     at: datetime.datetime | None = None,
+    offline: bool = False,
 ) -> ScanOutcome:
-    """Process one scan (R1–R6) and record it; see the module docstring."""
+    """Process one scan (R1–R6) and record it; see the module docstring.
+
+    ``offline``: a kiosk's queued scan replayed with its own time ``at`` (bounds are the
+    caller's job, see ``core.kiosk``).
+    """
     now = at or timezone.now()
     raw = str(code or "")[:255]
     cleaned = scan_code_clean(raw)[:255]
@@ -527,8 +574,8 @@ def scan_process(
         return replayed
     try:
         with transaction.atomic():
-            outcome = _decide(cleaned, kiosk=kiosk, operator=operator, now=now)
-            ScanEvent.objects.create(
+            outcome = _decide(cleaned, kiosk=kiosk, operator=operator, now=now, offline=offline)
+            event = ScanEvent.objects.create(
                 at=now,
                 raw_code=raw,
                 code=cleaned,
@@ -542,6 +589,8 @@ def scan_process(
                 client_scan_id=client_scan_id,
                 response=outcome.as_json(),
             )
+            if offline:
+                _follow_up_record(event, outcome)
     except IntegrityError:
         # The same client scan id raced in from a second request: that one won; answer as it did.
         replayed = _replay(kiosk, operator, client_scan_id)
@@ -551,7 +600,29 @@ def scan_process(
     return outcome
 
 
-def _decide(cleaned: str, *, kiosk: Kiosk | None, operator, now: datetime.datetime) -> ScanOutcome:
+_FOLLOW_UP_REASONS = {
+    ScanOutcomeCode.PAY_FIRST: DoorFollowUp.Reason.OWES,
+    ScanOutcomeCode.DOOR_CLOSED: DoorFollowUp.Reason.LATE,
+}
+
+
+def _follow_up_record(event: ScanEvent, outcome: ScanOutcome) -> DoorFollowUp | None:
+    """An offline kiosk let the student in though the rules refuse: leave it to the office."""
+    reason = _FOLLOW_UP_REASONS.get(outcome.code)
+    if reason is None or outcome.student is None or outcome.session is None:
+        return None
+    return DoorFollowUp.objects.create(
+        scan=event,
+        student=outcome.student,
+        session=outcome.session,
+        reason=reason,
+        amount_owed=money_round(outcome.amount_owed),
+    )
+
+
+def _decide(
+    cleaned: str, *, kiosk: Kiosk | None, operator, now: datetime.datetime, offline: bool = False
+) -> ScanOutcome:
     if not cleaned:
         return _unknown()
     center = CenterSettings.load()
@@ -563,4 +634,4 @@ def _decide(cleaned: str, *, kiosk: Kiosk | None, operator, now: datetime.dateti
     student = Student.objects.filter(code=cleaned, is_active=True).first()
     if student is None:
         return _unknown()
-    return _student_scan(student, kiosk=kiosk, operator=operator, now=now, center=center)
+    return _student_scan(student, kiosk=kiosk, operator=operator, now=now, center=center, offline=offline)
