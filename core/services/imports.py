@@ -726,34 +726,41 @@ class StudentImporter:
                 changed_students, [*sorted(changed_fields), "updated_at"], batch_size=BATCH_SIZE
             )
 
-        links = [
-            StudentGuardian(student=row.student, guardian=guardians[phone], is_primary=primary)
-            for row in new_rows + update_rows
-            for phone, primary in row.new_links
-        ]
-        rows_insert(StudentGuardian, links)
-        enrollments = [
-            Enrollment(
-                student=row.student,
-                group=group,
-                fee_plan=row.fee_plan,
-                custom_fee=row.custom_fee,
-                fee_reason=row.fee_reason,
-                start_date=today,
-            )
-            for row in new_rows + update_rows
-            for group in row.new_groups
-        ]
-        rows_insert(Enrollment, enrollments)
+        # Links, enrollments and audit rows need no ids back: plain value rows, no model objects.
+        values_insert(
+            StudentGuardian,
+            ["student", "guardian", "is_primary"],
+            [
+                (row.student.pk, guardians[phone].pk, primary)
+                for row in new_rows + update_rows
+                for phone, primary in row.new_links
+            ],
+        )
+        values_insert(
+            Enrollment,
+            ["student", "group", "fee_plan", "custom_fee", "fee_reason", "start_date", "is_active", "created_at"],
+            [
+                (row.student.pk, group.pk, row.fee_plan, row.custom_fee, row.fee_reason, today, True, now)
+                for row in new_rows + update_rows
+                for group in row.new_groups
+            ],
+        )
         plan_changes = [enrollment for row in update_rows for enrollment in row.plan_changes]
         Enrollment.objects.bulk_update(plan_changes, ["fee_plan", "custom_fee", "fee_reason"], batch_size=BATCH_SIZE)
-        rows_insert(
+        actor_id = self.actor.pk if self.actor else None
+        reason = self.reason[:255]
+        values_insert(
             AuditLog,
-            [self._audit(row, AuditLog.Action.CREATE) for row in new_rows]
-            + [self._audit(row, AuditLog.Action.UPDATE) for row in update_rows],
+            ["at", "actor", "action", "model", "object_id", "object_repr", "changes", "reason"],
+            [
+                (now, actor_id, action, "core.student", str(row.student.pk), str(row.student)[:200], changes, reason)
+                for action, group in ((AuditLog.Action.CREATE, new_rows), (AuditLog.Action.UPDATE, update_rows))
+                for row in group
+                for changes in (self._audit_changes(row, action),)
+            ],
         )
 
-    def _audit(self, row: StudentRow, action: str) -> AuditLog:
+    def _audit_changes(self, row: StudentRow, action: str) -> dict:
         student = row.student
         if action == AuditLog.Action.CREATE:
             changes = {
@@ -774,15 +781,7 @@ class StudentImporter:
             changes["groups"] = [None, [group.code for group in row.new_groups]]
         if row.plan_changes:
             changes["fee_plan"] = [None, {e.group.code: e.fee_plan for e in row.plan_changes}]
-        return AuditLog(
-            actor=self.actor,
-            action=action,
-            model="core.student",
-            object_id=str(student.pk),
-            object_repr=str(student)[:200],
-            changes=changes,
-            reason=self.reason[:255],
-        )
+        return changes
 
     def _codes_assign(self, new_rows: list[StudentRow]) -> None:
         """Gap-free codes for the rows without one: one locked advance of the counter for
@@ -891,6 +890,29 @@ def rows_insert(model, objects: list, *, batch_size: int = 500) -> None:
                 obj.pk = pk
                 obj._state.adding = False
                 obj._state.db = connection.alias
+
+
+def values_insert(model, field_names: list[str], rows: list[tuple], *, batch_size: int = 500) -> None:
+    """INSERT rows given as tuples of ``field_names`` values (foreign keys as ids); no ids back."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    fields = [model._meta.get_field(name) for name in field_names]
+    converters = [_converter(column, connection) for column in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column.column) for column in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            params = [
+                convert(value) if convert is not None and value is not None else value
+                for row in batch
+                for value, convert in zip(row, converters, strict=True)
+            ]
+            # Only quoted names from the model's metadata are formatted in; every value is a parameter.
+            values_sql = ", ".join([placeholders] * len(batch))
+            cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {values_sql}", params)  # noqa: S608
 
 
 def _in_chunks(queryset, field_name: str, values, size: int = 5000):

@@ -64,14 +64,14 @@ def test_a_failure_while_writing_rolls_everything_back(center, monkeypatch):
 
     from core.services import imports
 
-    original = imports.rows_insert
+    original = imports.values_insert
 
-    def fails_at_enrollments(model, objects, **kwargs):
+    def fails_at_enrollments(model, *args, **kwargs):
         if model is Enrollment:  # students, guardians and links are written by now
             raise IntegrityError("simulated")
-        return original(model, objects, **kwargs)
+        return original(model, *args, **kwargs)
 
-    monkeypatch.setattr(imports, "rows_insert", fails_at_enrollments)
+    monkeypatch.setattr(imports, "values_insert", fails_at_enrollments)
     result = run(center, xlsx_bytes(clean_rows()), apply=True)
     assert not result.applied and result.file_error
     assert table_counts() == before
