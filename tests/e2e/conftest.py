@@ -100,3 +100,12 @@ def screenshot(request):
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{step}.png"), full_page=True)
 
     return save
+
+
+def pytest_collection_modifyitems(items):
+    # live_server tests flush the database after each test, and with it the rows the data
+    # migrations made (roles, default branch, message templates). Serialized rollback puts
+    # them back, so a browser test never depends on which one ran before it.
+    for item in items:
+        if item.get_closest_marker("e2e") or "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
