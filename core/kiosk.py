@@ -110,6 +110,32 @@ def kiosk_scan(request):
     return JsonResponse(outcome.as_json())
 
 
+def kiosk_strings() -> dict[str, str]:
+    """What the script says, translated here (JS gets them as JSON data, never as code)."""
+    return {
+        "ready": _("Ready. Scan a card."),
+        "noConnection": _("No connection. Scan again."),
+        "refused": _("This kiosk is not registered or was revoked."),
+        "savedOffline": _("No connection: come in. The scan is saved and will be checked later."),
+        "offlineWaiting": _("Offline: %(count)s scans waiting to be sent"),
+        "sending": _("Connection back: sending %(count)s saved scans…"),
+        "dropped": _("%(count)s saved scans were too old or invalid and were not sent."),
+        "cameraDenied": _("The camera is not available. Use the scanner or the keypad."),
+        "cameraOn": _("Camera"),
+        "cameraOff": _("Stop the camera"),
+        "noClass": _("No class at this door now."),
+        "expected": _("Expected"),
+        "in": _("In"),
+        "late": _("Late"),
+        "refusedCount": _("Refused"),
+        "waiting": _("Not yet"),
+        "teacherIn": _("Teacher in"),
+        "teacherNotIn": _("Teacher not in yet"),
+        "cancelled": _("Cancelled"),
+        "confirmForget": _("Forget this tablet's kiosk token?"),
+    }
+
+
 def _roster_json(rosters) -> JsonResponse:
     return JsonResponse({"sessions": [roster.as_json() for roster in rosters]})
 
@@ -142,6 +168,7 @@ def kiosk_page(request):
             "scan_url": reverse("kiosk-scan"),
             "roster_url": reverse("kiosk-roster"),
             "mode": "kiosk",
+            "kiosk_strings": kiosk_strings(),
         },
     )
 
@@ -168,6 +195,7 @@ def door_page(request):
             "scan_url": reverse("door-scan"),
             "roster_url": reverse("door-roster"),
             "mode": "staff",
+            "kiosk_strings": kiosk_strings(),
         },
     )
 

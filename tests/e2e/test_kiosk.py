@@ -73,3 +73,53 @@ def test_supervisor_scans_on_the_door_page(page, door_now, supervisor, log_in, p
     screenshot(page, "door-page")
     attendance = Attendance.objects.get(student=other)
     assert attendance.source == Attendance.Source.DESK and attendance.recorded_by == supervisor
+
+
+def pair(page, token: str) -> None:
+    page.goto("/kiosk/")
+    page.wait_for_load_state("networkidle")
+    page.fill("#token-input", token)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#scan-input", state="visible")
+
+
+def test_keypad_and_roster(page, door_now, problems, screenshot):
+    (student, other), token = door_now
+    pair(page, token)
+    roster = page.locator("#roster")
+    expect(roster.locator("[data-count=expected] dd")).to_have_text("2")
+    for digit in student.code:
+        page.click(f"#keypad [data-key='{digit}']")
+    page.click("#keypad [data-key=enter]")
+    expect(page.locator("#result")).to_have_attribute("data-colour", "green")
+    expect(roster.locator("[data-count=in] dd")).to_have_text("1")
+    assert other.full_name in roster.inner_text()  # still waiting
+    # the scan field keeps the focus for the USB scanner after a tap on the keypad
+    assert page.evaluate("document.activeElement.id") == "scan-input"
+    # and the answer clears itself after three seconds
+    expect(page.locator("#result")).to_have_attribute("data-colour", "idle", timeout=6000)
+
+
+def test_offline_scans_wait_in_the_tablet_and_are_sent_when_back(page, door_now, problems, screenshot):
+    (student, other), token = door_now
+    pair(page, token)
+    # what the browser itself cannot fetch while the network is down (a font face) is expected
+    problems.expect(r"net::ERR_INTERNET_DISCONNECTED")
+    page.context.set_offline(True)
+    scan(page, student.code)
+    scan(page, other.code)
+    expect(page.locator("#result")).to_have_attribute("data-colour", "offline")
+    banner = page.locator("#offline-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("2")
+    screenshot(page, "offline")
+    assert not Attendance.objects.exists()
+
+    page.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(banner).to_be_hidden(timeout=10_000)
+    sources = set(Attendance.objects.values_list("source", flat=True))
+    assert Attendance.objects.count() == 2 and sources == {Attendance.Source.OFFLINE}
+    # the queue is empty: the next scan goes straight to the server again
+    scan(page, student.code)
+    expect(page.locator("#result")).to_have_attribute("data-colour", "gray")

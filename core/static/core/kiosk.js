@@ -1,20 +1,119 @@
 // The door kiosk: posts each scan with the device token; the server decides everything.
-// No inline script (strict CSP): configuration comes from data attributes on <body>.
+// No inline script (strict CSP): settings come from data attributes on <body>, texts from the
+// JSON block #kiosk-strings. Input: a USB scanner typing into an always-focused field (Enter
+// submits), the on-screen keypad, or the camera (BarcodeDetector, else the vendored jsQR).
+// Offline (kiosk mode only): scans go to an IndexedDB queue with their own time and id and are
+// replayed in order when the network is back; the server is idempotent on the id.
 (function () {
   "use strict";
   var TOKEN_KEY = "kioskToken";
-  var body = document.body;
-  var tokenForm = document.getElementById("token-form");
-  var scanForm = document.getElementById("scan-form");
-  var scanInput = document.getElementById("scan-input");
-  var result = document.getElementById("result");
-  var resultMessage = document.getElementById("result-message");
-  var resultStudent = document.getElementById("result-student");
+  var RESULT_MS = 3000;
+  var SAME_CODE_MS = 3000; // the camera sees a card many times a second: one scan per card
+  var RETRY_MS = 15000;
+  var ROSTER_MS = 30000;
 
-  function show(colour, message, student) {
+  var body = document.body;
+  var staffMode = body.dataset.mode === "staff";
+  var strings = JSON.parse(document.getElementById("kiosk-strings").textContent);
+  var el = function (id) { return document.getElementById(id); };
+  var tokenForm = el("token-form");
+  var door = el("door");
+  var scanForm = el("scan-form");
+  var scanInput = el("scan-input");
+  var result = el("result");
+  var banner = el("offline-banner");
+
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : match;
+    });
+  }
+
+  function token() { return window.localStorage.getItem(TOKEN_KEY) || ""; }
+
+  // --- the answer on screen, and its sound -------------------------------------------------------
+
+  var resultTimer = null;
+
+  function show(colour, message, answer) {
+    var student = answer && answer.student;
+    var teacher = answer && answer.teacher;
+    var session = answer && answer.session;
     result.dataset.colour = colour;
-    resultMessage.textContent = message || "";
-    resultStudent.textContent = student || "";
+    el("result-message").textContent = message || "";
+    el("result-student").textContent = student ? student.name : (teacher ? teacher.name : "");
+    el("result-group").textContent = session ? session.group + " · " + session.starts_at : "";
+    var photo = el("result-photo");
+    if (student && student.photo) {
+      photo.src = student.photo;
+      photo.hidden = false;
+    } else {
+      photo.hidden = true;
+      photo.removeAttribute("src");
+    }
+    window.clearTimeout(resultTimer);
+    if (colour !== "idle") { resultTimer = window.setTimeout(idle, RESULT_MS); }
+  }
+
+  function idle() { show("idle", strings.ready, null); }
+
+  var audio = null;
+
+  function audioUnlock() {
+    // Browsers start sound only after a touch or a key press.
+    var AudioContext = window.AudioContext || window.webkitAudioContext;
+    if (!audio && AudioContext) { audio = new AudioContext(); }
+    if (audio && audio.state === "suspended") { audio.resume(); }
+  }
+
+  function beep(colour) {
+    if (!audio || audio.state !== "running") { return; }
+    // admitted: two rising notes; refused: one low long tone; anything else: one short neutral note
+    var tones = { green: [[880, 0, 0.12], [1320, 0.13, 0.15]], red: [[220, 0, 0.6]], yellow: [[330, 0, 0.35], [262, 0.4, 0.35]], offline: [[660, 0, 0.2]] };
+    var notes = tones[colour] || [[520, 0, 0.12]];
+    var start = audio.currentTime;
+    notes.forEach(function (note) {
+      var oscillator = audio.createOscillator();
+      var gain = audio.createGain();
+      oscillator.type = colour === "green" ? "sine" : "square";
+      oscillator.frequency.value = note[0];
+      gain.gain.setValueAtTime(0.0001, start + note[1]);
+      gain.gain.exponentialRampToValueAtTime(0.25, start + note[1] + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + note[1] + note[2]);
+      oscillator.connect(gain);
+      gain.connect(audio.destination);
+      oscillator.start(start + note[1]);
+      oscillator.stop(start + note[1] + note[2] + 0.05);
+    });
+  }
+
+  // --- talking to the server ---------------------------------------------------------------------
+
+  function headers() {
+    return {
+      "Content-Type": "application/json",
+      "X-CSRFToken": body.dataset.csrf,
+      "X-Kiosk-Token": staffMode ? "" : token()
+    };
+  }
+
+  function post(scan) {
+    return fetch(body.dataset.scanUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: headers(),
+      body: JSON.stringify(scan)
+    });
+  }
+
+  function localIso(date) {
+    // ISO 8601 with the tablet's own offset, e.g. 2026-11-26T21:50:03.120+02:00
+    var pad = function (n, width) { return String(Math.abs(n)).padStart(width || 2, "0"); };
+    var offset = -date.getTimezoneOffset();
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + "T" +
+      pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds()) + "." +
+      pad(date.getMilliseconds(), 3) + (offset >= 0 ? "+" : "-") + pad(Math.floor(Math.abs(offset) / 60)) + ":" +
+      pad(Math.abs(offset) % 60);
   }
 
   function scanId() {
@@ -22,54 +121,370 @@
     return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
   }
 
-  // On the supervisor's page the staff login authenticates: no device token.
-  var staffMode = body.dataset.mode === "staff";
+  // --- the offline queue (IndexedDB, in scan order) --------------------------------------------------
 
-  function ready() {
-    var hasToken = staffMode || Boolean(window.localStorage.getItem(TOKEN_KEY));
-    tokenForm.hidden = hasToken;
-    scanForm.hidden = !hasToken;
-    (hasToken ? scanInput : document.getElementById("token-input")).focus();
+  var queue = (function () {
+    var opened = null;
+    function db() {
+      if (!opened) {
+        opened = new Promise(function (resolve, reject) {
+          if (!window.indexedDB) { reject(new Error("no IndexedDB")); return; }
+          var request = window.indexedDB.open("door-kiosk", 1);
+          request.onupgradeneeded = function () { request.result.createObjectStore("scans", { keyPath: "seq", autoIncrement: true }); };
+          request.onsuccess = function () { resolve(request.result); };
+          request.onerror = function () { reject(request.error); };
+        });
+      }
+      return opened;
+    }
+    // work(store, keep) starts one request and calls keep(value) from its success handler;
+    // the promise settles when the transaction is complete (the write is on disk).
+    function run(mode, work) {
+      return db().then(function (database) {
+        return new Promise(function (resolve, reject) {
+          var tx = database.transaction("scans", mode);
+          var kept = null;
+          work(tx.objectStore("scans"), function (value) { kept = value; });
+          tx.oncomplete = function () { resolve(kept); };
+          tx.onerror = function () { reject(tx.error); };
+          tx.onabort = function () { reject(tx.error); };
+        });
+      });
+    }
+    return {
+      add: function (scan) { return run("readwrite", function (store) { store.add(scan); }); },
+      first: function () {
+        return run("readonly", function (store, keep) {
+          store.openCursor().onsuccess = function (event) {
+            var cursor = event.target.result;
+            keep(cursor ? { seq: cursor.key, scan: cursor.value } : null);
+          };
+        });
+      },
+      remove: function (seq) { return run("readwrite", function (store) { store.delete(seq); }); },
+      count: function () {
+        return run("readonly", function (store, keep) {
+          store.count().onsuccess = function (event) { keep(event.target.result); };
+        });
+      }
+    };
+  }());
+
+  var waiting = 0;
+  var replaying = false;
+  var offline = false;
+
+  function bannerUpdate() {
+    return queue.count().then(function (count) {
+      waiting = count || 0;
+      banner.hidden = !(offline || waiting > 0);
+      banner.textContent = format(replaying ? strings.sending : strings.offlineWaiting, { count: waiting });
+    }, function () { banner.hidden = !offline; });
   }
 
-  tokenForm.addEventListener("submit", function (event) {
-    event.preventDefault();
-    window.localStorage.setItem(TOKEN_KEY, document.getElementById("token-input").value.trim());
-    ready();
-  });
+  function enqueue(scan) {
+    offline = true;
+    return queue.add(scan).then(bannerUpdate).then(function () {
+      show("offline", strings.savedOffline, { student: { name: scan.code } });
+      beep("offline");
+    }, function () {
+      show("white", strings.noConnection, null);
+    });
+  }
+
+  function replay() {
+    if (staffMode || replaying || !token()) { return; }
+    replaying = true;
+    var dropped = 0;
+    function next() {
+      return queue.first().then(function (item) {
+        if (!item) { offline = false; return null; }
+        return post(item.scan).then(function (response) {
+          if (response.ok || response.status === 400 || response.status === 413) {
+            // 400: too old or malformed, the server will never take it; do not block the rest
+            if (!response.ok) { dropped += 1; }
+            return queue.remove(item.seq).then(bannerUpdate).then(next);
+          }
+          if (response.status === 401) { pairingLost(); }
+          return null; // 429, 5xx: try again later, keeping the order
+        });
+      });
+    }
+    bannerUpdate()
+      .then(next)
+      .catch(function () { offline = true; })
+      .then(function () {
+        replaying = false;
+        if (dropped) { show("white", format(strings.dropped, { count: dropped }), null); }
+        bannerUpdate();
+        if (!offline) { rosterRefresh(); }
+      });
+  }
+
+  // --- a scan ------------------------------------------------------------------------------------------
+
+  function answered(answer) {
+    if (answer.error) { show("white", answer.error, null); beep("white"); return; }
+    show(answer.colour, answer.message, answer);
+    beep(answer.colour);
+    rosterRefresh();
+  }
+
+  function submit(code) {
+    code = (code || "").trim();
+    if (!code) { return; }
+    var scan = { code: code, client_scan_id: scanId(), at: localIso(new Date()) };
+    if (!staffMode && (offline || waiting > 0 || navigator.onLine === false)) {
+      enqueue(scan); // keep the order: nothing overtakes the scans already waiting
+      return;
+    }
+    // Live scans are decided at the server's own time: no "at".
+    post({ code: scan.code, client_scan_id: scan.client_scan_id }).then(function (response) {
+      if (response.status === 401 && !staffMode) { pairingLost(); return null; }
+      if (response.status >= 500 && !staffMode) { return enqueue(scan).then(function () { return null; }); }
+      return response.json();
+    }).then(function (answer) {
+      if (answer) { answered(answer); }
+    }).catch(function () {
+      if (staffMode) { show("white", strings.noConnection, null); return; }
+      enqueue(scan);
+    });
+  }
 
   scanForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var code = scanInput.value;
     scanInput.value = "";
-    if (!code.trim()) { return; }
-    fetch(body.dataset.scanUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        "X-CSRFToken": body.dataset.csrf,
-        "X-Kiosk-Token": staffMode ? "" : (window.localStorage.getItem(TOKEN_KEY) || "")
-      },
-      body: JSON.stringify({ code: code, client_scan_id: scanId() })
-    }).then(function (response) {
-      if (response.status === 401 && !staffMode) {
-        window.localStorage.removeItem(TOKEN_KEY);
-        show("red", body.dataset.refused, "");
-        ready();
-        return null;
-      }
-      return response.json();
-    }).then(function (answer) {
-      if (!answer) { return; }
-      if (answer.error) { show("white", answer.error, ""); return; }
-      show(answer.colour, answer.message, answer.student ? answer.student.name + " · " + answer.student.code : "");
-    }).catch(function () {
-      show("white", body.dataset.offline, "");
-    }).finally(function () {
-      scanInput.focus();
-    });
+    submit(code);
   });
 
+  el("keypad").addEventListener("click", function (event) {
+    var key = event.target.closest("[data-key]");
+    if (!key) { return; }
+    var value = key.dataset.key;
+    if (value === "enter") {
+      var code = scanInput.value;
+      scanInput.value = "";
+      submit(code);
+    } else if (value === "back") {
+      scanInput.value = scanInput.value.slice(0, -1);
+    } else if (value === "clear") {
+      scanInput.value = "";
+    } else {
+      scanInput.value += value;
+    }
+    scanInput.focus();
+  });
+
+  // The scanner types wherever the focus is: keep it on the scan field.
+  function refocus() {
+    if (!door.hidden && document.activeElement !== scanInput) { scanInput.focus({ preventScroll: true }); }
+  }
+  scanInput.addEventListener("blur", function () { window.setTimeout(refocus, 50); });
+  document.addEventListener("keydown", function (event) {
+    audioUnlock();
+    if (door.hidden || event.target === scanInput || event.ctrlKey || event.altKey || event.metaKey) { return; }
+    if (event.key.length === 1 || event.key === "Enter") { refocus(); }
+  }, true);
+  document.addEventListener("pointerdown", audioUnlock);
+
+  // --- the roster beside the scan box ------------------------------------------------------------------
+
+  function node(tag, className, text) {
+    var element = document.createElement(tag);
+    if (className) { element.className = className; }
+    if (text !== undefined) { element.textContent = text; }
+    return element;
+  }
+
+  function rosterRender(sessions) {
+    var box = el("roster");
+    box.textContent = "";
+    if (!sessions.length) { box.appendChild(node("p", "kiosk-muted", strings.noClass)); return; }
+    sessions.forEach(function (session) {
+      var card = node("section", "roster-session");
+      card.appendChild(node("h3", "", session.group));
+      var meta = session.starts_at + " · " + session.room + " · " +
+        (session.status === "cancelled" ? strings.cancelled : (session.teacher_in ? strings.teacherIn : strings.teacherNotIn));
+      card.appendChild(node("p", "roster-meta", meta));
+      var counts = node("dl", "roster-counts");
+      [["expected", "", strings.expected], ["in", "is-in", strings["in"]], ["late", "is-late", strings.late],
+        ["refused", "is-refused", strings.refusedCount]].forEach(function (item) {
+        var cell = node("div", item[1]);
+        cell.appendChild(node("dt", "", item[2]));
+        cell.appendChild(node("dd", "", String(session.counts[item[0]])));
+        cell.dataset.count = item[0];
+        counts.appendChild(cell);
+      });
+      card.appendChild(counts);
+      [[strings.refusedCount, session.refused], [strings.late, session.late], [strings.waiting, session.waiting],
+        [strings["in"], session.present]].forEach(function (list) {
+        if (!list[1].length) { return; }
+        var line = node("p", "roster-names");
+        line.appendChild(node("strong", "", list[0] + ": "));
+        line.appendChild(document.createTextNode(list[1].join("، ")));
+        card.appendChild(line);
+      });
+      box.appendChild(card);
+    });
+  }
+
+  var rosterPending = false;
+
+  function rosterRefresh() {
+    if (rosterPending || door.hidden || !body.dataset.rosterUrl) { return; }
+    rosterPending = true;
+    fetch(body.dataset.rosterUrl, { credentials: "same-origin", headers: { "X-Kiosk-Token": staffMode ? "" : token() } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) { rosterRender(data.sessions); } })
+      .catch(function () { /* offline: the banner says so; the roster waits */ })
+      .then(function () { rosterPending = false; });
+  }
+
+  // --- the camera ---------------------------------------------------------------------------------------
+
+  var camera = { stream: null, timer: null, detector: null, lastCode: "", lastAt: 0 };
+  var cameraButton = el("camera-toggle");
+  cameraButton.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+
+  function jsqrLoad() {
+    if (window.jsQR) { return Promise.resolve(window.jsQR); }
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = body.dataset.jsqrUrl;
+      script.onload = function () { resolve(window.jsQR); };
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  function decoderMake() {
+    if ("BarcodeDetector" in window) {
+      return window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+        if (formats.indexOf("qr_code") === -1) { throw new Error("no qr_code"); }
+        var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+        return function (video) {
+          return detector.detect(video).then(function (codes) { return codes.length ? codes[0].rawValue : ""; });
+        };
+      }).catch(jsqrDecoder);
+    }
+    return jsqrDecoder();
+  }
+
+  function jsqrDecoder() {
+    return jsqrLoad().then(function (jsQR) {
+      var canvas = el("camera-canvas");
+      var context = canvas.getContext("2d", { willReadFrequently: true });
+      return function (video) {
+        var width = video.videoWidth;
+        var height = video.videoHeight;
+        if (!width || !height) { return Promise.resolve(""); }
+        var scale = Math.min(1, 640 / width); // small frames decode fast on a cheap tablet
+        canvas.width = Math.round(width * scale);
+        canvas.height = Math.round(height * scale);
+        context.drawImage(video, 0, 0, canvas.width, canvas.height);
+        var frame = context.getImageData(0, 0, canvas.width, canvas.height);
+        var found = jsQR(frame.data, frame.width, frame.height, { inversionAttempts: "dontInvert" });
+        return Promise.resolve(found ? found.data : "");
+      };
+    });
+  }
+
+  function cameraStop() {
+    window.clearTimeout(camera.timer);
+    if (camera.stream) { camera.stream.getTracks().forEach(function (track) { track.stop(); }); }
+    camera.stream = null;
+    el("camera").hidden = true;
+    cameraButton.setAttribute("aria-pressed", "false");
+    cameraButton.textContent = strings.cameraOn;
+  }
+
+  function cameraStart() {
+    var video = el("camera-video");
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment", width: { ideal: 1280 } }, audio: false })
+      .then(function (stream) {
+        camera.stream = stream;
+        video.srcObject = stream;
+        el("camera").hidden = false;
+        cameraButton.setAttribute("aria-pressed", "true");
+        cameraButton.textContent = strings.cameraOff;
+        return video.play().then(decoderMake);
+      })
+      .then(function (decode) {
+        function tick() {
+          if (!camera.stream) { return; }
+          decode(video).then(function (code) {
+            var now = Date.now();
+            if (code && (code !== camera.lastCode || now - camera.lastAt > SAME_CODE_MS)) {
+              camera.lastCode = code;
+              camera.lastAt = now;
+              submit(code);
+            }
+          }).catch(function () { /* a frame that could not be read: try the next one */ })
+            .then(function () { camera.timer = window.setTimeout(tick, 200); });
+        }
+        tick();
+      })
+      .catch(function () {
+        cameraStop();
+        show("white", strings.cameraDenied, null);
+      });
+  }
+
+  cameraButton.addEventListener("click", function () {
+    if (camera.stream) { cameraStop(); } else { cameraStart(); }
+    scanInput.focus();
+  });
+
+  // --- pairing, full screen, start ------------------------------------------------------------------------
+
+  function ready() {
+    var paired = staffMode || Boolean(token());
+    tokenForm.hidden = paired;
+    door.hidden = !paired;
+    if (paired) {
+      idle();
+      scanInput.focus();
+      rosterRefresh();
+      replay();
+    } else {
+      cameraStop();
+      el("token-input").focus();
+    }
+  }
+
+  function pairingLost() {
+    window.localStorage.removeItem(TOKEN_KEY);
+    show("red", strings.refused, null);
+    ready();
+  }
+
+  tokenForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    audioUnlock();
+    window.localStorage.setItem(TOKEN_KEY, el("token-input").value.trim());
+    el("token-input").value = "";
+    ready();
+  });
+
+  var unpair = el("unpair");
+  if (unpair) {
+    unpair.addEventListener("click", function () {
+      if (window.confirm(strings.confirmForget)) { window.localStorage.removeItem(TOKEN_KEY); ready(); }
+    });
+  }
+
+  el("fullscreen").addEventListener("click", function () {
+    var root = document.documentElement;
+    if (document.fullscreenElement) { document.exitFullscreen(); } else if (root.requestFullscreen) { root.requestFullscreen().catch(function () {}); }
+    scanInput.focus();
+  });
+
+  window.addEventListener("online", replay);
+  window.addEventListener("offline", function () { if (!staffMode) { offline = true; bannerUpdate(); } });
+  window.setInterval(function () { if (offline || waiting) { replay(); } }, RETRY_MS);
+  window.setInterval(rosterRefresh, ROSTER_MS);
+
+  if (!staffMode) { bannerUpdate(); }
   ready();
 }());
