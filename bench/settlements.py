@@ -256,8 +256,12 @@ def main() -> None:
         started = time.perf_counter()
         load(teachers=args.teachers, groups=args.groups, students=args.students, lines=args.lines)
         print(f"load: {time.perf_counter() - started:.1f} s")
-        from core.services.settlements import settlements_run_month
+        from core.models import Group
+        from core.services.settlements import _figures, settlement_teachers, settlements_run_month
 
+        measure("  phase: teachers of the month", lambda: list(settlement_teachers(MONTH)))
+        group_ids = list(Group.objects.values_list("id", flat=True))
+        measure("  phase: grouped sums for all groups", lambda: _figures(group_ids, MONTH))
         done, _seconds, queries = measure(
             "settlements_run_month", lambda: settlements_run_month(month=MONTH, actor=None)
         )

@@ -12,7 +12,6 @@ from urllib.parse import quote
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -52,6 +51,8 @@ from core.scoping import branch_ids_visible, is_teacher_only, scope_by_branch
 from core.selectors.money import enrollments_with_balance, money_round, students_with_balance, unpaid_sessions
 from core.services import payments, settlements
 from core.services.settlements import month_after, month_first
+
+DEFAULTERS_PER_PAGE = 100
 
 
 def ltr(value) -> str:
@@ -367,7 +368,12 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
         return _page(self, request, "admin/money/cashier.html", _("Cashier"), term=term, found=found)
 
     def record_view(self, request, student_id):
-        if not request.user.has_perm("core.record_payment"):
+        """The student's money: owed per group; the cashier takes a payment here, the accountant
+        (no cashier rights) sees the same page read-only with the discount links."""
+        can_take = request.user.has_perm("core.record_payment")
+        if not (can_take or request.user.has_perm("core.grant_discount")):
+            raise PermissionDenied
+        if request.method == "POST" and not can_take:
             raise PermissionDenied
         student = get_object_or_404(self._students(request), pk=student_id)
         enrollments = list(
@@ -415,6 +421,7 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
             recent=recent,
             rows=[(row, form[f"line_{row.pk}"]) for row in enrollments],
             can_discount=request.user.has_perm("core.grant_discount"),
+            can_take=can_take,
         )
 
     @csp_strict
@@ -558,8 +565,17 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
         group_id = request.GET.get("group", "")
         if group_id.isdigit():
             students = students.filter(enrollments__group_id=int(group_id), enrollments__is_active=True)
-        page = Paginator(students, 100).get_page(request.GET.get("page"))
-        rows = list(page.object_list)
+        # No total count: counting would sum every student's ledger a second time.
+        raw_page = request.GET.get("page", "1")
+        number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
+        start = (number - 1) * DEFAULTERS_PER_PAGE
+        rows = list(students[start : start + DEFAULTERS_PER_PAGE + 1])
+        page = {
+            "number": number,
+            "previous": number - 1 if number > 1 else None,
+            "next": number + 1 if len(rows) > DEFAULTERS_PER_PAGE else None,
+        }
+        rows = rows[:DEFAULTERS_PER_PAGE]
         # Unpaid sessions per student: the owing session-group enrollments of this page, one query.
         session_rows = (
             enrollments_with_balance(

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import DatabaseError, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -164,15 +164,26 @@ def _group_lines(groups: Iterable[Group], figures: _MonthFigures) -> list[Settle
     return lines
 
 
-def _adjustment_lines(teacher: Teacher, month: datetime.date, groups: dict[int, Group]) -> list[SettlementLine]:
+def _earlier_settlements(teacher_ids: list[int], month: datetime.date) -> dict[int, list[tuple]]:
+    """(month, status, computed_at) of each teacher's settlements in the look-back window."""
+    rows = (
+        Settlement.objects.filter(
+            teacher_id__in=teacher_ids, month__gte=month_after(month, -ADJUSTMENT_LOOKBACK_MONTHS), month__lt=month
+        )
+        .order_by("month")
+        .values_list("teacher_id", "month", "status", "computed_at")
+    )
+    earlier: dict[int, list[tuple]] = defaultdict(list)
+    for teacher_id, *row in rows:
+        earlier[teacher_id].append(tuple(row))
+    return earlier
+
+
+def _adjustment_lines(
+    teacher: Teacher, month: datetime.date, groups: dict[int, Group], earlier: list[tuple]
+) -> list[SettlementLine]:
     """Voids and refunds of receipts dated in locked months, recorded after those months were
     accounted for, that belong to this draft (the earliest draft after the locked month)."""
-    lookback = month_after(month, -ADJUSTMENT_LOOKBACK_MONTHS)
-    earlier = list(
-        Settlement.objects.filter(teacher=teacher, month__gte=lookback, month__lt=month)
-        .order_by("month")
-        .values_list("month", "status", "computed_at")
-    )
     # Months whose later voids land here: locked, with no draft between them and this month.
     # Their watermark: the last time a locked settlement from that month on accounted for them.
     condition = Q(pk__in=[])
@@ -225,16 +236,32 @@ def _total(settlement: Settlement, lines: list[SettlementLine]) -> Decimal:
     return money_round(sum((line.amount for line in lines), ZERO) + items)
 
 
+def _drafts_create(teachers: list[Teacher], month: datetime.date) -> None:
+    """Make the missing settlement rows in one statement; each is then locked on its own."""
+    Settlement.objects.bulk_create(
+        [Settlement(teacher=teacher, month=month) for teacher in teachers], ignore_conflicts=True
+    )
+
+
 def _write(
-    *, teacher: Teacher, month: datetime.date, groups: list[Group], figures: _MonthFigures, actor
+    *,
+    teacher: Teacher,
+    month: datetime.date,
+    groups: list[Group],
+    figures: _MonthFigures,
+    earlier: list[tuple],
+    actor,
 ) -> Settlement | None:
-    """Replace the computed lines of the teacher's draft (None when the month is locked)."""
+    """Replace the computed lines of the teacher's draft (None when the month is locked).
+    The row exists already (``_drafts_create``)."""
     with transaction.atomic():
-        settlement, _created = Settlement.objects.select_for_update().get_or_create(teacher=teacher, month=month)
+        settlement = Settlement.objects.select_for_update().get(teacher=teacher, month=month)
+        settlement.teacher = teacher  # for the audit row's text, without another query
         if settlement.is_locked:
             return None
+        _created = settlement.computed_at is None
         now = timezone.now()
-        lines = _group_lines(groups, figures) + _adjustment_lines(teacher, month, {g.pk: g for g in groups})
+        lines = _group_lines(groups, figures) + _adjustment_lines(teacher, month, {g.pk: g for g in groups}, earlier)
         settlement.lines.all().delete()
         for line in lines:
             line.settlement = settlement
@@ -262,8 +289,14 @@ def settlement_run(*, teacher: Teacher, month, actor: User | None = None) -> Set
     _may_run(actor)
     month = month_first(month)
     groups = list(Group.objects.filter(teacher=teacher).order_by("code"))
+    _drafts_create([teacher], month)
     settlement = _write(
-        teacher=teacher, month=month, groups=groups, figures=_figures([g.pk for g in groups], month), actor=actor
+        teacher=teacher,
+        month=month,
+        groups=groups,
+        figures=_figures([g.pk for g in groups], month),
+        earlier=_earlier_settlements([teacher.pk], month)[teacher.pk],
+        actor=actor,
     )
     if settlement is None:
         raise ValidationError(
@@ -277,17 +310,13 @@ def settlement_run(*, teacher: Teacher, month, actor: User | None = None) -> Set
 def settlement_teachers(month: datetime.date):
     """Teachers with an active group, or a group with any money or session in the month."""
     end = month_after(month)
-    return (
-        Teacher.objects.filter(
-            Q(groups__is_active=True)
-            | Q(groups__sessions__date__gte=month, groups__sessions__date__lt=end)
-            | Q(
-                groups__enrollments__ledger_entries__receipt__date__gte=month,
-                groups__enrollments__ledger_entries__receipt__date__lt=end,
-            )
-        )
-        .distinct()
-        .order_by("full_name", "id")
+    sessions = Session.objects.filter(group__teacher=OuterRef("pk"), date__gte=month, date__lt=end)
+    receipts = LedgerEntry.objects.filter(
+        enrollment__group__teacher=OuterRef("pk"), receipt__date__gte=month, receipt__date__lt=end
+    )
+    active_groups = Group.objects.filter(teacher=OuterRef("pk"), is_active=True)
+    return Teacher.objects.filter(Exists(active_groups) | Exists(sessions) | Exists(receipts)).order_by(
+        "full_name", "id"
     )
 
 
@@ -304,9 +333,18 @@ def settlements_run_month(
     for group in Group.objects.filter(teacher__in=teachers).order_by("code"):
         groups_of[group.teacher_id].append(group)
     figures = _figures([group.pk for groups in groups_of.values() for group in groups], month)
+    earlier = _earlier_settlements([teacher.pk for teacher in teachers], month)
+    _drafts_create(teachers, month)
     done, skipped = [], 0
     for index, teacher in enumerate(teachers, start=1):
-        settlement = _write(teacher=teacher, month=month, groups=groups_of[teacher.pk], figures=figures, actor=actor)
+        settlement = _write(
+            teacher=teacher,
+            month=month,
+            groups=groups_of[teacher.pk],
+            figures=figures,
+            earlier=earlier[teacher.pk],
+            actor=actor,
+        )
         if settlement is None:
             skipped += 1
         else:
@@ -337,10 +375,13 @@ def settlement_run_execute(*, run_id: int) -> SettlementRun:
 
     try:
         settlements_run_month(month=run.month, actor=run.started_by, progress=progress)
-    except (ValidationError, PermissionDenied) as error:
+    except (ValidationError, PermissionDenied, DatabaseError) as error:
+        # The run's page must not show "running" for ever; the drafts written so far stay.
         SettlementRun.objects.filter(pk=run.pk).update(
             status=SettlementRun.Status.FAILED, error=str(error)[:255], finished_at=timezone.now()
         )
+        if isinstance(error, DatabaseError):
+            raise
     else:
         SettlementRun.objects.filter(pk=run.pk).update(status=SettlementRun.Status.DONE, finished_at=timezone.now())
     run.refresh_from_db()

@@ -399,3 +399,23 @@ def test_receipt_list_query_count_does_not_grow(client_as, accountant, reception
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("admin:core_receipt_changelist"))
     assert len(many) == len(few)
+
+
+def test_accountant_sees_the_students_money_and_grants_a_discount(client_as, accountant, student):
+    client = client_as(accountant)
+    page = client.get(record_url(student))
+    assert page.status_code == 200 and not page.context["can_take"]
+    assert 'id="money-pay"' not in page.content.decode()
+    refused = client.post(record_url(student), {"amount": "10", "method": "cash", "idempotency_key": "a"})
+    assert refused.status_code == 403 and not Receipt.objects.exists()
+    enrollment = student.enrollments.get()
+    url = reverse("admin:core_receipt_discount", args=[enrollment.pk])
+    assert client.post(url, {"amount": "50", "reason": ""}).status_code == 200  # reason required
+    assert client.post(url, {"amount": "50", "reason": "sibling"}).status_code == 302
+    assert LedgerEntry.objects.get(entry_type=EntryType.DISCOUNT).note == "sibling"
+
+
+def test_receptionist_cannot_grant_discounts(client_as, receptionist, student):
+    url = reverse("admin:core_receipt_discount", args=[student.enrollments.get().pk])
+    assert client_as(receptionist).post(url, {"amount": "50", "reason": "x"}).status_code == 403
+    assert not LedgerEntry.objects.filter(entry_type=EntryType.DISCOUNT).exists()

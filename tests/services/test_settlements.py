@@ -236,3 +236,10 @@ def test_background_run_records_progress(main_branch, receptionist, accountant, 
 def test_receptionist_cannot_run_settlements(receptionist, teacher):
     with pytest.raises(PermissionDenied):
         settlement_run(teacher=teacher, month=NOVEMBER, actor=receptionist)
+
+
+def test_a_refused_background_run_is_marked_failed(receptionist):
+    run = SettlementRun.objects.create(month=NOVEMBER, started_by=receptionist)
+    run = settlement_run_execute(run_id=run.pk)
+    assert run.status == SettlementRun.Status.FAILED and run.error
+    assert not Settlement.objects.exists()
