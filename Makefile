@@ -27,7 +27,7 @@ run: install
 	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
-	$(PY) -m pytest tests --ignore=tests/e2e --cov=core --cov-report=term-missing:skip-covered --cov-fail-under=85
+	$(PY) -m pytest tests --ignore=tests/e2e -n auto --cov=core --cov-report=term-missing:skip-covered --cov-fail-under=85
 
 e2e: install
 	$(PY) -m pytest tests/e2e
