@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import Count
+from django.db.models.functions import Upper
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -519,13 +520,11 @@ class StudentImporter:
         )
         for student_id, key, phone in links:
             by_identity.setdefault((key, phone), student_id)
+            # only phones of this file matter when a row is compared with its student
+            student_phones[student_id].add(phone)
         by_code = dict(_in_chunks(Student.objects.values_list("code", "pk"), "code", codes))
         student_ids = set(by_identity.values()) | set(by_code.values())
         self.students = {student.pk: student for student in _in_chunks(Student.objects.all(), "pk", student_ids)}
-        for student_id, phone in _in_chunks(
-            StudentGuardian.objects.values_list("student_id", "guardian__phone"), "student_id", student_ids
-        ):
-            student_phones[student_id].add(phone)
         self.has_primary = {
             student_id
             for student_id, is_primary in _in_chunks(
@@ -538,11 +537,11 @@ class StudentImporter:
             (enrollment.student_id, enrollment.group_id): enrollment
             for enrollment in _in_chunks(Enrollment.objects.filter(is_active=True), "student_id", student_ids)
         }
-        groups_query = Group.objects.all()
+        groups_query = Group.objects.annotate(code_upper=Upper("code"))  # codes match whatever their case
         visible = branch_ids_visible(self.actor) if self.actor else None
         if visible is not None:
             groups_query = groups_query.filter(branch__in=visible)
-        groups = {group.code: group for group in _in_chunks(groups_query, "code", group_codes)}
+        groups = {group.code_upper: group for group in _in_chunks(groups_query, "code_upper", group_codes)}
         group_load = dict(
             Enrollment.objects.filter(is_active=True, group__in=list(groups.values()))
             .values_list("group_id")
@@ -1278,7 +1277,7 @@ class GroupImporter(RowwiseImporter):
             outcome.error(self.title("code"), _("Enter the group code."))
         if not name:
             outcome.error(self.title("name"), _("Enter the group name."))
-        group = Group.objects.filter(code=code).first() if code else None
+        group = Group.objects.filter(code__iexact=code).first() if code else None
         if group is not None and group.branch_id != self.branch.pk:
             outcome.error(
                 self.title("code"),
@@ -1604,6 +1603,7 @@ def template_workbook(kind: str = ImportJob.Kind.STUDENTS, *, user=None) -> byte
                 sheet.cell(row=row, column=index).number_format = "@"
     sheet.freeze_panes = "A2"
     lists = workbook.create_sheet("lists")
+    lists.sheet_state = "hidden"  # the choices behind the drop-down lists
     with translation.override("ar"):
         grade_labels = [str(label) for _value, label in Grade.choices]
         plan_labels = [str(label) for _value, label in FeePlan.choices]

@@ -155,9 +155,10 @@ def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
     text = _decode(data)
     if "\x00" in text:
         raise ImportFileError(_("This file is not a spreadsheet. Upload an .xlsx or .csv file."), code="not_sheet")
-    first_line = text.split("\n", 1)[0]
-    delimiter = max([",", ";", "\t", "؛"], key=first_line.count)
-    if not first_line.count(delimiter):
+    # The separator most used in the first lines (a title line above the header has none).
+    head = "\n".join(text.split("\n", 10)[:10])
+    delimiter = max([",", ";", "\t", "؛"], key=head.count)
+    if not head.count(delimiter):
         delimiter = ","
     rows: list[tuple[int, list[str]]] = []
     try:

@@ -146,6 +146,14 @@ def test_english_headers_are_accepted(center):
     assert result.applied and Student.objects.filter(full_name="Omar Khaled").exists()
 
 
+def test_semicolon_csv_with_a_title_line_and_lower_case_group_codes(center, main_branch):
+    make_group(main_branch, code="bio-1")
+    data = "كشف الطلاب\nاسم الطالب;هاتف ولي الأمر;المجموعات\nعمر;01001230000;BIO-1\n".encode("cp1256")
+    result = run(center, data, apply=True, name="students.csv")
+    assert result.applied and [row.action for row in result.rows] == ["new"]
+    assert Student.objects.get(full_name="عمر").enrollments.get().group.code == "bio-1"
+
+
 def test_title_rows_above_the_header_are_skipped(center):
     rows = [["كشف طلاب سنتر النور"], [], ["اسم الطالب", "هاتف ولي الأمر"], ["عمر خالد", "01001230000"]]
     result = run(center, xlsx_bytes(rows), apply=False)
