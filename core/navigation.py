@@ -40,6 +40,8 @@ def sidebar(request) -> list[dict]:
             "collapsible": True,
             "items": [
                 link(_("Scan at the door"), "qr_code_scanner", "door", "core.add_attendance"),
+                link(_("Today's sessions"), "today", "door-today", "core.view_attendance"),
+                link(_("Attendance sheet"), "table_view", "door-sheet", "core.view_attendance"),
                 link(_("Attendance"), "fact_check", "admin:core_attendance_changelist", "core.view_attendance"),
                 link(_("Scan log"), "list_alt", "admin:core_scanevent_changelist", "core.view_scanevent"),
                 link(

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from core import kiosk, views
 from core.admin import cards as print_cards
+from core.admin import door_boards
 from core.admin import timetable as timetable_views
 from core.health import TasksHealthView, WebHealthView
 
@@ -31,6 +32,18 @@ urlpatterns = [
     path("admin/door/", admin.site.admin_view(kiosk.door_page), name="door"),
     path("admin/door/scan/", admin.site.admin_view(kiosk.door_scan), name="door-scan"),
     path("admin/door/roster/", admin.site.admin_view(kiosk.door_roster_view), name="door-roster"),
+    path("admin/door/today/", admin.site.admin_view(door_boards.sessions_today), name="door-today"),
+    path(
+        "admin/door/today/<int:pk>/teacher/",
+        admin.site.admin_view(door_boards.teacher_arrived),
+        name="door-teacher-arrived",
+    ),
+    path(
+        "admin/door/session/<int:pk>/",
+        admin.site.admin_view(door_boards.session_attendance),
+        name="door-session-attendance",
+    ),
+    path("admin/door/sheet/", admin.site.admin_view(door_boards.attendance_sheet), name="door-sheet"),
     path("admin/", admin.site.urls),
 ]
 

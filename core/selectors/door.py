@@ -28,6 +28,15 @@ class SessionRoster:
         arrived = set(self.present) | set(self.late) | set(self.refused)
         return [name for name in self.expected if name not in arrived]
 
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "expected": len(self.expected),
+            "in": len(self.present) + len(self.late),
+            "late": len(self.late),
+            "refused": len(self.refused),
+        }
+
     def as_json(self) -> dict:
         session = self.session
         return {
@@ -37,12 +46,7 @@ class SessionRoster:
             "starts_at": timezone.localtime(session.starts_at).strftime("%H:%M"),
             "status": session.status,
             "teacher_in": session.teacher_checked_in_at is not None,
-            "counts": {
-                "expected": len(self.expected),
-                "in": len(self.present) + len(self.late),
-                "late": len(self.late),
-                "refused": len(self.refused),
-            },
+            "counts": self.counts,
             "present": self.present,
             "late": self.late,
             "refused": self.refused,

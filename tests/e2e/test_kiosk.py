@@ -123,3 +123,24 @@ def test_offline_scans_wait_in_the_tablet_and_are_sent_when_back(page, door_now,
     # the queue is empty: the next scan goes straight to the server again
     scan(page, student.code)
     expect(page.locator("#result")).to_have_attribute("data-colour", "gray")
+
+
+def test_supervisor_board_marks_the_teacher_and_opens_the_sheet(page, door_now, supervisor, log_in, screenshot):
+    (student, _other), _token = door_now
+    supervisor.set_password(PASSWORD)
+    supervisor.save(update_fields=["password"])
+    log_in(page, supervisor.username, PASSWORD)
+    page.goto("/admin/door/today/")
+    page.wait_for_load_state("networkidle")
+    board = page.locator("#sessions-board")
+    expect(board).to_contain_text(student.enrollments.get().group.name)
+    with page.expect_navigation():
+        board.locator("button[type=submit]").first.click()
+    page.wait_for_load_state("networkidle")
+    assert board.locator("button[type=submit]").count() == 0  # the teacher is in now
+    screenshot(page, "board")
+    group = student.enrollments.get().group
+    page.goto(f"/admin/door/sheet/?group={group.pk}")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#attendance-sheet")).to_contain_text(student.full_name)
+    screenshot(page, "sheet")

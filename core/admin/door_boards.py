@@ -1,0 +1,227 @@
+"""The door's admin pages: today's sessions board, a session's attendance (manual changes with a
+reason) and the monthly attendance sheet of a group.
+
+Admin pages (unfold layout, admin CSP), wrapped in ``admin_view`` by the URLconf. Reads come from
+``core.selectors.door`` with a fixed number of queries; writes go through the services
+(``teacher_check_in``, ``attendance_set``), which check permissions again and write the audit row.
+"""
+
+import calendar
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.admin.timetable import timetable_branches
+from core.models import Attendance, CenterSettings, Enrollment, Group, ScanOutcomeCode, Session, Student
+from core.scoping import scope_by_branch
+from core.selectors.door import sessions_board
+from core.services.door import attendance_set
+from core.services.scanning import teacher_check_in
+
+BOARD_PERMISSION = "core.view_attendance"
+TEACHER_PERMISSION = "core.add_attendance"  # who may scan at the door may mark the teacher in
+EDIT_PERMISSION = "core.change_attendance"
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _session_visible(request: HttpRequest, pk: int) -> Session:
+    sessions = scope_by_branch(Session.objects.select_related("group__teacher", "room"), request.user, "room__branch")
+    return get_object_or_404(sessions, pk=pk)
+
+
+# --- today's sessions board -----------------------------------------------------------------------
+
+
+def sessions_today(request: HttpRequest) -> HttpResponse:
+    _require(request, BOARD_PERMISSION)
+    branches = timetable_branches(request.user)
+    branch = None
+    requested = request.GET.get("branch", "").strip()
+    if requested:
+        branch = next((candidate for candidate in branches if str(candidate.pk) == requested), None)
+        if branch is None:
+            raise Http404
+    elif branches:
+        branch = branches[0]
+    today = timezone.localdate()
+    rosters = sessions_board([branch.pk], day=today) if branch else []
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Today's sessions"),
+        "branches": branches,
+        "branch": branch,
+        "today": today,
+        "rosters": rosters,
+        "now": timezone.now(),
+        "may_mark_teacher": request.user.has_perm(TEACHER_PERMISSION),
+        "may_edit": request.user.has_perm(EDIT_PERMISSION),
+        "board_url": reverse("door-today"),
+    }
+    return render(request, "core/door_today.html", context)
+
+
+@require_POST
+def teacher_arrived(request: HttpRequest, pk: int) -> HttpResponse:
+    """The supervisor marks the teacher arrived (R6), from the door window to the session end."""
+    _require(request, TEACHER_PERMISSION)
+    session = _session_visible(request, pk)
+    now = timezone.now()
+    if session.status == Session.Status.CANCELLED:
+        messages.error(request, _("%(group)s is cancelled today.") % {"group": session.group.name})
+    elif not session.starts_at - _early_window() <= now <= session.ends_at:
+        messages.error(request, _("The teacher can be marked in only from the door opening to the end of the class."))
+    else:
+        outcome = teacher_check_in(session=session, actor=request.user, now=now)
+        level = messages.SUCCESS if outcome.code == ScanOutcomeCode.TEACHER_IN else messages.INFO
+        messages.add_message(request, level, outcome.message)
+    return HttpResponseRedirect(f"{reverse('door-today')}?branch={session.room.branch_id}")
+
+
+def _early_window() -> datetime.timedelta:
+    return datetime.timedelta(minutes=CenterSettings.load().early_window_minutes)
+
+
+# --- one session's attendance, changed by hand with a reason ------------------------------------------
+
+
+class AttendanceChangeForm(forms.Form):
+    student = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(label=gettext_lazy("status"), choices=Attendance.Status.choices)
+    reason = forms.CharField(label=gettext_lazy("reason"), max_length=255)
+
+
+@require_http_methods(["GET", "POST"])
+def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, BOARD_PERMISSION)
+    session = _session_visible(request, pk)
+    enrollments = list(
+        Enrollment.objects.filter(group_id=session.group_id, start_date__lte=session.date)
+        .exclude(end_date__lt=session.date)
+        .select_related("student")
+        .order_by("student__full_name")
+    )
+    form = AttendanceChangeForm()
+    if request.method == "POST":
+        _require(request, EDIT_PERMISSION)
+        form = AttendanceChangeForm(request.POST)
+        if form.is_valid():
+            student = next((e.student for e in enrollments if e.student_id == form.cleaned_data["student"]), None)
+            if student is None:
+                raise Http404
+            try:
+                attendance_set(
+                    actor=request.user,
+                    session=session,
+                    student=student,
+                    status=form.cleaned_data["status"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                for message in error.messages:
+                    messages.error(request, message)
+            else:
+                messages.success(
+                    request,
+                    _("Attendance of %(student)s set to %(status)s.")
+                    % {
+                        "student": student.full_name,
+                        "status": Attendance.Status(form.cleaned_data["status"]).label,
+                    },
+                )
+                return HttpResponseRedirect(request.path)
+        else:
+            messages.error(request, _("Choose a status and give the reason for the change."))
+    attendances = {a.student_id: a for a in Attendance.objects.filter(session=session).select_related("recorded_by")}
+    rows = [(enrollment.student, attendances.get(enrollment.student_id)) for enrollment in enrollments]
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Attendance · %(group)s · %(date)s") % {"group": session.group.name, "date": session.date},
+        "session": session,
+        "rows": rows,
+        "statuses": Attendance.Status.choices,
+        "may_edit": request.user.has_perm(EDIT_PERMISSION),
+        "form": form,
+        "board_url": f"{reverse('door-today')}?branch={session.room.branch_id}",
+    }
+    return render(request, "core/door_session_attendance.html", context)
+
+
+# --- the monthly attendance sheet of a group ------------------------------------------------------------
+
+MARKS = {
+    Attendance.Status.PRESENT: "✓",
+    Attendance.Status.LATE: "L",
+    Attendance.Status.ABSENT: "✗",
+    Attendance.Status.EXCUSED: "E",
+}
+
+
+def _month(text: str) -> datetime.date:
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        return timezone.localdate().replace(day=1)
+
+
+def attendance_sheet_rows(group: Group, month: datetime.date) -> tuple[list[Session], list[dict]]:
+    """Sessions of the month as columns, one row per student enrolled that month (three queries)."""
+    last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    sessions = list(Session.objects.filter(group=group, date__gte=month, date__lte=last_day).order_by("starts_at"))
+    students = list(
+        Student.objects.filter(enrollments__group=group, enrollments__start_date__lte=last_day)
+        .exclude(enrollments__end_date__lt=month)
+        .distinct()
+        .order_by("full_name")
+    )
+    marks = {
+        (student_id, session_id): status
+        for student_id, session_id, status in Attendance.objects.filter(session__in=sessions).values_list(
+            "student_id", "session_id", "status"
+        )
+    }
+    rows = []
+    for student in students:
+        cells = []
+        attended = 0
+        for session in sessions:
+            status = marks.get((student.pk, session.pk), "")
+            attended += status in (Attendance.Status.PRESENT, Attendance.Status.LATE)
+            cells.append({"status": status, "mark": MARKS.get(status, "")})
+        rows.append({"student": student, "cells": cells, "attended": attended})
+    return sessions, rows
+
+
+def attendance_sheet(request: HttpRequest) -> HttpResponse:
+    _require(request, BOARD_PERMISSION)
+    groups = scope_by_branch(Group.objects.filter(is_active=True), request.user, "branch").order_by("code")
+    month = _month(request.GET.get("month", ""))
+    group = None
+    if request.GET.get("group", "").isdigit():
+        group = get_object_or_404(groups, pk=int(request.GET["group"]))
+    sessions, rows = attendance_sheet_rows(group, month) if group else ([], [])
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Attendance sheet"),
+        "groups": groups,
+        "group": group,
+        "month": month,
+        "sessions": sessions,
+        "rows": rows,
+        "cancelled": Session.Status.CANCELLED,
+        "marks": [(MARKS[status], label) for status, label in Attendance.Status.choices],
+        "sheet_url": reverse("door-sheet"),
+    }
+    return render(request, "core/door_sheet.html", context)
