@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from core.normalize import search_key
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an .xlsx is a zip: refuse one that unpacks to a flood
 MAX_DATA_ROWS = 20_000
 MAX_COLUMNS = 60
 HEADER_SEARCH_ROWS = 10
@@ -96,6 +97,7 @@ def sheet_read(data: bytes, file_name: str) -> Sheet:
         )
     suffix = PurePath(file_name or "").suffix.lower()
     if data.startswith(_XLSX_MAGIC):
+        _unpacked_size_check(data)
         return Sheet(rows=_xlsx_rows(data), is_xlsx=True, raw=data)
     if suffix in {".xlsx", ".xlsm"}:
         raise ImportFileError(_("The file is not a readable .xlsx workbook (it may be damaged)."), code="corrupt")
@@ -109,6 +111,22 @@ def sheet_read(data: bytes, file_name: str) -> Sheet:
     ):
         raise ImportFileError(_("This file is not a spreadsheet. Upload an .xlsx or .csv file."), code="not_sheet")
     return Sheet(rows=_csv_rows(data), is_xlsx=False, raw=data)
+
+
+def _unpacked_size_check(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(
+            _("The file is not a readable .xlsx workbook (it may be damaged)."), code="corrupt"
+        ) from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ImportFileError(
+            _("The workbook unpacks to more than %(size)s MB. Remove pictures and extra sheets, or split it.")
+            % {"size": MAX_UNPACKED_BYTES // (1024 * 1024)},
+            code="too_large",
+        )
 
 
 def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:

@@ -228,6 +228,19 @@ def test_merged_header_cells_are_named(center):
     assert "B1:C1" in message
 
 
+def test_a_workbook_that_unpacks_to_a_flood_is_refused(center):
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as entry:
+            chunk = b"<" * (1024 * 1024)
+            for _ in range(210):
+                entry.write(chunk)
+    assert len(buffer.getvalue()) < 1024 * 1024
+    assert "200 MB" in _refused(center, buffer.getvalue(), "bomb.xlsx")
+
+
 def test_old_xls_is_refused_with_advice(center):
     assert ".xlsx" in _refused(center, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xls")
 
