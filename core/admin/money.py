@@ -426,6 +426,8 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
 
     @csp_strict
     def print_view(self, request, object_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         receipt = get_object_or_404(
             self.get_queryset(request).select_related("student", "cashier", "branch", "voided_by"), pk=object_id
         )
@@ -962,6 +964,8 @@ class SettlementAdmin(MoneyPermissionsMixin, CenterModelAdmin):
 
     @csp_strict
     def print_view(self, request, object_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         settlement = self._settlement(request, object_id)
         context = {
             "title": _("Statement %(settlement)s") % {"settlement": settlement},

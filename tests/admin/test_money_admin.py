@@ -419,3 +419,16 @@ def test_receptionist_cannot_grant_discounts(client_as, receptionist, student):
     url = reverse("admin:core_receipt_discount", args=[student.enrollments.get().pk])
     assert client_as(receptionist).post(url, {"amount": "50", "reason": "x"}).status_code == 403
     assert not LedgerEntry.objects.filter(entry_type=EntryType.DISCOUNT).exists()
+
+
+def test_prints_need_the_view_permission(
+    client_as, receptionist, supervisor, teacher_user, receipt, teachers_settlements
+):
+    receipt_url = reverse("admin:core_receipt_print", args=[receipt.pk])
+    statement_url = reverse("admin:core_settlement_print", args=[teachers_settlements[1].pk])
+    assert client_as(supervisor).get(receipt_url).status_code == 403
+    assert client_as(teacher_user).get(receipt_url).status_code == 403
+    assert client_as(receptionist).get(statement_url).status_code == 403
+    assert client_as(supervisor).get(statement_url).status_code == 403
+    receipt.refresh_from_db()
+    assert receipt.print_count == 0
