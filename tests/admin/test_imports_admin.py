@@ -238,3 +238,21 @@ def test_a_crashed_background_task_marks_the_job_failed(client_as, receptionist,
     job.refresh_from_db()
     assert job.status == "failed" and job.message
     assert 'http-equiv="refresh"' not in client_as(receptionist).get(job_url(job)).content.decode()
+
+
+def test_busy_pages_run_a_fixed_number_of_queries(
+    client_as, receptionist, center, django_assert_max_num_queries, main_branch
+):
+    client = client_as(receptionist)
+    upload(client, xlsx_bytes(clean_rows()))
+    job = ImportJob.objects.get()
+    for number in range(40):
+        make_student(main_branch, name=f"طالب {number}", guardian_phone=f"0102{number:07d}")
+    client.get(job_url(job))  # warm the session and the permission caches
+    with django_assert_max_num_queries(12):
+        assert client.get(job_url(job)).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("admin:core_importjob_changelist")).status_code == 200
+    with django_assert_max_num_queries(15):
+        response = client.post(reverse("admin:core_student_export"), {"format": "0"})
+        assert response.status_code == 200
