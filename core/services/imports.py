@@ -611,6 +611,13 @@ class StudentImporter:
                 row.new_groups = [groups[code] for code in row.group_codes]
             else:
                 self._student_diff(row, student, student_phones.get(student.pk, set()), groups, enrollments)
+                if row.new_groups and not student.is_active:
+                    outcome.error(
+                        self.title("groups"),
+                        _("%(student)s is not active: activate the student before enrolling.")
+                        % {"student": student.full_name},
+                    )
+                    continue
                 outcome.label = f"{student.full_name} ({student.code})"
             for group in row.new_groups:
                 group_load[group.pk] = group_load.get(group.pk, 0) + 1

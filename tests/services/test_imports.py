@@ -167,6 +167,13 @@ def test_same_student_twice_in_the_file_is_an_error(center):
     assert "2" in result.rows[1].errors[0][1]
 
 
+def test_an_inactive_student_is_not_enrolled(center):
+    Student.objects.filter(pk=center["fatma"].pk).update(is_active=False)
+    rows = [["اسم الطالب", "هاتف ولي الأمر", "المجموعات"], ["فاطمة حسن", "01001112222", "M1"]]
+    result = run(center, xlsx_bytes(rows), apply=False)
+    assert [(row.action, row.errors[0][0]) for row in result.rows] == [("error", "المجموعات")]
+
+
 def test_full_group_is_a_row_error(center, main_branch):
     make_group(main_branch, code="S1", capacity=1)
     rows = [["اسم الطالب", "هاتف ولي الأمر", "المجموعات"], ["عمر", "01001230000", "S1"], ["خالد", "01001230001", "S1"]]
