@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -173,7 +174,7 @@ class MessageOptOutsField(models.JSONField):
         from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
         return forms.TypedMultipleChoiceField(
-            label=kwargs.get("label") or self.verbose_name,
+            label=kwargs.get("label") or capfirst(self.verbose_name),
             help_text=self.help_text,
             required=False,
             choices=opt_out_choices(),

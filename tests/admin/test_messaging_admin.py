@@ -171,7 +171,7 @@ def test_retry_needs_the_permission_and_a_confirmation(client_as, receptionist, 
     confirm = action_post(client, "retry_messages", [failed, outbox["held"]])
     assert confirm.status_code == 200
     page = confirm.content.decode()
-    assert "may already have arrived" in page  # the interrupted one is flagged
+    assert 'class="msg-warning"' in page  # the interrupted one is flagged
     assert Message.objects.get(pk=failed.pk).status == "failed"
     done = action_post(client, "retry_messages", [failed, outbox["held"]], confirm="1")
     assert done.status_code == 302

@@ -1,0 +1,173 @@
+"""Benchmark: queue and send messages through the real code to a local UltraMsg stand-in.
+
+    .venv/bin/python bench/messages.py                      # SQLite (a throwaway database file)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/syseducore_bench .venv/bin/python bench/messages.py
+
+It creates its own test database (``test_<name>``, migrated, dropped at the end), starts an HTTP
+server on 127.0.0.1 (its own process) that answers like UltraMsg at once, then measures with one
+worker (this process):
+
+1. queue: ``message_queue`` for N guardians, each call its own transaction with the on-commit
+   hand-off to django-q2 (an OrmQ row, as in production without Redis);
+2. send (schedule path): ``messages_send_due`` until nothing is due, the every-minute job;
+3. send (task path): ``message_send`` per message, what the worker runs for each hand-off.
+
+It prints messages per second and database queries per message for each phase.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ.setdefault("APP_ENV", "development")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+class InstantUltraMsg(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once on a kept-alive connection
+    counter = None  # a multiprocessing.Value shared with the benchmark
+
+    def log_message(self, format, *args):  # no per-request log lines
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with InstantUltraMsg.counter.get_lock():
+            InstantUltraMsg.counter.value += 1
+            number = InstantUltraMsg.counter.value
+        body = json.dumps({"sent": "true", "message": "ok", "id": number}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(counter, ports) -> None:
+    """The stand-in provider, in its own process: it must not share the sender's interpreter."""
+    InstantUltraMsg.counter = counter
+    server = ThreadingHTTPServer(("127.0.0.1", 0), InstantUltraMsg)
+    server.daemon_threads = True
+    ports.put(server.server_address[1])
+    server.serve_forever()
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def measure(label: str, count: int, work) -> dict:
+    from django.db import connection
+
+    counter = QueryCounter()
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        work()
+    elapsed = time.perf_counter() - started
+    result = {
+        "phase": label,
+        "messages": count,
+        "seconds": round(elapsed, 2),
+        "messages_per_second": round(count / elapsed, 1),
+        "queries_per_message": round(counter.count / count, 2),
+    }
+    print(
+        f"{label:<28} {count:>6} messages  {elapsed:7.2f} s  {result['messages_per_second']:8.1f} msg/s  "
+        f"{result['queries_per_message']:5.2f} queries/msg"
+    )
+    return result
+
+
+def run(messages: int, per_message: int) -> list[dict]:
+    import datetime
+
+    from django.conf import settings
+    from django.db import connection
+
+    from core.models import CenterSettings, Guardian, Message
+    from core.services.messaging import message_queue, message_send, messages_send_due
+
+    counter, ports = multiprocessing.Value("i", 0), multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(counter, ports), daemon=True)
+    server.start()
+    settings.WHATSAPP_PROVIDER = "ultramsg"
+    settings.ULTRAMSG_BASE_URL = f"http://127.0.0.1:{ports.get(timeout=10)}"
+    settings.ULTRAMSG_INSTANCE_ID, settings.ULTRAMSG_TOKEN = "bench", "bench-token"
+
+    center = CenterSettings.load()
+    center.messaging_enabled = True
+    center.quiet_hours_start = center.quiet_hours_end = datetime.time(0, 0)  # no quiet hours tonight
+    center.save()
+    total = messages + per_message
+    Guardian.objects.bulk_create(
+        Guardian(phone=f"+2010{index:08d}", full_name=f"ولي أمر {index}") for index in range(total)
+    )
+    guardians = list(Guardian.objects.order_by("id"))
+    context = {"student_name": "أحمد محمود", "group_name": "رياضيات ٣ ث", "time": datetime.time(16, 30)}
+
+    def queue(batch):
+        def work():
+            for guardian in batch:
+                message_queue(event=f"bench:{guardian.pk}", guardian=guardian, template="arrived", context=context)
+
+        return work
+
+    def send_due():
+        while messages_send_due().attempted:
+            pass
+
+    results = [
+        measure("queue (+ on-commit hand-off)", messages, queue(guardians[:messages])),
+        measure("send, schedule path", messages, send_due),
+    ]
+    queue(guardians[messages:])()
+    ids = list(Message.objects.filter(status=Message.Status.PENDING).values_list("pk", flat=True))
+
+    def send_each():
+        for message_id in ids:
+            message_send(message_id=message_id)
+
+    if ids:
+        results.append(measure("send, one task per message", len(ids), send_each))
+    sent = Message.objects.filter(status=Message.Status.SENT).count()
+    assert sent == total == counter.value, (sent, total, counter.value)
+    print(f"database: {connection.vendor}; {sent} messages sent, {counter.value} requests received")
+    server.terminate()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000, help="messages for the queue and schedule phases")
+    parser.add_argument("--per-message", type=int, default=2_000, help="messages for the one-task-per-message phase")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        print(f"benchmark database: {test_name}")
+        run(args.messages, args.per_message)
+    finally:
+        connection.creation.destroy_test_db(test_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
