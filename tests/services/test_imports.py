@@ -167,6 +167,17 @@ def test_same_student_twice_in_the_file_is_an_error(center):
     assert "2" in result.rows[1].errors[0][1]
 
 
+def test_a_student_of_a_branch_the_user_does_not_work_in_is_an_error(center):
+    from tests.factories import make_branch
+
+    make_student(make_branch(), name="طالب بعيد", guardian_phone="01009990000")
+    rows = [["اسم الطالب", "هاتف ولي الأمر", "المدرسة"], ["طالب بعيد", "01009990000", "مدرسة جديدة"]]
+    result = run(center, xlsx_bytes(rows), apply=False)  # the receptionist works in the main branch
+    assert [(row.action, row.errors[0][0]) for row in result.rows] == [("error", "اسم الطالب")]
+    as_operator = import_run(data=xlsx_bytes(rows), file_name="x.xlsx", branch=center["branch"], apply=False)
+    assert [row.action for row in as_operator.rows] == ["update"]  # the command sees every branch
+
+
 def test_an_inactive_student_is_not_enrolled(center):
     Student.objects.filter(pk=center["fatma"].pk).update(is_active=False)
     rows = [["اسم الطالب", "هاتف ولي الأمر", "المجموعات"], ["فاطمة حسن", "01001112222", "M1"]]
