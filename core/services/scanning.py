@@ -25,7 +25,7 @@ import math
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
@@ -160,10 +160,15 @@ def _student_sessions_today(student: Student, kiosk: Kiosk | None, operator, tod
     enrollments = Enrollment.objects.filter(student=student, is_active=True, start_date__lte=today).filter(
         Q(end_date__isnull=True) | Q(end_date__gte=today)
     )
+    # Locked here (NO KEY UPDATE: inserts that point at them still run, in id order so two scans
+    # never wait on each other crosswise) so a cancellation or the absence job cannot slip between
+    # reading a status and writing the attendance/charge. One query instead of a look-up and a lock.
     return list(
         Session.objects.filter(date=today, group_id__in=enrollments.values("group_id"))
         .filter(_place_filter(kiosk, operator))
         .select_related("group")
+        .select_for_update(no_key=True, of=("self",))
+        .order_by("pk")
     )
 
 
@@ -298,9 +303,6 @@ def _student_scan(
     session, next_session = _session_pick(_student_sessions_today(student, kiosk, operator, today), now, early)
     if session is None:
         return _not_now(student, next_session, now, early)
-    # Locked (NO KEY UPDATE: inserts that point at it still run) so a cancellation or the
-    # absence job cannot slip between reading the status and writing the attendance/charge.
-    session = Session.objects.select_for_update(no_key=True).select_related("group").get(pk=session.pk)
     group = session.group
     if session.status == Session.Status.CANCELLED:
         return ScanOutcome(
@@ -310,24 +312,29 @@ def _student_scan(
             session=session,
         )
     # The lock serializes every scan of this student into this group (other sessions too):
-    # one attendance, one charge.
+    # one attendance, one charge. The attendance so far comes in the same query: this session's
+    # row is locked already, so no scan into it can commit between that read and our write.
+    existing_attendance = Attendance.objects.filter(session=session, student=student).order_by()
     enrollment = (
         Enrollment.objects.select_for_update()
         .select_related("group")
         .filter(student=student, group_id=session.group_id, is_active=True)
+        .annotate(
+            existing_attendance_id=Subquery(existing_attendance.values("pk")[:1]),
+            existing_status=Subquery(existing_attendance.values("status")[:1]),
+        )
         .first()
     )
     if enrollment is None:  # ended between the look-up and the lock
         return _not_now(student, None, now, early)
-    existing = Attendance.objects.filter(session=session, student=student).first()
-    if existing is not None and existing.is_admitted:
+    if enrollment.existing_status in (Attendance.Status.PRESENT, Attendance.Status.LATE):
         return ScanOutcome(
             code=ScanOutcomeCode.ALREADY_IN,
             message=_("%(name)s is already in %(group)s.") % {"name": student.full_name, "group": group.name},
             student=student,
             session=session,
-            attendance=existing,
         )
+    existing = enrollment.existing_attendance_id  # absent or excused: the admission updates it
     late_by = now - session.starts_at
     if late_by > datetime.timedelta(minutes=center.late_grace_minutes):
         if offline:  # he is inside already: the office follows up, no "refused" message hours later
@@ -413,6 +420,7 @@ def _admit(
         )
         before = None
     else:  # excused ahead of time, then came after all
+        existing = Attendance.objects.get(pk=existing)
         before = existing.status
         existing.status, existing.at, existing.minutes_late = status, now, minutes_late
         existing.source, existing.recorded_by = source, recorded_by
@@ -569,9 +577,9 @@ def scan_process(
     raw = str(code or "")[:255]
     cleaned = scan_code_clean(raw)[:255]
     client_scan_id = (client_scan_id or "").strip()[:64]
-    replayed = _replay(kiosk, operator, client_scan_id)
-    if replayed is not None:
-        return replayed
+    # A repeated client scan id is found when its scan event is written: the unique constraint
+    # fails, everything this attempt did is rolled back, and the first answer is returned. Every
+    # scan saves the look-up up front; only a rare retry pays for deciding twice.
     try:
         with transaction.atomic():
             outcome = _decide(cleaned, kiosk=kiosk, operator=operator, now=now, offline=offline)
@@ -592,7 +600,8 @@ def scan_process(
             if offline:
                 _follow_up_record(event, outcome)
     except IntegrityError:
-        # The same client scan id raced in from a second request: that one won; answer as it did.
+        # This client scan id was answered before (or raced in from a second request and won):
+        # answer as it did.
         replayed = _replay(kiosk, operator, client_scan_id)
         if replayed is None:
             raise
