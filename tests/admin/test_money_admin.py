@@ -432,3 +432,14 @@ def test_prints_need_the_view_permission(
     assert client_as(supervisor).get(statement_url).status_code == 403
     receipt.refresh_from_db()
     assert receipt.print_count == 0
+
+
+def test_the_sidebar_offers_money_by_role(client_as, receptionist, accountant, supervisor):
+    cashier = reverse("admin:core_receipt_cashier")
+    settlements_list = reverse("admin:core_settlement_changelist")
+    reception_page = client_as(receptionist).get(reverse("admin:index")).content.decode()
+    assert cashier in reception_page and settlements_list not in reception_page
+    accountant_page = client_as(accountant).get(reverse("admin:index")).content.decode()
+    assert settlements_list in accountant_page and cashier not in accountant_page
+    door_page = client_as(supervisor).get(reverse("admin:index")).content.decode()
+    assert cashier not in door_page and settlements_list not in door_page

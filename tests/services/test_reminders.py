@@ -67,3 +67,27 @@ def test_session_groups_are_reminded_only_when_the_next_scan_is_refused(main_bra
 def test_reminders_run_daily_at_six_in_the_evening():
     entry = next(entry for entry in SCHEDULES if entry.func == "core.tasks.payment_reminders_send")
     assert entry.at == datetime.time(18, 0)
+
+
+def test_the_task_entry_point_queues_todays_reminders(main_branch, center):
+    from core import tasks
+
+    group = make_group(main_branch, fee="200.00")
+    post(enroll(make_student(main_branch), group), EntryType.CHARGE, "200.00")
+    tasks.payment_reminders_send()
+    tasks.payment_reminders_send()
+    assert Message.objects.filter(template_key="payment_reminder").count() == 1
+
+
+def test_exempt_enrollments_are_not_reminded(main_branch, center):
+    group = make_group(main_branch, fee="200.00")
+    exempt = enrollment_create(
+        actor=None,
+        student=make_student(main_branch),
+        group=group,
+        fee_plan="exempt",
+        fee_reason="orphan",
+        start_date=datetime.date(2026, 9, 1),
+    )
+    post(exempt, EntryType.CHARGE, "200.00")
+    assert payment_reminders_queue(today=TODAY) == 0
