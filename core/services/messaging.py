@@ -195,11 +195,9 @@ def _message_create(
     broadcast: Broadcast | None = None,
 ) -> tuple[Message | None, bool]:
     """Render and insert one message: (message, created). (None, False) when the guardian opted
-    out or the stored text is broken. Race-safe on the idempotency key."""
+    out or the stored text is broken. A repeat of the event finds the first row through the
+    unique key (no read before the insert: the usual first queue costs one INSERT)."""
     key = idempotency_key(event, guardian.pk)
-    existing = Message.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing, False
     if not source.is_mandatory and source.opt_out_kind in (guardian.message_opt_outs or []):
         return None, False
     language = guardian.language or "ar"
@@ -231,15 +229,22 @@ def _message_create(
         **_initial_state(mandatory=source.is_mandatory, center=center, now=now),
     }
     try:
+        # A savepoint, so a repeat (or two processes queueing one event at once) leaves the
+        # caller's transaction usable.
         with transaction.atomic():
             return Message.objects.create(**fields), True
     except IntegrityError:
-        # Another process queued the same event between our check and our insert.
         return Message.objects.get(idempotency_key=key), False
 
 
 def message_queue(
-    *, event: str, guardian: Guardian, template: str, context: dict, student: Student | None = None
+    *,
+    event: str,
+    guardian: Guardian,
+    template: str,
+    context: dict,
+    student: Student | None = None,
+    center: CenterSettings | None = None,
 ) -> Message | None:
     """Queue one message for an event; a repeat of the event returns the first message unchanged.
 
@@ -247,7 +252,8 @@ def message_queue(
     event to two guardians makes two messages. ``context`` holds the template kind's placeholders
     (``TEMPLATE_PLACEHOLDERS``; center and guardian names are added here). Returns None when the
     template is inactive or missing, or the guardian opted out of this optional kind. Call it
-    inside your transaction: the message leaves only after you commit.
+    inside your transaction: the message leaves only after you commit. Pass ``center`` when you
+    hold the CenterSettings row already (saves a query).
     """
     stored = MessageTemplate.objects.filter(key=template).first()
     if stored is None:
@@ -260,7 +266,7 @@ def message_queue(
         guardian=guardian,
         source=_Source.of(stored),
         context=context,
-        center=CenterSettings.load(),
+        center=center or CenterSettings.load(),
         student=student,
     )
     if created and message.status == Message.Status.PENDING:

@@ -191,6 +191,25 @@ def test_the_same_event_twice_makes_one_message(center, clock, family):
 
 
 @pytest.mark.django_db
+def test_queueing_costs_four_queries_inside_the_callers_transaction(center, clock, family):
+    guardian, student = family
+    with CaptureQueriesContext(connection) as queries:
+        message_queue(
+            event="arrived:q",
+            guardian=guardian,
+            template="arrived",
+            context=ARRIVED_CONTEXT,
+            student=student,
+            center=center,
+        )
+    # The template, then the insert in its savepoint (SAVEPOINT, INSERT, RELEASE).
+    assert len(queries) == 4, [query["sql"] for query in queries]
+    with CaptureQueriesContext(connection) as queries:
+        queue_arrived(guardian, student, event="arrived:r")  # without the settings row: one more
+    assert len(queries) == 5
+
+
+@pytest.mark.django_db
 def test_the_same_event_to_two_guardians_makes_two_messages(center, clock, family):
     guardian, student = family
     mother = guardian_link(actor=None, student=student, phone="01112223344", full_name="الأم").guardian
