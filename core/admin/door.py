@@ -49,8 +49,12 @@ class AttendanceAdmin(ReadOnlyMixin, CenterModelAdmin):
 class ScanEventAdmin(ReadOnlyMixin, CenterModelAdmin):
     branch_path = None
     list_display = ["at", "code", "outcome", "message", "student", "session", "kiosk", "operator"]
-    list_filter = [("outcome", ChoicesDropdownFilter), ("at", RangeDateFilter)]
-    search_fields = ["code", "student__full_name"]
+    list_filter = [
+        ("outcome", ChoicesDropdownFilter),
+        ("at", RangeDateFilter),
+        ("kiosk", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["code", "student__full_name", "student__code", "client_scan_id"]
     date_hierarchy = "at"
 
     def get_queryset(self, request):
