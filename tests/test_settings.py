@@ -61,3 +61,28 @@ def test_check_deploy_with_production_settings_prints_no_issues():
 def test_development_runs_with_defaults():
     result = run_django(["check"], APP_ENV="development", SECRET_KEY="", ALLOWED_HOSTS="", DEBUG="1")
     assert result.returncode == 0, result.stderr
+
+
+def test_redis_url_moves_cache_and_task_broker_to_redis():
+    # Redis runs on the machines (CI included) on its standard loopback port.
+    script = (
+        "from django.conf import settings; from django.core.cache import cache; "
+        "cache.set('ci-probe', 'ok', 30); "
+        "print(settings.CACHES['default']['BACKEND'], settings.Q_CLUSTER.get('redis'), 'orm' in settings.Q_CLUSTER, cache.get('ci-probe'))"
+    )
+    result = run_django(["shell", "-c", script], APP_ENV="development", REDIS_URL="redis://127.0.0.1:6379/5")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-4:] == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:6379/5",
+        "False",
+        "ok",
+    ]
+
+
+def test_without_redis_the_database_cache_is_shared_by_all_processes():
+    script = (
+        "from django.conf import settings; print(settings.CACHES['default']['BACKEND'], settings.Q_CLUSTER.get('orm'))"
+    )
+    result = run_django(["shell", "-c", script], APP_ENV="development")
+    assert result.stdout.split()[-2:] == ["django.core.cache.backends.db.DatabaseCache", "default"]
