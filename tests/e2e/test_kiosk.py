@@ -144,3 +144,62 @@ def test_supervisor_board_marks_the_teacher_and_opens_the_sheet(page, door_now, 
     page.wait_for_load_state("networkidle")
     expect(page.locator("#attendance-sheet")).to_contain_text(student.full_name)
     screenshot(page, "sheet")
+
+
+def qr_video(path, text: str) -> None:
+    """A Y4M clip showing the QR code of `text`, for chromium's fake camera."""
+    import segno
+
+    matrix = [list(row) for row in segno.make(text, micro=False).matrix]
+    width, height, module, quiet = 640, 480, 10, 4
+    size = (len(matrix) + 2 * quiet) * module
+    left, top = (width - size) // 2, (height - size) // 2
+    luma = bytearray([235]) * (width * height)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                for dy in range(module):
+                    start = (top + (y + quiet) * module + dy) * width + left + (x + quiet) * module
+                    luma[start : start + module] = bytes([16]) * module
+    chroma = bytes([128]) * (width * height // 4)
+    frame = b"FRAME\n" + bytes(luma) + chroma + chroma
+    with open(path, "wb") as clip:
+        clip.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _frame in range(10):
+            clip.write(frame)
+
+
+def test_the_camera_reads_a_qr_card(browser, live_server, door_now, problems, tmp_path, screenshot):
+    from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+
+    (student, _other), token = door_now
+    clip = tmp_path / "card.y4m"
+    qr_video(clip, student.code)
+    camera_args = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+    ]
+    with_camera = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + camera_args)
+    try:
+        context = with_camera.new_context(base_url=live_server.url, permissions=["camera"])
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.on("console", problems.console)
+        page.on("pageerror", problems.page_error)
+        page.on("response", problems.response)
+        pair(page, token)
+        page.click("#camera-toggle")
+        expect(page.locator("#camera")).to_be_visible()
+        expect(page.locator("#result")).to_have_attribute("data-colour", "green")
+        assert student.full_name in page.locator("#result").inner_text()
+        screenshot(page, "camera")
+        # the card stays in front of the camera: one scan, not one per frame
+        page.wait_for_timeout(1000)
+        assert Attendance.objects.filter(student=student).count() == 1
+        page.click("#camera-toggle")
+        expect(page.locator("#camera")).to_be_hidden()
+        context.close()
+    finally:
+        with_camera.close()
+    problems.assert_none()
