@@ -344,7 +344,11 @@ class MessageAdmin(ModelAdmin):
 
 
 class BroadcastForm(forms.Form):
-    AUDIENCES = [("group", gettext_lazy("A group")), ("teacher", gettext_lazy("All groups of a teacher"))]
+    AUDIENCES = [
+        ("group", gettext_lazy("A group")),
+        ("teacher", gettext_lazy("All groups of a teacher")),
+        ("debtors", gettext_lazy("Students who owe")),
+    ]
 
     audience_kind = forms.ChoiceField(
         label=gettext_lazy("Send to the guardians of"),
@@ -374,6 +378,7 @@ class BroadcastForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["group"].queryset = scope_by_branch(Group.objects.filter(is_active=True), user, "branch")
         teachers = Teacher.objects.filter(is_active=True)
         branch_ids = branch_ids_visible(user)
@@ -395,6 +400,8 @@ class BroadcastForm(forms.Form):
         return cleaned
 
     def audience(self) -> messaging_service.Audience:
+        if self.cleaned_data["audience_kind"] == "debtors":
+            return messaging_service.Audience.debtors(branch_ids=branch_ids_visible(self.user))
         if self.cleaned_data["audience_kind"] == "group":
             return messaging_service.Audience.of(group=self.cleaned_data["group"])
         return messaging_service.Audience.of(teacher=self.cleaned_data["teacher"])

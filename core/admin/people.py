@@ -147,6 +147,8 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
     phone_search_fields = ("guardians__phone", "phone")
     autocomplete_fields = ["branch"]
     inlines = [GuardianLinkInline, EnrollmentInline, RecentAttendanceInline]
+    # The guardians' WhatsApp history under the form (only for staff who may view messages).
+    change_form_after_template = "admin/messaging/student_messages.html"
     actions = ["print_cards"]
     actions_detail = ["record_payment"]
     readonly_fields = ["created_at"]
@@ -322,7 +324,7 @@ class GuardianAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin)
     search_fields = ["full_name", "phone"]
     name_search_field = "full_name"
     phone_search_fields = ("phone",)
-    fields = ["full_name", "relation", "phone", "language"]
+    fields = ["full_name", "relation", "phone", "language", "message_opt_outs"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(children_count=Count("student_links", distinct=True)).distinct()

@@ -658,6 +658,17 @@ class Audience:
             )
         raise ValidationError(_("Choose a group or a teacher."))
 
+    @classmethod
+    def debtors(cls, *, branch_ids: list[int] | None = None) -> "Audience":
+        """Students who owe on an active enrollment (R10 "debtors"), in these branches (None: all)."""
+        from core.selectors.money import enrollments_with_balance
+
+        active = Enrollment.objects.filter(is_active=True, student__is_active=True, group__is_active=True)
+        if branch_ids is not None:
+            active = active.filter(group__branch__in=branch_ids)
+        owing = enrollments_with_balance(active).filter(owed__gt=0).values("pk")
+        return cls(label=_("Guardians of students who owe"), enrollments=Enrollment.objects.filter(pk__in=owing))
+
 
 @dataclasses.dataclass
 class Recipient:

@@ -344,3 +344,27 @@ def test_fee_plan_filter(client_as, manager, main_branch):
         reverse("admin:core_student_changelist"), {"enrollments__fee_plan__exact": "exempt"}
     )
     assert list(response.context["cl"].result_list) == [exempt]
+
+
+def test_student_page_shows_the_guardians_messages_to_staff_who_may_see_them(
+    client_as, manager, supervisor, main_branch
+):
+    from core.services.messaging import message_queue
+
+    student = make_student(main_branch, name="ليلى سمير")
+    message_queue(
+        event="broadcast-test:1",
+        guardian=student.guardians.get(),
+        template="absent",
+        context={
+            "student_name": student.full_name,
+            "group_name": "رياضيات",
+            "date": datetime.date(2026, 11, 28),
+            "time": datetime.time(16),
+        },
+        student=student,
+    )
+    url = reverse("admin:core_student_change", args=[student.pk])
+    manager_page = client_as(manager).get(url).content.decode()
+    assert "msg-history" in manager_page and "ولي أمر ليلى سمير" in manager_page  # the absence notice text
+    assert "msg-history" not in client_as(supervisor).get(url).content.decode()

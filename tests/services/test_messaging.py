@@ -943,3 +943,34 @@ def test_every_template_kind_declares_its_placeholders():
     assert set(SYSTEM_KEYS) <= set(TEMPLATE_PLACEHOLDERS)
     for key in SYSTEM_KEYS:
         assert "center_name" in TEMPLATE_PLACEHOLDERS[key]
+
+
+@pytest.mark.django_db
+def test_a_debtors_broadcast_reaches_only_guardians_of_students_who_owe(center, clock, classroom, manager):
+    from core.models.money import LedgerEntry
+    from tests.factories import make_branch
+
+    group, other_group = classroom
+    owing = Guardian.objects.get(phone="+201001110002").students.get().enrollments.get()
+    LedgerEntry.objects.create(
+        enrollment=owing, entry_type="charge", amount="200.00", date=NOON.date(), source="system"
+    )
+    paid_up = other_group.enrollments.get()
+    LedgerEntry.objects.create(
+        enrollment=paid_up, entry_type="charge", amount="150.00", date=NOON.date(), source="system"
+    )
+    LedgerEntry.objects.create(
+        enrollment=paid_up, entry_type="payment", amount="150.00", date=NOON.date(), source="desk"
+    )
+    far_branch = make_branch()
+    far = enrollment_create(
+        actor=None, student=make_student(far_branch, guardian_phone="01001110009"), group=make_group(far_branch)
+    )
+    LedgerEntry.objects.create(enrollment=far, entry_type="charge", amount="90.00", date=NOON.date(), source="system")
+
+    everywhere = Audience.debtors()
+    assert broadcast_preview(audience=everywhere, text="برجاء السداد").recipients == 2
+    here = Audience.debtors(branch_ids=[group.branch_id])
+    broadcast = broadcast_send(actor=manager, audience=here, text="برجاء سداد المصروفات")
+    assert broadcast.recipients == 1
+    assert list(Message.objects.filter(broadcast=broadcast).values_list("phone", flat=True)) == ["+201001110002"]
