@@ -16,6 +16,7 @@ class CoreConfig(AppConfig):
         # unfold's login page plus a language switch. unfold comes before core in INSTALLED_APPS,
         # so a template named admin/login.html here would never be found; name ours instead.
         admin.site.login_template = "core/login.html"
+        admin.site.index_template = "core/dashboard.html"
 
         # Runs after Django's own create_permissions (auth is ready first), so every
         # permission a role names already exists.

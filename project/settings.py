@@ -361,6 +361,7 @@ UNFOLD = {
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "core.branding.environment_badge",
+    "DASHBOARD_CALLBACK": "core.selectors.dashboard.dashboard_callback",
     "STYLES": [
         lambda request: static("core/fonts/fonts.css"),
         lambda request: static("core/admin-rtl.css"),

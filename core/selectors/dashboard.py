@@ -1,0 +1,72 @@
+"""The figures on the admin's front page, each scoped to what the user may see."""
+
+import dataclasses
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from core.models import Session, Student
+from core.models.messaging import Message
+from core.models.money import Receipt
+from core.scoping import scope_by_branch, scope_by_teacher
+
+
+@dataclasses.dataclass
+class Dashboard:
+    sessions_today: int | None = None
+    sessions_cancelled_today: int | None = None
+    sessions_teacher_missing: int | None = None
+    active_students: int | None = None
+    collected_today: Decimal | None = None
+    receipts_today: int | None = None
+    messages_failed: int | None = None
+    messages_held: int | None = None
+
+
+def dashboard_figures(user) -> Dashboard:
+    """One query per card the user is allowed to see."""
+    figures = Dashboard()
+    today, now = timezone.localdate(), timezone.now()
+    if user.has_perm("core.view_session"):
+        sessions = scope_by_teacher(
+            scope_by_branch(Session.objects.filter(date=today), user, "group__branch"), user, "group"
+        )
+        counts = sessions.aggregate(
+            total=Count("id", filter=~Q(status=Session.Status.CANCELLED)),
+            cancelled=Count("id", filter=Q(status=Session.Status.CANCELLED)),
+            missing=Count(
+                "id",
+                filter=Q(
+                    status=Session.Status.SCHEDULED,
+                    starts_at__lte=now,
+                    ends_at__gt=now,
+                    teacher_checked_in_at__isnull=True,
+                ),
+            ),
+        )
+        figures.sessions_today = counts["total"]
+        figures.sessions_cancelled_today = counts["cancelled"]
+        figures.sessions_teacher_missing = counts["missing"]
+    if user.has_perm("core.view_student"):
+        figures.active_students = scope_by_branch(Student.objects.filter(is_active=True), user).count()
+    if user.has_perm("core.view_money_reports") or user.has_perm("core.record_payment"):
+        receipts = scope_by_branch(Receipt.objects.filter(date=today, voided_at__isnull=True), user)
+        if not user.has_perm("core.view_money_reports"):
+            receipts = receipts.filter(cashier=user)  # a cashier sees his own drawer
+        totals = receipts.aggregate(total=Sum("total"), count=Count("id"))
+        figures.collected_today = totals["total"] or Decimal("0.00")
+        figures.receipts_today = totals["count"]
+    if user.has_perm("core.view_message"):
+        counts = Message.objects.aggregate(
+            failed=Count("id", filter=Q(status=Message.Status.FAILED)),
+            held=Count("id", filter=Q(status=Message.Status.HELD)),
+        )
+        figures.messages_failed, figures.messages_held = counts["failed"], counts["held"]
+    return figures
+
+
+def dashboard_callback(request, context: dict) -> dict:
+    """unfold's DASHBOARD_CALLBACK: adds the figures to the index page."""
+    context["dashboard"] = dashboard_figures(request.user)
+    return context
