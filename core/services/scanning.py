@@ -205,13 +205,18 @@ def _guardian_links(student: Student):
     return StudentGuardian.objects.filter(student=student).select_related("guardian")
 
 
-def notify_guardians(*, student: Student, event: str, template: str, context: dict) -> None:
-    """Queue one template to each of the student's guardians (idempotent per event)."""
+def notify_guardians(
+    *, student: Student, event: str, template: str, context: dict, center: CenterSettings | None = None
+) -> None:
+    """Queue one template to each of the student's guardians (idempotent per event); pass the
+    center settings when you hold them (saves a query per message)."""
     from core.services.messaging import message_queue
 
     context = {"student_name": student.full_name, **context}
     for link in _guardian_links(student):
-        message_queue(event=event, guardian=link.guardian, template=template, context=context, student=student)
+        message_queue(
+            event=event, guardian=link.guardian, template=template, context=context, student=student, center=center
+        )
 
 
 # --- R4 / R5: money -------------------------------------------------------------------------------
@@ -349,6 +354,7 @@ def _student_scan(
             event=f"late_refused:{session.pk}:{student.pk}",
             template="late_refused",
             context={"group_name": group.name, "time": timezone.localtime(now).time()},
+            center=center,
         )
         return ScanOutcome(
             code=ScanOutcomeCode.DOOR_CLOSED,
@@ -372,6 +378,7 @@ def _student_scan(
             event=f"payment_block:{session.pk}:{student.pk}",
             template="payment_block",
             context={"group_name": group.name, "amount": verdict.owed},
+            center=center,
         )
         return ScanOutcome(
             code=ScanOutcomeCode.PAY_FIRST,
@@ -392,11 +399,12 @@ def _student_scan(
         now=now,
         today=today,
         offline=offline,
+        center=center,
     )
 
 
 def _admit(
-    *, student, enrollment, session, existing, verdict, kiosk, operator, now, today, offline=False
+    *, student, enrollment, session, existing, verdict, kiosk, operator, now, today, offline=False, center=None
 ) -> ScanOutcome:
     group = session.group
     late_seconds = (now - session.starts_at).total_seconds()
@@ -443,6 +451,7 @@ def _admit(
             event=f"arrived:{attendance.pk}",
             template="arrived_late",
             context={"group_name": group.name, "time": local_now, "minutes_late": minutes_late},
+            center=center,
         )
         message = ngettext(
             "Welcome, %(name)s. %(minutes)d minute late for %(group)s.",
@@ -455,6 +464,7 @@ def _admit(
             event=f"arrived:{attendance.pk}",
             template="arrived",
             context={"group_name": group.name, "time": local_now},
+            center=center,
         )
         message = _("Welcome, %(name)s. %(group)s.") % {"name": student.full_name, "group": group.name}
     if verdict.warn_last_session:
@@ -463,6 +473,7 @@ def _admit(
             event=f"last_session_warning:{attendance.pk}",
             template="last_session_warning",
             context={"group_name": group.name, "amount": verdict.owed},
+            center=center,
         )
     return ScanOutcome(
         code=ScanOutcomeCode.LATE if minutes_late else ScanOutcomeCode.PRESENT,
