@@ -99,6 +99,9 @@ def test_editing_a_slot_does_not_conflict_with_itself_and_moves_future_sessions(
     assert AuditLog.objects.filter(action=AuditLog.Action.UPDATE, model="core.scheduleslot").exists()
 
 
+@time_machine.travel(
+    datetime.datetime(2026, 11, 26, 9, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=2))), tick=False
+)
 def test_deactivated_slot_frees_the_room(main_branch, room):
     group = make_group(main_branch)
     slot = save(group, room, (16, 0))
