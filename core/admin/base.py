@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.scoping import scope_by_branch, scope_by_teacher
 from core.services.records import record_delete, record_save
@@ -53,7 +53,9 @@ class AuditedModelAdmin(CenterModelAdmin):
         try:
             record_delete(actor=request.user, instance=obj)
         except ProtectedError:
-            messages.error(request, _("“%(object)s” is in use and cannot be deleted; mark it inactive instead.") % {"object": obj})
+            messages.error(
+                request, _("“%(object)s” is in use and cannot be deleted; mark it inactive instead.") % {"object": obj}
+            )
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
@@ -61,7 +63,9 @@ class AuditedModelAdmin(CenterModelAdmin):
 
 
 def validation_messages(error: ValidationError) -> list[str]:
-    return [message for messages_ in getattr(error, "message_dict", {"": error.messages}).values() for message in messages_]
+    return [
+        message for messages_ in getattr(error, "message_dict", {"": error.messages}).values() for message in messages_
+    ]
 
 
 class ServiceErrorsMixin:
@@ -78,3 +82,19 @@ class ServiceErrorsMixin:
             for message in validation_messages(error):
                 messages.error(request, message)
             return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyTabInline(TabularInline):
+    """A related list shown in its own tab of a change page: nothing is added or removed there
+    (those writes go through services on their own pages)."""
+
+    extra = 0
+    tab = True
+    can_delete = False
+    show_change_link = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False

@@ -13,7 +13,7 @@ from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 
-from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ServiceErrorsMixin
+from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyTabInline, ServiceErrorsMixin
 from core.admin.exports import CenterExportMixin
 from core.admin.forms import StudentAddForm, StudentChangeForm
 from core.models import Enrollment, FeePlan, Guardian, Student, StudentGuardian, Teacher
@@ -84,37 +84,21 @@ class GuardianLinkInline(TabularInline):
         return link.guardian.get_relation_display()
 
 
-class EnrollmentInline(TabularInline):
+class EnrollmentInline(ReadOnlyTabInline):
     model = Enrollment
-    extra = 0
-    tab = True
     verbose_name_plural = _("Groups")
     fields = ["group", "fee_plan", "custom_fee", "start_date", "end_date", "is_active"]
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False  # enrolling goes through enrollment_create (Enrollments page or the add form)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("group")
 
 
-class RecentAttendanceInline(TabularInline):
+class RecentAttendanceInline(ReadOnlyTabInline):
     """The last 60 days at the door, newest first (read-only: attendance changes are audited elsewhere)."""
 
     model = Attendance
-    extra = 0
-    tab = True
     verbose_name_plural = _("Recent attendance")
     fields = ["session", "status", "local_time", "minutes_late", "source"]
-    readonly_fields = fields
-    can_delete = False
-    max_num = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         since = timezone.now() - datetime.timedelta(days=60)

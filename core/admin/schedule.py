@@ -12,7 +12,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter,
 from unfold.decorators import action, display
 
 from core.admin.actions import action_with_form
-from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ServiceErrorsMixin
+from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyTabInline, ServiceErrorsMixin
 from core.admin.exports import CenterExportMixin
 from core.admin.forms import EndEnrollmentForm, EnrollmentAddForm, EnrollmentChangeForm, ReasonForm, TransferForm
 from core.admin.people import FoldedNameSearchMixin, ltr
@@ -83,36 +83,19 @@ class ScheduleSlotInline(TabularInline):
         return super().get_queryset(request).select_related("room")
 
 
-class GroupEnrollmentInline(TabularInline):
+class GroupEnrollmentInline(ReadOnlyTabInline):
     model = Enrollment
-    extra = 0
-    tab = True
     verbose_name_plural = _("Enrolled students")
     fields = ["student", "fee_plan", "custom_fee", "start_date"]
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(is_active=True).select_related("student")
 
 
-class UpcomingSessionInline(TabularInline):
+class UpcomingSessionInline(ReadOnlyTabInline):
     model = Session
-    extra = 0
-    tab = True
     verbose_name_plural = _("Upcoming sessions")
     fields = ["date", "local_start", "room", "status", "cancel_reason"]
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
-    max_num = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         now = timezone.now()
@@ -147,8 +130,27 @@ class GroupAdmin(CenterExportMixin, ServiceErrorsMixin, AuditedModelAdmin):
     autocomplete_fields = ["teacher", "default_room", "branch"]
     inlines = [ScheduleSlotInline, GroupEnrollmentInline, UpcomingSessionInline]
     fieldsets = [
-        (_("Group"), {"classes": ["tab"], "fields": ["code", "name", "teacher", "subject", "grade", "branch", "default_room", "capacity", "is_active"]}),
-        (_("Fees and teacher pay"), {"classes": ["tab"], "fields": ["fee", "fee_period", "sessions_per_month", "pay_scheme", "pay_rate"]}),
+        (
+            _("Group"),
+            {
+                "classes": ["tab"],
+                "fields": [
+                    "code",
+                    "name",
+                    "teacher",
+                    "subject",
+                    "grade",
+                    "branch",
+                    "default_room",
+                    "capacity",
+                    "is_active",
+                ],
+            },
+        ),
+        (
+            _("Fees and teacher pay"),
+            {"classes": ["tab"], "fields": ["fee", "fee_period", "sessions_per_month", "pay_scheme", "pay_rate"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -192,8 +194,14 @@ class GroupAdmin(CenterExportMixin, ServiceErrorsMixin, AuditedModelAdmin):
                 # A removed slot is deactivated: its past sessions keep pointing at it.
                 slot = slot_form.instance
                 slot_save(
-                    actor=request.user, group=form.instance, weekday=slot.weekday, start_time=slot.start_time,
-                    duration_minutes=slot.duration_minutes, room=slot.room, slot=slot, is_active=False,
+                    actor=request.user,
+                    group=form.instance,
+                    weekday=slot.weekday,
+                    start_time=slot.start_time,
+                    duration_minutes=slot.duration_minutes,
+                    room=slot.room,
+                    slot=slot,
+                    is_active=False,
                 )
 
 
@@ -202,7 +210,12 @@ class ScheduleSlotAdmin(CenterModelAdmin):
     branch_path = "group__branch"
     teacher_group_path = "group"
     list_display = ["group", "weekday", "start_time", "duration_minutes", "room", "is_active"]
-    list_filter = ["weekday", ("group__branch", RelatedDropdownFilter), ("group__teacher", RelatedDropdownFilter), "is_active"]
+    list_filter = [
+        "weekday",
+        ("group__branch", RelatedDropdownFilter),
+        ("group__teacher", RelatedDropdownFilter),
+        "is_active",
+    ]
     search_fields = ["group__code", "group__name"]
     ordering = ["weekday", "start_time"]
 
@@ -246,7 +259,9 @@ class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMix
         if not term:
             return queryset, False
         return queryset.filter(
-            Q(student__search_key__contains=search_key(term)) | Q(student__code__iexact=term) | Q(group__code__iexact=term)
+            Q(student__search_key__contains=search_key(term))
+            | Q(student__code__iexact=term)
+            | Q(group__code__iexact=term)
         ), False
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -257,7 +272,16 @@ class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMix
     def get_fields(self, request, obj=None):
         if obj is None:
             return EnrollmentAddForm.Meta.fields
-        return ["student_display", "group_display", "fee_plan", "custom_fee", "fee_reason", "start_date", "end_date", "is_active"]
+        return [
+            "student_display",
+            "group_display",
+            "fee_plan",
+            "custom_fee",
+            "fee_reason",
+            "start_date",
+            "end_date",
+            "is_active",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["student_display", "group_display", "start_date", "end_date", "is_active"]
@@ -287,7 +311,11 @@ class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMix
             return
         if form.changed_data:
             enrollment_change_plan(
-                actor=request.user, enrollment=obj, fee_plan=data["fee_plan"], custom_fee=data.get("custom_fee"), fee_reason=data.get("fee_reason", "")
+                actor=request.user,
+                enrollment=obj,
+                fee_plan=data["fee_plan"],
+                custom_fee=data.get("custom_fee"),
+                fee_reason=data.get("fee_reason", ""),
             )
 
     def has_delete_permission(self, request, obj=None):
@@ -299,16 +327,30 @@ class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMix
     @action(description=_("End the selected enrollments"), permissions=["change"])
     def end_enrollments(self, request, queryset):
         return action_with_form(
-            self, request, queryset.filter(is_active=True), form_class=EndEnrollmentForm, title=_("End enrollments"),
-            apply=lambda enrollment, data: enrollment_end(actor=request.user, enrollment=enrollment, on_date=data.get("end_date"), reason=data.get("reason", "")),
+            self,
+            request,
+            queryset.filter(is_active=True),
+            form_class=EndEnrollmentForm,
+            title=_("End enrollments"),
+            apply=lambda enrollment, data: enrollment_end(
+                actor=request.user, enrollment=enrollment, on_date=data.get("end_date"), reason=data.get("reason", "")
+            ),
         )
 
     @action(description=_("Transfer to another group"), permissions=["change"])
     def transfer_enrollments(self, request, queryset):
         return action_with_form(
-            self, request, queryset.filter(is_active=True), form_class=TransferForm, title=_("Transfer to another group"),
+            self,
+            request,
+            queryset.filter(is_active=True),
+            form_class=TransferForm,
+            title=_("Transfer to another group"),
             apply=lambda enrollment, data: enrollment_transfer(
-                actor=request.user, enrollment=enrollment, to_group=data["to_group"], on_date=data.get("on_date"), reason=data.get("reason", "")
+                actor=request.user,
+                enrollment=enrollment,
+                to_group=data["to_group"],
+                on_date=data.get("on_date"),
+                reason=data.get("reason", ""),
             ),
         )
 
@@ -330,7 +372,17 @@ class SessionAdmin(CenterExportMixin, ServiceErrorsMixin, CenterModelAdmin):
     branch_path = "group__branch"
     teacher_group_path = "group"
     add_form = ExtraSessionForm
-    list_display = ["date", "local_start", "local_end", "group", "teacher_name", "room", "status_badge", "teacher_in", "is_extra"]
+    list_display = [
+        "date",
+        "local_start",
+        "local_end",
+        "group",
+        "teacher_name",
+        "room",
+        "status_badge",
+        "teacher_in",
+        "is_extra",
+    ]
     list_filter = [
         ("date", RangeDateFilter),
         ("status", ChoicesDropdownFilter),
@@ -343,7 +395,17 @@ class SessionAdmin(CenterExportMixin, ServiceErrorsMixin, CenterModelAdmin):
     date_hierarchy = "date"
     ordering = ["-starts_at"]
     actions = ["cancel_sessions"]
-    readonly_fields = ["group", "date", "starts_at", "ends_at", "room", "status", "cancel_reason", "is_extra", "teacher_checked_in_at"]
+    readonly_fields = [
+        "group",
+        "date",
+        "starts_at",
+        "ends_at",
+        "room",
+        "status",
+        "cancel_reason",
+        "is_extra",
+        "teacher_checked_in_at",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("group__teacher", "room")
@@ -411,10 +473,13 @@ class SessionAdmin(CenterExportMixin, ServiceErrorsMixin, CenterModelAdmin):
     @action(description=_("Cancel the selected sessions"), permissions=["cancel_session"])
     def cancel_sessions(self, request, queryset):
         return action_with_form(
-            self, request, queryset.filter(status=Session.Status.SCHEDULED), form_class=ReasonForm, title=_("Cancel sessions"),
+            self,
+            request,
+            queryset.filter(status=Session.Status.SCHEDULED),
+            form_class=ReasonForm,
+            title=_("Cancel sessions"),
             apply=lambda session, data: session_cancel(actor=request.user, session=session, reason=data["reason"]),
         )
 
     def has_cancel_session_permission(self, request):
         return request.user.has_perm("core.cancel_session")
-
