@@ -30,6 +30,12 @@ import sys
 import time
 from pathlib import Path
 
+
+def emit(line: str) -> None:
+    """One line of the report on standard output."""
+    sys.stdout.write(f"{line}\n")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -205,7 +211,7 @@ def main() -> None:
             pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(35)
         else:
             result = worker(args.worker, args.rows)
-        print(json.dumps(result))
+        emit(json.dumps(result))
         return
 
     import django
@@ -245,13 +251,13 @@ def main() -> None:
         creation.destroy_test_db(test_name, verbosity=0)
     vendor = connection.vendor
     if args.json:
-        print(json.dumps({"database": vendor, "results": results}, ensure_ascii=False))
+        emit(json.dumps({"database": vendor, "results": results}, ensure_ascii=False))
     default = next((result["rows_per_second"] for result in results if result["variant"] == "default"), None)
-    print(f"{vendor}, {args.rows} rows")
-    print(f"{'variant':<18}{'seconds':>9}{'rows/s':>9}{'× default':>11}{'peak MB':>9}")
+    emit(f"{vendor}, {args.rows} rows")
+    emit(f"{'variant':<18}{'seconds':>9}{'rows/s':>9}{'× default':>11}{'peak MB':>9}")
     for result in results:
         ratio = f"{result['rows_per_second'] / default:>10.1f}×" if default else f"{'—':>11}"
-        print(
+        emit(
             f"{result['variant']:<18}{result['seconds']:>9}{result['rows_per_second']:>9}{ratio}"
             f"{result['peak_rss_mb']:>9}"
         )

@@ -24,6 +24,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+
+def emit(line: str) -> None:
+    """One line of the report on standard output."""
+    sys.stdout.write(f"{line}\n")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -85,7 +91,7 @@ def measure(label: str, count: int, work) -> dict:
         "messages_per_second": round(count / elapsed, 1),
         "queries_per_message": round(counter.count / count, 2),
     }
-    print(
+    emit(
         f"{label:<28} {count:>6} messages  {elapsed:7.2f} s  {result['messages_per_second']:8.1f} msg/s  "
         f"{result['queries_per_message']:5.2f} queries/msg"
     )
@@ -145,7 +151,7 @@ def run(messages: int, per_message: int) -> list[dict]:
         results.append(measure("send, one task per message", len(ids), send_each))
     sent = Message.objects.filter(status=Message.Status.SENT).count()
     assert sent == total == counter.value, (sent, total, counter.value)
-    print(f"database: {connection.vendor}; {sent} messages sent, {counter.value} requests received")
+    emit(f"database: {connection.vendor}; {sent} messages sent, {counter.value} requests received")
     server.terminate()
     return results
 
@@ -163,7 +169,7 @@ def main() -> None:
 
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        print(f"benchmark database: {test_name}")
+        emit(f"benchmark database: {test_name}")
         run(args.messages, args.per_message)
     finally:
         connection.creation.destroy_test_db(test_name, verbosity=0)

@@ -26,6 +26,12 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+
+def emit(line: str) -> None:
+    """One line of the report on standard output."""
+    sys.stdout.write(f"{line}\n")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -199,7 +205,7 @@ def load(*, teachers: int, groups: int, students: int, lines: int) -> None:
         for e in by_group.get(session.group_id, [])
     ]
     Attendance.objects.bulk_create(attendances, batch_size=BATCH)
-    print(
+    emit(
         f"loaded: {teachers} teachers, {groups} groups, {students} students, {len(enrollments)} enrollments, "
         f"{lines} receipt lines, {len(undo)} voids/refunds, {len(sessions)} sessions, {len(attendances)} attendances"
     )
@@ -213,7 +219,7 @@ def measure(label: str, func):
         started = time.perf_counter()
         result = func()
         seconds = time.perf_counter() - started
-    print(f"{label}: {seconds:.2f} s, {len(queries)} queries")
+    emit(f"{label}: {seconds:.2f} s, {len(queries)} queries")
     return result, seconds, len(queries)
 
 
@@ -252,10 +258,10 @@ def main() -> None:
 
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        print(f"benchmark database: {test_name} ({connection.vendor})")
+        emit(f"benchmark database: {test_name} ({connection.vendor})")
         started = time.perf_counter()
         load(teachers=args.teachers, groups=args.groups, students=args.students, lines=args.lines)
-        print(f"load: {time.perf_counter() - started:.1f} s")
+        emit(f"load: {time.perf_counter() - started:.1f} s")
         from core.models import Group
         from core.services.settlements import _figures, settlement_teachers, settlements_run_month
 
@@ -265,12 +271,12 @@ def main() -> None:
         done, _seconds, queries = measure(
             "settlements_run_month", lambda: settlements_run_month(month=MONTH, actor=None)
         )
-        print(f"  {len(done)} settlements, {queries / max(len(done), 1):.1f} queries per teacher")
+        emit(f"  {len(done)} settlements, {queries / max(len(done), 1):.1f} queries per teacher")
         measure(
             "settlements_run_month again (recompute drafts)", lambda: settlements_run_month(month=MONTH, actor=None)
         )
         response, _seconds, _queries = measure("defaulters report page", defaulters_page)
-        print(f"  status {response.status_code}, {len(response.context_data['rows'])} rows on the page")
+        emit(f"  status {response.status_code}, {len(response.context_data['rows'])} rows on the page")
     finally:
         connection.creation.destroy_test_db(test_name, verbosity=0)
 
