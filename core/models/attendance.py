@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models.org import Branch
@@ -140,6 +141,9 @@ class ScanEvent(models.Model):
         related_name="+",
     )
     client_scan_id = models.CharField(_("client scan id"), max_length=64, blank=True)
+    # When the server got it (``at`` is the scan's own time, hours earlier for an offline
+    # replay): the kiosk endpoint's per-kiosk rate limit counts these.
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
     # The answer given, so a repeated client_scan_id gets exactly the first answer back.
     response = models.JSONField(default=dict, editable=False)
 
@@ -159,7 +163,10 @@ class ScanEvent(models.Model):
                 name="scan_id_once_per_operator",
             ),
         ]
-        indexes = [models.Index(fields=["session", "outcome"])]
+        indexes = [
+            models.Index(fields=["session", "outcome"]),
+            models.Index(fields=["kiosk", "received_at"], name="scan_kiosk_received"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} · {self.get_outcome_display()}"
