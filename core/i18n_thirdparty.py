@@ -1,14 +1,54 @@
-"""Msgids of third-party admin apps that have no Arabic translation of their own.
+"""Arabic for third-party apps: their untranslated msgids, and axes' app name.
 
 makemessages does not read site-packages, so the Arabic for these strings (in locale/ar) would be
 marked obsolete on the next run. Listing them here keeps them in the project catalogue; the
-module is never imported. A few strings that a package translates badly are listed too, so
-that ours win. Regenerate the lists when upgrading one of these packages: extract the
+lists are never used at run time. A few strings that a package translates badly are listed too,
+so that ours win. Regenerate the lists when upgrading one of these packages: extract the
 package's msgids with makemessages on a copy of it and keep those that Django's and the
 package's own Arabic catalogues leave untranslated.
+
+django-axes names its app "Axes" with no translation: INSTALLED_APPS loads it through
+``AxesConfig`` below. (django-q2 takes its app name from ``Q_CLUSTER["label"]`` in settings.)
 """
 
-from django.utils.translation import gettext_noop, ngettext_lazy
+from axes.apps import AppConfig as AxesAppConfig
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext_lazy
+
+
+class AxesConfig(AxesAppConfig):
+    verbose_name = gettext_lazy("Login protection")
+
+
+# Django 5.2: strings its Arabic catalogues (django, contrib.auth) leave untranslated, most of them
+# on the staff add form (password-based authentication) and the password pages.
+DJANGO = (
+    gettext_noop("Conflicting form data submitted. Please try again."),
+    gettext_noop("Password-based authentication was disabled."),
+    gettext_noop("Set password: %s"),
+    gettext_noop("Reset password"),
+    gettext_noop("Set password"),
+    gettext_noop(
+        "Whether the user will be able to authenticate using a password or not. If disabled, they may still be able "
+        "to authenticate using other backends, such as Single Sign-On or LDAP."
+    ),
+    gettext_noop("Password-based authentication"),
+    gettext_noop("Enabled"),
+    gettext_noop("Disabled"),
+    gettext_noop("Raw passwords are not stored, so there is no way to see the user’s password."),
+    gettext_noop("Enable password-based authentication for this user by setting a password."),
+    ngettext_lazy(
+        "This password is too short. It must contain at least %d character.",
+        "This password is too short. It must contain at least %d characters.",
+    ),
+    gettext_noop(
+        "Enter a valid username. This value may contain only unaccented lowercase a-z and uppercase A-Z letters, "
+        "numbers, and @/./+/-/_ characters."
+    ),
+    gettext_noop("Constraint “%(name)s” is violated."),
+    gettext_noop("%(model)s instance with %(field)s %(value)r is not a valid choice."),
+    ngettext_lazy("Please submit at most %(num)d form.", "Please submit at most %(num)d forms."),
+    ngettext_lazy("Please submit at least %(num)d form.", "Please submit at least %(num)d forms."),
+)
 
 # django-unfold 0.91.0 (with unfold.contrib.filters, forms and import_export): no translations at all.
 UNFOLD = (

@@ -102,7 +102,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "import_export",
-    "axes",
+    "core.i18n_thirdparty.AxesConfig",  # axes with a translated app name
     "csp",
     "django_q",
     "core",
@@ -297,7 +297,7 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
     "save_limit": 1000,
-    "label": "Django Q2",
+    "label": _("Background jobs"),  # the app name in the admin (lazy: translated per request)
     "sync": TESTING,
 }
 if REDIS_URL:
