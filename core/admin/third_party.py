@@ -13,12 +13,18 @@ from django_q.models import Failure, OrmQ, Schedule, Success
 from unfold.admin import ModelAdmin
 from unfold.decorators import action
 
+from core.admin.org import role_label
+
 admin.site.unregister(Group)
 
 
 @admin.register(Group)
 class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
-    pass
+    list_display = ["role"]
+
+    @admin.display(description=_("Role"), ordering="name")
+    def role(self, group: Group) -> str:
+        return role_label(group.name)
 
 
 for model in (AccessAttempt, AccessLog, AccessFailureLog):

@@ -2,7 +2,13 @@
 strings, role names from the database, ambiguous words, and the import pages and messages."""
 
 import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+
+from core.roles import Role
+from tests.conftest import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +71,42 @@ def test_password_too_short_is_arabic(client_as, owner):
     assert response.status_code == 200
     assert "This password is too short" not in body
     assert "كلمة المرور هذه قصيرة جدًا" in body
+
+
+# --- roles: the group names in the database are English ---------------------------------------
+
+
+def test_staff_list_shows_and_filters_roles_in_arabic(client_as, owner, receptionist, accountant):
+    body = page(client_as(owner), reverse("admin:core_user_changelist"))
+    assert "موظف الاستقبال" in body and "المحاسب" in body and "مشرف البوابة" in body  # column and filter
+    assert ">Receptionist<" not in body and "Door supervisor" not in body
+
+
+def test_the_roles_column_costs_no_query_per_row(client_as, owner, receptionist):
+    client = client_as(owner)
+    url = reverse("admin:core_user_changelist")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    queries()  # the first request warms per-process caches
+    before = queries()
+    for number in range(5):
+        make_staff(f"clerk{number}", Role.RECEPTIONIST, None)
+    assert queries() == before
+
+
+def test_user_form_offers_the_roles_by_their_arabic_labels(client_as, owner, receptionist):
+    body = page(client_as(owner), reverse("admin:core_user_change", args=[receptionist.pk]))
+    receptionist_group = Group.objects.get(name=Role.RECEPTIONIST)
+    assert f'<option value="{receptionist_group.pk}" selected>موظف الاستقبال</option>' in body
+    assert ">Door supervisor<" not in body and ">Accountant<" not in body
+
+
+def test_roles_list_shows_arabic_labels_and_keeps_other_group_names(client_as, owner):
+    Group.objects.create(name="Weekend helpers")
+    body = page(client_as(owner), reverse("admin:auth_group_changelist"))
+    assert "المالك" in body and "مشرف البوابة" in body and "Weekend helpers" in body
+    assert "Door supervisor" not in body
