@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
@@ -301,7 +301,7 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
 
     @display(description=gettext_lazy("state"), label={"void": "danger", "ok": "success"})
     def state(self, obj):
-        return ("void", _("Void")) if obj.is_void else ("ok", _("Valid"))
+        return ("void", pgettext("receipt state", "Void")) if obj.is_void else ("ok", _("Valid"))
 
     # --- buttons -------------------------------------------------------------------------------------
 
@@ -321,7 +321,7 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
     def print_thermal(self, request, object_id):
         return HttpResponseRedirect(reverse("admin:core_receipt_print", args=[object_id]) + "?layout=thermal")
 
-    @action(description=gettext_lazy("Void"), icon="block", permissions=["void_receipt"])
+    @action(description=pgettext_lazy("receipt action", "Void"), icon="block", permissions=["void_receipt"])
     def void_receipt(self, request, object_id):
         return HttpResponseRedirect(reverse("admin:core_receipt_void", args=[object_id]))
 

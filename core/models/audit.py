@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditLog(models.Model):
@@ -10,7 +11,7 @@ class AuditLog(models.Model):
         CREATE = "create", _("Created")
         UPDATE = "update", _("Changed")
         DELETE = "delete", _("Deleted")
-        CANCEL = "cancel", _("Cancelled")
+        CANCEL = "cancel", pgettext_lazy("audit action", "Cancelled")
         TRANSFER = "transfer", _("Transferred")
         END = "end", _("Ended")
         OVERRIDE = "override", _("Override")

@@ -1,12 +1,17 @@
 """English that used to show on Arabic pages: third-party app names, Django's password-auth
 strings, role names from the database, ambiguous words, and the import pages and messages."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
+from core.admin.money import ReceiptAdmin
+from core.models import AuditLog, Session
 from core.roles import Role
 from tests.conftest import make_staff
 
@@ -110,3 +115,22 @@ def test_roles_list_shows_arabic_labels_and_keeps_other_group_names(client_as, o
     body = page(client_as(owner), reverse("admin:auth_group_changelist"))
     assert "المالك" in body and "مشرف البوابة" in body and "Weekend helpers" in body
     assert "Door supervisor" not in body
+
+
+# --- words with two meanings --------------------------------------------------------------------
+
+
+def test_void_reads_as_a_state_on_the_receipt_and_as_a_verb_on_its_button():
+    with translation.override("ar"):
+        assert ReceiptAdmin.state(None, SimpleNamespace(is_void=True))[1] == "ملغى"
+        assert str(ReceiptAdmin.void_receipt.short_description) == "إلغاء الإيصال"
+    with translation.override("en"):
+        assert ReceiptAdmin.state(None, SimpleNamespace(is_void=True))[1] == "Void"
+        assert str(ReceiptAdmin.void_receipt.short_description) == "Void"
+
+
+def test_cancelled_in_the_audit_log_is_a_noun_like_the_other_actions():
+    with translation.override("ar"):
+        assert AuditLog.Action.CANCEL.label == "إلغاء"
+        assert AuditLog.Action.DELETE.label == "حذف"
+        assert Session.Status.CANCELLED.label == "ملغاة"  # a session is cancelled: the adjective
