@@ -28,7 +28,7 @@ from django.db.models import Count
 from django.db.models.functions import Upper
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from core.models import (
     AuditLog,
@@ -318,7 +318,9 @@ def header_find(sheet: Sheet, columns: tuple[Column, ...]) -> HeaderMap:
         missing = [column for column in columns if column.required and column.key not in mapped]
         if missing:
             message = _("Required column missing: %(columns)s.") % {
-                "columns": "، ".join(f"{column.arabic} ({column.label})" for column in missing)
+                "columns": _missing_columns_text(
+                    missing, file_in_arabic=any(map(ARABIC_LETTER.search, titles.values()))
+                )
             }
             merged = merged_header_ranges(sheet, number)
             if merged:
@@ -334,6 +336,21 @@ def header_find(sheet: Sheet, columns: tuple[Column, ...]) -> HeaderMap:
     if merged:
         message += " " + _merged_message(merged)
     raise ImportFileError(message, code="no_header")
+
+
+ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
+
+
+def _missing_columns_text(missing: list[Column], *, file_in_arabic: bool) -> str:
+    """Each missing column by the header to add, in the language the file's headers are written
+    in, and the other accepted header beside it (either is recognised)."""
+    with translation.override("en"):
+        english = [str(column.label) for column in missing]
+    names = []
+    for column, english_header in zip(missing, english, strict=True):
+        header, other = (column.arabic, english_header) if file_in_arabic else (english_header, column.arabic)
+        names.append(_("“%(header)s” (or “%(other)s”)") % {"header": header, "other": other})
+    return pgettext("list separator", ", ").join(names)
 
 
 def _merged_message(ranges: list[str]) -> str:
@@ -1587,12 +1604,13 @@ def template_workbook(kind: str = ImportJob.Kind.STUDENTS, *, user=None) -> byte
     """The import template: Arabic headers, an example row, lists for grade and fee plan."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import quote_sheetname
     from openpyxl.worksheet.datavalidation import DataValidation
 
     columns = IMPORTERS[kind].columns
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "students" if kind == ImportJob.Kind.STUDENTS else kind
+    sheet.title = _sheet_title(ImportJob.Kind(kind).label)
     sheet.sheet_view.rightToLeft = True
     sheet.append([column.arabic for column in columns])
     sheet.append([column.example for column in columns])
@@ -1609,7 +1627,7 @@ def template_workbook(kind: str = ImportJob.Kind.STUDENTS, *, user=None) -> byte
             for row in range(2, 2001):
                 sheet.cell(row=row, column=index).number_format = "@"
     sheet.freeze_panes = "A2"
-    lists = workbook.create_sheet("lists")
+    lists = workbook.create_sheet(_sheet_title(pgettext("import template sheet", "Lists")))
     lists.sheet_state = "hidden"  # the choices behind the drop-down lists
     with translation.override("ar"):
         grade_labels = [str(label) for _value, label in Grade.choices]
@@ -1633,8 +1651,8 @@ def template_workbook(kind: str = ImportJob.Kind.STUDENTS, *, user=None) -> byte
         if group_codes:
             sheet.cell(row=2, column=keys.index("groups") + 1, value=group_codes[0][0])
         for key, source in (
-            ("grade", f"lists!$A$1:$A${len(grade_labels)}"),
-            ("fee_plan", f"lists!$B$1:$B${len(plan_labels)}"),
+            ("grade", f"{quote_sheetname(lists.title)}!$A$1:$A${len(grade_labels)}"),
+            ("fee_plan", f"{quote_sheetname(lists.title)}!$B$1:$B${len(plan_labels)}"),
         ):
             validation = DataValidation(type="list", formula1=f"={source}", allow_blank=True)
             validation.error = str(_("Choose a value from the list."))
@@ -1645,6 +1663,11 @@ def template_workbook(kind: str = ImportJob.Kind.STUDENTS, *, user=None) -> byte
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _sheet_title(label) -> str:
+    """A translated label as a worksheet name: at most 31 characters, none of : \\ / ? * [ ]."""
+    return re.sub(r"[:\\/?*\[\]]", " ", str(label)).strip()[:31]
 
 
 def template_file_name(kind: str) -> str:

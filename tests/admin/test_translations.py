@@ -1,19 +1,26 @@
 """English that used to show on Arabic pages: third-party app names, Django's password-auth
 strings, role names from the database, ambiguous words, and the import pages and messages."""
 
+import io
+import re
 from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
+from openpyxl import load_workbook
 
 from core.admin.money import ReceiptAdmin
-from core.models import AuditLog, Session
+from core.models import AuditLog, ImportJob, Session
 from core.roles import Role
+from core.services.imports import STUDENT_COLUMNS, header_find, template_workbook
+from core.services.spreadsheets import ImportFileError, Sheet
 from tests.conftest import make_staff
+from tests.import_sheets import xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +141,62 @@ def test_cancelled_in_the_audit_log_is_a_noun_like_the_other_actions():
         assert AuditLog.Action.CANCEL.label == "إلغاء"
         assert AuditLog.Action.DELETE.label == "حذف"
         assert Session.Status.CANCELLED.label == "ملغاة"  # a session is cancelled: the adjective
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+
+def missing_column_message(header: list[str], language: str) -> str:
+    sheet = Sheet(rows=[(1, header), (2, ["x"] * len(header))], is_xlsx=True)
+    with translation.override(language), pytest.raises(ImportFileError) as error:
+        header_find(sheet, STUDENT_COLUMNS)
+    return error.value.messages[0]
+
+
+def test_missing_column_is_named_as_an_arabic_file_writes_it_with_the_english_beside():
+    message = missing_column_message(["اسم الطالب", "الصف"], "ar")
+    assert message == "عمود مطلوب غير موجود: «⁨هاتف ولي الأمر⁩» (أو «⁨Guardian phone⁩»)."
+
+
+def test_missing_column_is_named_as_an_english_file_writes_it_with_the_arabic_beside():
+    message = missing_column_message(["Full name", "Grade"], "en")
+    assert message == "Required column missing: “Guardian phone” (or “هاتف ولي الأمر”)."
+    # An Arabic user with an English file is told the English header first, in Arabic.
+    message = missing_column_message(["Full name", "Grade"], "ar")
+    assert message == "عمود مطلوب غير موجود: «⁨Guardian phone⁩» (أو «⁨هاتف ولي الأمر⁩»)."
+
+
+def test_several_missing_columns_are_listed_with_the_languages_separator():
+    english = missing_column_message(["Code", "School"], "en")
+    assert "“Full name” (or “اسم الطالب”), “Guardian phone” (or “هاتف ولي الأمر”)" in english
+    arabic = missing_column_message(["الكود", "المدرسة"], "ar")
+    assert "(أو «⁨Full name⁩»)، «⁨هاتف ولي الأمر⁩»" in arabic
+
+
+def test_the_upload_page_reports_a_missing_column(client_as, receptionist, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client = client_as(receptionist)
+    data = xlsx_bytes([["اسم الطالب", "الصف"], ["عمر", "1 ثانوي"]])
+    client.post(reverse("admin:core_importjob_upload", args=["students"]), {"file": SimpleUploadedFile("a.xlsx", data)})
+    job = ImportJob.objects.get()
+    body = page(client, reverse("admin:core_importjob_job", args=[job.pk]))
+    assert "«⁨هاتف ولي الأمر⁩» (أو «⁨Guardian phone⁩»)" in body
+
+
+@pytest.mark.parametrize(("language", "main", "lists"), [("ar", "الطلاب", "القوائم"), ("en", "Students", "Lists")])
+def test_template_sheet_names_are_translated(main_branch, language, main, lists):
+    with translation.override(language):
+        workbook = load_workbook(io.BytesIO(template_workbook()))
+    assert workbook.sheetnames == [main, lists]
+    sources = {validation.formula1 for validation in workbook.worksheets[0].data_validations.dataValidation}
+    assert {source.lstrip("=").split("!")[0].strip("'") for source in sources} == {lists}
+
+
+@pytest.mark.parametrize(
+    ("kind", "title"),
+    [("students", "استيراد الطلاب"), ("teachers", "استيراد المدرسين"), ("groups", "استيراد المجموعات وجدول حصصها")],
+)
+def test_upload_pages_have_whole_arabic_titles(client_as, owner, kind, title):
+    body = page(client_as(owner), reverse("admin:core_importjob_upload", args=[kind]))
+    assert re.search(rf"<title>\s*{title}\s*\|", body)
+    assert "%(kind)s" not in body
