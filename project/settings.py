@@ -155,6 +155,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The door prepares its per-scan read once per connection (core/selectors/scan_read.py). Turn off
+# behind a pooler in transaction mode (PgBouncer before 1.21), which cannot keep prepared statements.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serves the demo and the tests: wait for a busy writer instead of failing,
     # and take the write lock at BEGIN so select_for_update-style sections serialize.

@@ -29,7 +29,9 @@ def changes_between(before: dict, after: dict) -> dict:
     return {name: [before.get(name), after[name]] for name in after if before.get(name) != after[name]}
 
 
-def audit_record(*, actor, action: str, instance: models.Model, changes: dict | None = None, reason: str = "") -> AuditLog:
+def audit_record(
+    *, actor, action: str, instance: models.Model, changes: dict | None = None, reason: str = ""
+) -> AuditLog:
     return AuditLog.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,

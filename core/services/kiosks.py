@@ -1,14 +1,17 @@
 """Kiosk devices: created with a token shown once, stored as a hash, revocable (SPEC.md §2 Kiosk)."""
 
+import datetime
 import hashlib
 import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.models import AuditLog, Branch, Kiosk, Room
+from core.models import AuditLog, Branch, Kiosk, Room, ScanEvent
 from core.services.audit import audit_record
 
 TOKEN_PREFIX_LENGTH = 8
@@ -58,16 +61,26 @@ def kiosk_revoke(*, actor, kiosk: Kiosk, reason: str = "") -> Kiosk:
     return locked
 
 
-def kiosk_from_token(token: str) -> Kiosk | None:
-    """The active kiosk a token belongs to; None for a wrong, revoked or missing token."""
+def kiosk_from_token(token: str, *, count_scans_since: datetime.datetime | None = None) -> Kiosk | None:
+    """The active kiosk a token belongs to; None for a wrong, revoked or missing token.
+
+    With ``count_scans_since`` the kiosk comes with ``recent_scans``: how many scans the server
+    received from it since then (the endpoint's rate limit), in the same query.
+    """
     token = (token or "").strip()
     if not token or len(token) > 200:
         return None
-    kiosk = (
-        Kiosk.objects.filter(token_hash=token_hash(token), is_active=True, revoked_at__isnull=True)
-        .select_related("branch", "room")
-        .first()
-    )
+    kiosks = Kiosk.objects.filter(token_hash=token_hash(token), is_active=True, revoked_at__isnull=True)
+    if count_scans_since is not None:
+        recent = (
+            ScanEvent.objects.filter(kiosk_id=OuterRef("pk"), received_at__gte=count_scans_since)
+            .order_by()
+            .values("kiosk_id")
+            .annotate(scans=Count("pk"))
+            .values("scans")
+        )
+        kiosks = kiosks.annotate(recent_scans=Coalesce(Subquery(recent), 0))
+    kiosk = kiosks.first()
     if kiosk is not None:
         now = timezone.now()
         if kiosk.last_seen_at is None or (now - kiosk.last_seen_at).total_seconds() >= LAST_SEEN_EVERY_SECONDS:

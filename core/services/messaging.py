@@ -184,7 +184,7 @@ def _initial_state(*, mandatory: bool, center: CenterSettings, now: datetime.dat
     return {"status": Message.Status.PENDING, "hold_reason": "", "next_attempt_at": now}
 
 
-def _message_create(
+def _message_build(
     *,
     event: str,
     guardian: Guardian,
@@ -193,13 +193,10 @@ def _message_create(
     center: CenterSettings,
     student: Student | None = None,
     broadcast: Broadcast | None = None,
-) -> tuple[Message | None, bool]:
-    """Render and insert one message: (message, created). (None, False) when the guardian opted
-    out or the stored text is broken. A repeat of the event finds the first row through the
-    unique key (no read before the insert: the usual first queue costs one INSERT)."""
-    key = idempotency_key(event, guardian.pk)
+) -> Message | None:
+    """Render one message, unsaved; None when the guardian opted out or the stored text is broken."""
     if not source.is_mandatory and source.opt_out_kind in (guardian.message_opt_outs or []):
-        return None, False
+        return None
     language = guardian.language or "ar"
     values = {"center_name": _center_name(center, language), "guardian_name": guardian.full_name or ""}
     if student is not None:
@@ -213,28 +210,124 @@ def _message_create(
     except ValidationError:
         # Saved texts are checked; this only happens when a text was changed behind the admin.
         logger.error("message template %s has a broken text; nothing queued for %s", source.key, event)
+        return None
+    return Message(
+        guardian=guardian,
+        student=student,
+        broadcast=broadcast,
+        phone=guardian.phone,
+        template_key=source.key,
+        language=language,
+        body=body,
+        is_mandatory=source.is_mandatory,
+        event=event[:200],
+        idempotency_key=idempotency_key(event, guardian.pk),
+        **_initial_state(mandatory=source.is_mandatory, center=center, now=timezone.now()),
+    )
+
+
+def _message_create(
+    *,
+    event: str,
+    guardian: Guardian,
+    source: _Source,
+    context: dict,
+    center: CenterSettings,
+    student: Student | None = None,
+    broadcast: Broadcast | None = None,
+) -> tuple[Message | None, bool]:
+    """Render and insert one message: (message, created). (None, False) when the guardian opted
+    out or the stored text is broken. A repeat of the event finds the first row through the
+    unique key (no read before the insert: the usual first queue costs one INSERT)."""
+    message = _message_build(
+        event=event,
+        guardian=guardian,
+        source=source,
+        context=context,
+        center=center,
+        student=student,
+        broadcast=broadcast,
+    )
+    if message is None:
         return None, False
-    now = timezone.now()
-    fields = {
-        "guardian": guardian,
-        "student": student,
-        "broadcast": broadcast,
-        "phone": guardian.phone,
-        "template_key": source.key,
-        "language": language,
-        "body": body,
-        "is_mandatory": source.is_mandatory,
-        "event": event[:200],
-        "idempotency_key": key,
-        **_initial_state(mandatory=source.is_mandatory, center=center, now=now),
-    }
     try:
         # A savepoint, so a repeat (or two processes queueing one event at once) leaves the
         # caller's transaction usable.
         with transaction.atomic():
-            return Message.objects.create(**fields), True
+            message.save(force_insert=True)
+            return message, True
     except IntegrityError:
-        return Message.objects.get(idempotency_key=key), False
+        return Message.objects.get(idempotency_key=message.idempotency_key), False
+
+
+@dataclasses.dataclass
+class _SourceCache:
+    stamp: tuple | None = None
+    sources: dict[str, "_Source"] = dataclasses.field(default_factory=dict)
+    known: frozenset[str] = frozenset()
+
+
+# This process's copy of the templates, for the door (see message_sources).
+_source_cache = _SourceCache()
+
+
+def message_sources(keys: Iterable[str], *, stamp: tuple | None = None) -> dict[str, _Source]:
+    """The active templates among ``keys`` (for ``messages_queue_to_guardians``).
+
+    ``stamp`` is the templates' (latest ``updated_at``, count) that the caller read in its own
+    query (the door's read does): while it is unchanged the templates come from this process's
+    memory, with no query; any edit or deletion in the admin changes it. Without a stamp: one query.
+    """
+    keys = set(keys)
+    if stamp is None or stamp != _source_cache.stamp:
+        templates = list(MessageTemplate.objects.all()) if stamp is not None else None
+        if templates is None:
+            templates = list(MessageTemplate.objects.filter(key__in=keys))
+        sources = {template.key: _Source.of(template) for template in templates if template.is_active}
+        known = frozenset(template.key for template in templates)
+        if stamp is not None:
+            _source_cache.stamp, _source_cache.sources, _source_cache.known = stamp, sources, known
+    else:
+        sources, known = _source_cache.sources, _source_cache.known
+    for key in sorted(keys - known):
+        logger.error("message template %s does not exist; nothing is queued with it", key)
+    return {key: sources[key] for key in keys if key in sources}
+
+
+def messages_queue_to_guardians(
+    *,
+    event: str,
+    guardians: Iterable[Guardian],
+    source: _Source | None,
+    context: dict,
+    center: CenterSettings,
+    student: Student | None = None,
+) -> int:
+    """Queue one event to several guardians in one INSERT; how many were rendered.
+
+    For hot paths (the door): the caller already holds the guardians, the template
+    (``message_sources``) and the center settings. A repeat of the event inserts nothing (the
+    unique key; no savepoint needed). After the caller commits, the worker is told to send
+    what is due.
+    """
+    if source is None:
+        return 0
+    messages = [
+        message
+        for guardian in guardians
+        if (
+            message := _message_build(
+                event=event, guardian=guardian, source=source, context=context, center=center, student=student
+            )
+        )
+        is not None
+    ]
+    if not messages:
+        return 0
+    Message.objects.bulk_create(messages, ignore_conflicts=True)
+    if any(message.status == Message.Status.PENDING for message in messages):
+        transaction.on_commit(_send_soon, robust=True)
+    return len(messages)
 
 
 def message_queue(

@@ -35,7 +35,10 @@ def record_save(*, actor, instance: models.Model, before: dict | None = None) ->
         diff = changes_between(before, snapshot(instance, fields))
         if diff or creating:
             audit_record(
-                actor=actor, action=AuditLog.Action.CREATE if creating else AuditLog.Action.UPDATE, instance=instance, changes=diff
+                actor=actor,
+                action=AuditLog.Action.CREATE if creating else AuditLog.Action.UPDATE,
+                instance=instance,
+                changes=diff,
             )
     return instance
 

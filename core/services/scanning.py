@@ -24,8 +24,8 @@ import datetime
 import math
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
@@ -52,8 +52,10 @@ from core.models import (
 )
 from core.normalize import scan_code_clean
 from core.scoping import branch_ids_visible
-from core.selectors.money import ZERO, door_money, money_round, unpaid_sessions
+from core.selectors.money import ZERO, DoorMoney, door_money, money_round, unpaid_sessions
+from core.selectors.scan_read import DoorRead, Place, door_read
 from core.services.audit import audit_record
+from core.services.messaging import message_sources, messages_queue_to_guardians
 
 TEACHER_CARD_PREFIX = "T-"
 TOO_EARLY_HORIZON = datetime.timedelta(minutes=60)
@@ -156,20 +158,14 @@ def _session_pick(
     return chosen, (later[0] if later else None)
 
 
-def _student_sessions_today(student: Student, kiosk: Kiosk | None, operator, today: datetime.date) -> list[Session]:
-    enrollments = Enrollment.objects.filter(student=student, is_active=True, start_date__lte=today).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=today)
-    )
-    # Locked here (NO KEY UPDATE: inserts that point at them still run, in id order so two scans
-    # never wait on each other crosswise) so a cancellation or the absence job cannot slip between
-    # reading a status and writing the attendance/charge. One query instead of a look-up and a lock.
-    return list(
-        Session.objects.filter(date=today, group_id__in=enrollments.values("group_id"))
-        .filter(_place_filter(kiosk, operator))
-        .select_related("group")
-        .select_for_update(no_key=True, of=("self",))
-        .order_by("pk")
-    )
+def _place(kiosk: Kiosk | None, operator=None) -> Place:
+    """``_place_filter`` for the door's read (core/selectors/scan_read.py)."""
+    if kiosk is None:
+        branch_ids = branch_ids_visible(operator) if getattr(operator, "pk", None) else None
+        return Place(branch_ids=None if branch_ids is None else tuple(sorted(branch_ids)))
+    if kiosk.room_id:
+        return Place(room_id=kiosk.room_id)
+    return Place(branch_ids=(kiosk.branch_id,))
 
 
 # --- outcomes ---------------------------------------------------------------------------------------
@@ -243,13 +239,24 @@ def _attended_this_month(enrollment: Enrollment, month_start: datetime.date, tod
     ).count()
 
 
-def money_verdict(enrollment: Enrollment, *, today: datetime.date, center: CenterSettings) -> MoneyVerdict:
-    """R5 for one more admitted session of this enrollment (R4 says what that would charge)."""
+def money_verdict(
+    enrollment: Enrollment,
+    *,
+    today: datetime.date,
+    center: CenterSettings,
+    money: DoorMoney | None = None,
+    attended_this_month: int | None = None,
+) -> MoneyVerdict:
+    """R5 for one more admitted session of this enrollment (R4 says what that would charge).
+
+    The door passes ``money`` and ``attended_this_month`` from its one read; other callers
+    leave them out and they are queried here."""
     price = money_round(enrollment.price or ZERO)
     if enrollment.fee_plan == FeePlan.EXEMPT:
         return MoneyVerdict(admitted=True, owed=ZERO, charge=ZERO, warn_last_session=False)
     month_start = _month_start(today)
-    money = door_money(enrollment, month_start=month_start)
+    if money is None:
+        money = door_money(enrollment, month_start=month_start)
     is_month_group = enrollment.group.fee_period == FeePeriod.MONTH
     if price <= 0:
         charge = ZERO
@@ -264,7 +271,9 @@ def money_verdict(enrollment: Enrollment, *, today: datetime.date, center: Cente
     elif is_month_group:
         if money.arrears_before_month > 0:
             return MoneyVerdict(admitted=False, owed=owed, charge=charge, warn_last_session=False)
-        unpaid = _attended_this_month(enrollment, month_start, today) + 1
+        if attended_this_month is None:
+            attended_this_month = _attended_this_month(enrollment, month_start, today)
+        unpaid = attended_this_month + 1
     else:
         unpaid = unpaid_sessions(owed, price)
     admitted = unpaid <= grace
@@ -294,8 +303,60 @@ def post_charge(
 # --- the student's scan -----------------------------------------------------------------------------
 
 
+def _guardians_notify(read: DoorRead, *, center: CenterSettings, event: str, template: str, context: dict) -> None:
+    """Queue a door message to the student's guardians from what the door's read holds."""
+    if not read.guardians:
+        return
+    messages_queue_to_guardians(
+        event=event,
+        guardians=read.guardians,
+        source=message_sources([template], stamp=read.template_stamp).get(template),
+        context={"student_name": read.student.full_name, **context},
+        center=center,
+        student=read.student,
+    )
+
+
+def _door_closed(student: Student, session: Session) -> ScanOutcome:
+    return ScanOutcome(
+        code=ScanOutcomeCode.DOOR_CLOSED,
+        message=_("The door of %(group)s is closed.") % {"group": session.group.name},
+        student=student,
+        session=session,
+    )
+
+
+def _pay_first(student: Student, session: Session, owed: Decimal) -> ScanOutcome:
+    return ScanOutcome(
+        code=ScanOutcomeCode.PAY_FIRST,
+        message=_("%(name)s owes %(amount)s EGP. Please go to the office.")
+        % {"name": student.full_name, "amount": owed},
+        student=student,
+        session=session,
+        amount_owed=owed,
+    )
+
+
+def _cancelled(student: Student, session: Session) -> ScanOutcome:
+    return ScanOutcome(
+        code=ScanOutcomeCode.CANCELLED,
+        message=_("%(group)s is cancelled today.") % {"group": session.group.name},
+        student=student,
+        session=session,
+    )
+
+
+def _already_in(student: Student, session: Session) -> ScanOutcome:
+    return ScanOutcome(
+        code=ScanOutcomeCode.ALREADY_IN,
+        message=_("%(name)s is already in %(group)s.") % {"name": student.full_name, "group": session.group.name},
+        student=student,
+        session=session,
+    )
+
+
 def _student_scan(
-    student: Student,
+    read: DoorRead,
     *,
     kiosk: Kiosk | None,
     operator,
@@ -303,96 +364,51 @@ def _student_scan(
     center: CenterSettings,
     offline: bool = False,
 ) -> ScanOutcome:
+    student = read.student
     today = timezone.localdate(now)
     early = datetime.timedelta(minutes=center.early_window_minutes)
-    session, next_session = _session_pick(_student_sessions_today(student, kiosk, operator, today), now, early)
+    candidates = {candidate.session.pk: candidate for candidate in read.candidates}
+    session, next_session = _session_pick([candidate.session for candidate in read.candidates], now, early)
     if session is None:
         return _not_now(student, next_session, now, early)
+    candidate = candidates[session.pk]
     group = session.group
     if session.status == Session.Status.CANCELLED:
-        return ScanOutcome(
-            code=ScanOutcomeCode.CANCELLED,
-            message=_("%(group)s is cancelled today.") % {"group": group.name},
-            student=student,
-            session=session,
-        )
-    # The lock serializes every scan of this student into this group (other sessions too):
-    # one attendance, one charge. The attendance so far comes in the same query: this session's
-    # row is locked already, so no scan into it can commit between that read and our write.
-    existing_attendance = Attendance.objects.filter(session=session, student=student).order_by()
-    enrollment = (
-        Enrollment.objects.select_for_update()
-        .select_related("group")
-        .filter(student=student, group_id=session.group_id, is_active=True)
-        .annotate(
-            existing_attendance_id=Subquery(existing_attendance.values("pk")[:1]),
-            existing_status=Subquery(existing_attendance.values("status")[:1]),
-        )
-        .first()
-    )
-    if enrollment is None:  # ended between the look-up and the lock
-        return _not_now(student, None, now, early)
-    if enrollment.existing_status in (Attendance.Status.PRESENT, Attendance.Status.LATE):
-        return ScanOutcome(
-            code=ScanOutcomeCode.ALREADY_IN,
-            message=_("%(name)s is already in %(group)s.") % {"name": student.full_name, "group": group.name},
-            student=student,
-            session=session,
-        )
-    existing = enrollment.existing_attendance_id  # absent or excused: the admission updates it
+        return _cancelled(student, session)
+    if candidate.attendance_status in (Attendance.Status.PRESENT, Attendance.Status.LATE):
+        return _already_in(student, session)
     late_by = now - session.starts_at
     if late_by > datetime.timedelta(minutes=center.late_grace_minutes):
-        if offline:  # he is inside already: the office follows up, no "refused" message hours later
-            return ScanOutcome(
-                code=ScanOutcomeCode.DOOR_CLOSED,
-                message=_("The door of %(group)s is closed.") % {"group": group.name},
-                student=student,
-                session=session,
+        # Offline: he is inside already, the office follows up; no "refused" message hours later.
+        if not offline and not candidate.refused_late_before:  # once per session
+            _guardians_notify(
+                read,
+                center=center,
+                event=f"late_refused:{session.pk}:{student.pk}",
+                template="late_refused",
+                context={"group_name": group.name, "time": timezone.localtime(now).time()},
             )
-        notify_guardians(
-            student=student,
-            event=f"late_refused:{session.pk}:{student.pk}",
-            template="late_refused",
-            context={"group_name": group.name, "time": timezone.localtime(now).time()},
-            center=center,
-        )
-        return ScanOutcome(
-            code=ScanOutcomeCode.DOOR_CLOSED,
-            message=_("The door of %(group)s is closed.") % {"group": group.name},
-            student=student,
-            session=session,
-        )
-    verdict = money_verdict(enrollment, today=today, center=center)
+        return _door_closed(student, session)
+    verdict = money_verdict(
+        candidate.enrollment,
+        today=today,
+        center=center,
+        money=candidate.money,
+        attended_this_month=candidate.attended_this_month,
+    )
     if not verdict.admitted:
-        if offline:
-            return ScanOutcome(
-                code=ScanOutcomeCode.PAY_FIRST,
-                message=_("%(name)s owes %(amount)s EGP. Please go to the office.")
-                % {"name": student.full_name, "amount": verdict.owed},
-                student=student,
-                session=session,
-                amount_owed=verdict.owed,
+        if not offline and not candidate.refused_pay_before:  # once per session
+            _guardians_notify(
+                read,
+                center=center,
+                event=f"payment_block:{session.pk}:{student.pk}",
+                template="payment_block",
+                context={"group_name": group.name, "amount": verdict.owed},
             )
-        notify_guardians(
-            student=student,
-            event=f"payment_block:{session.pk}:{student.pk}",
-            template="payment_block",
-            context={"group_name": group.name, "amount": verdict.owed},
-            center=center,
-        )
-        return ScanOutcome(
-            code=ScanOutcomeCode.PAY_FIRST,
-            message=_("%(name)s owes %(amount)s EGP. Please go to the office.")
-            % {"name": student.full_name, "amount": verdict.owed},
-            student=student,
-            session=session,
-            amount_owed=verdict.owed,
-        )
+        return _pay_first(student, session, verdict.owed)
     return _admit(
-        student=student,
-        enrollment=enrollment,
-        session=session,
-        existing=existing,
+        read=read,
+        candidate=candidate,
         verdict=verdict,
         kiosk=kiosk,
         operator=operator,
@@ -403,10 +419,28 @@ def _student_scan(
     )
 
 
-def _admit(
-    *, student, enrollment, session, existing, verdict, kiosk, operator, now, today, offline=False, center=None
-) -> ScanOutcome:
+def _session_still_open(session: Session) -> bool:
+    """Re-read the session's status under a share lock (PostgreSQL) before admitting.
+
+    FOR KEY SHARE lets every scan of a class run side by side, but waits for (and then sees) a
+    cancellation or the absence job, which take the row FOR UPDATE; and while we hold it they
+    wait for our commit, so they see our attendance and reverse our charge. SQLite needs no lock:
+    its transactions take the write lock at BEGIN (settings: ``transaction_mode``)."""
+    if not connection.features.has_select_for_update:
+        return True
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(Session._meta.db_table)
+        cursor.execute(f"SELECT status FROM {table} WHERE id = %s FOR KEY SHARE", [session.pk])  # noqa: S608
+        row = cursor.fetchone()
+    return row is not None and row[0] != Session.Status.CANCELLED
+
+
+def _admit(*, read: DoorRead, candidate, verdict, kiosk, operator, now, today, offline=False, center) -> ScanOutcome:
+    student, session, enrollment = read.student, candidate.session, candidate.enrollment
     group = session.group
+    if not _session_still_open(session):
+        session.status = Session.Status.CANCELLED
+        return _cancelled(student, session)
     late_seconds = (now - session.starts_at).total_seconds()
     minutes_late = math.ceil(late_seconds / 60) if late_seconds > 0 else 0
     status = Attendance.Status.LATE if minutes_late else Attendance.Status.PRESENT
@@ -415,25 +449,21 @@ def _admit(
     else:
         source = Attendance.Source.KIOSK if kiosk is not None else Attendance.Source.DESK
     recorded_by = operator if getattr(operator, "pk", None) else None
-    if existing is None:
-        attendance = Attendance.objects.create(
-            session=session,
-            student=student,
-            enrollment=enrollment,
-            status=status,
-            at=now,
-            minutes_late=minutes_late,
-            source=source,
-            recorded_by=recorded_by,
-        )
+    fields = {"status": status, "at": now, "minutes_late": minutes_late, "source": source, "recorded_by": recorded_by}
+    if candidate.attendance_id is None:
+        # Two scans of one student at once both get here; the unique (session, student) key
+        # stops the second, and scan_process answers it again from the committed state.
+        attendance = Attendance.objects.create(session=session, student=student, enrollment=enrollment, **fields)
         before = None
-    else:  # excused ahead of time, then came after all
-        existing = Attendance.objects.get(pk=existing)
-        before = existing.status
-        existing.status, existing.at, existing.minutes_late = status, now, minutes_late
-        existing.source, existing.recorded_by = source, recorded_by
-        existing.save(update_fields=["status", "at", "minutes_late", "source", "recorded_by"])
-        attendance = existing
+    else:  # marked absent or excused, then came after all
+        updated = Attendance.objects.filter(
+            pk=candidate.attendance_id, status__in=(Attendance.Status.ABSENT, Attendance.Status.EXCUSED)
+        ).update(**fields)
+        if not updated:  # admitted by a simultaneous scan
+            return _already_in(student, session)
+        attendance = Attendance(pk=candidate.attendance_id, session=session, student=student, enrollment=enrollment)
+        attendance.__dict__.update(fields)
+        before = candidate.attendance_status
     charge = post_charge(enrollment=enrollment, session=session, amount=verdict.charge, today=today, operator=operator)
     changes = {"status": [before, status]}
     if charge is not None:
@@ -445,36 +475,38 @@ def _admit(
         changes=changes,
     )
     local_now = timezone.localtime(now).time()
-    if minutes_late:
-        notify_guardians(
-            student=student,
+    arrival = "arrived_late" if minutes_late else "arrived"
+    if read.guardians:
+        wanted = [arrival, "last_session_warning"] if verdict.warn_last_session else [arrival]
+        sources = message_sources(wanted, stamp=read.template_stamp)
+        context = {"student_name": student.full_name, "group_name": group.name, "time": local_now}
+        if minutes_late:
+            context["minutes_late"] = minutes_late
+        messages_queue_to_guardians(
             event=f"arrived:{attendance.pk}",
-            template="arrived_late",
-            context={"group_name": group.name, "time": local_now, "minutes_late": minutes_late},
+            guardians=read.guardians,
+            source=sources.get(arrival),
+            context=context,
             center=center,
+            student=student,
         )
+        if verdict.warn_last_session:
+            messages_queue_to_guardians(
+                event=f"last_session_warning:{attendance.pk}",
+                guardians=read.guardians,
+                source=sources.get("last_session_warning"),
+                context={"student_name": student.full_name, "group_name": group.name, "amount": verdict.owed},
+                center=center,
+                student=student,
+            )
+    if minutes_late:
         message = ngettext(
             "Welcome, %(name)s. %(minutes)d minute late for %(group)s.",
             "Welcome, %(name)s. %(minutes)d minutes late for %(group)s.",
             minutes_late,
         ) % {"name": student.full_name, "minutes": minutes_late, "group": group.name}
     else:
-        notify_guardians(
-            student=student,
-            event=f"arrived:{attendance.pk}",
-            template="arrived",
-            context={"group_name": group.name, "time": local_now},
-            center=center,
-        )
         message = _("Welcome, %(name)s. %(group)s.") % {"name": student.full_name, "group": group.name}
-    if verdict.warn_last_session:
-        notify_guardians(
-            student=student,
-            event=f"last_session_warning:{attendance.pk}",
-            template="last_session_warning",
-            context={"group_name": group.name, "amount": verdict.owed},
-            center=center,
-        )
     return ScanOutcome(
         code=ScanOutcomeCode.LATE if minutes_late else ScanOutcomeCode.PRESENT,
         message=message,
@@ -589,35 +621,37 @@ def scan_process(
     cleaned = scan_code_clean(raw)[:255]
     client_scan_id = (client_scan_id or "").strip()[:64]
     # A repeated client scan id is found when its scan event is written: the unique constraint
-    # fails, everything this attempt did is rolled back, and the first answer is returned. Every
-    # scan saves the look-up up front; only a rare retry pays for deciding twice.
-    try:
-        with transaction.atomic():
-            outcome = _decide(cleaned, kiosk=kiosk, operator=operator, now=now, offline=offline)
-            event = ScanEvent.objects.create(
-                at=now,
-                raw_code=raw,
-                code=cleaned,
-                outcome=outcome.code,
-                message=outcome.message[:255],
-                student=outcome.student,
-                teacher=outcome.teacher,
-                session=outcome.session,
-                kiosk=kiosk,
-                operator=operator if getattr(operator, "pk", None) else None,
-                client_scan_id=client_scan_id,
-                response=outcome.as_json(),
-            )
-            if offline:
-                _follow_up_record(event, outcome)
-    except IntegrityError:
-        # This client scan id was answered before (or raced in from a second request and won):
-        # answer as it did.
-        replayed = _replay(kiosk, operator, client_scan_id)
-        if replayed is None:
-            raise
-        return replayed
-    return outcome
+    # fails, everything this attempt did is rolled back, and the first answer is returned. The
+    # same student scanned at two kiosks at once fails the same way on his attendance (unique per
+    # session): the loser decides once more, on what the winner committed ("already in").
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                outcome = _decide(cleaned, kiosk=kiosk, operator=operator, now=now, offline=offline)
+                event = ScanEvent.objects.create(
+                    at=now,
+                    raw_code=raw,
+                    code=cleaned,
+                    outcome=outcome.code,
+                    message=outcome.message[:255],
+                    student=outcome.student,
+                    teacher=outcome.teacher,
+                    session=outcome.session,
+                    kiosk=kiosk,
+                    operator=operator if getattr(operator, "pk", None) else None,
+                    client_scan_id=client_scan_id,
+                    response=outcome.as_json(),
+                )
+                if offline:
+                    _follow_up_record(event, outcome)
+            return outcome
+        except IntegrityError:
+            replayed = _replay(kiosk, operator, client_scan_id)
+            if replayed is not None:
+                return replayed
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 _FOLLOW_UP_REASONS = {
@@ -645,13 +679,13 @@ def _decide(
 ) -> ScanOutcome:
     if not cleaned:
         return _unknown()
-    center = CenterSettings.load()
     if cleaned.upper().startswith(TEACHER_CARD_PREFIX):
         teacher = teacher_from_card(cleaned)
         if teacher is None:
             return _unknown()
-        return _teacher_scan(teacher, kiosk=kiosk, operator=operator, now=now, center=center)
-    student = Student.objects.filter(code=cleaned, is_active=True).first()
-    if student is None:
+        return _teacher_scan(teacher, kiosk=kiosk, operator=operator, now=now, center=CenterSettings.load())
+    read = door_read(cleaned, today=timezone.localdate(now), place=_place(kiosk, operator))
+    if read is None:
         return _unknown()
-    return _student_scan(student, kiosk=kiosk, operator=operator, now=now, center=center, offline=offline)
+    center = read.center or CenterSettings.load()
+    return _student_scan(read, kiosk=kiosk, operator=operator, now=now, center=center, offline=offline)

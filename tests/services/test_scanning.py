@@ -25,7 +25,7 @@ from core.models import (
 from core.selectors.money import enrollment_balance, enrollments_with_balance
 from core.services.enrollments import enrollment_create
 from core.services.scanning import scan_process
-from core.services.sessions import session_removable_q
+from core.services.sessions import session_cancel, session_removable_q
 from tests.factories import make_group, make_room, make_student, make_teacher
 
 CAIRO = ZoneInfo("Africa/Cairo")
@@ -431,6 +431,48 @@ def test_simultaneous_scans_give_one_attendance_and_one_charge(main_branch):
     assert Attendance.objects.filter(student=student).count() == 1
     assert LedgerEntry.objects.filter(enrollment=enrollment, entry_type=EntryType.CHARGE).count() == 1
     assert ScanEvent.objects.count() == len(kiosks)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancellation_racing_the_door_leaves_no_charge_standing(main_branch):
+    """Scans of a class run side by side (share lock); a cancellation at the same moment either
+    waits for them and reverses their charges, or goes first and they answer "cancelled"."""
+    CenterSettings.load()  # a running center has its settings row
+    room = make_room(main_branch)
+    group = make_group(main_branch, fee="50.00", fee_period=FeePeriod.SESSION, room=room)
+    students = [make_student(main_branch) for _ in range(6)]
+    for student in students:
+        pay(enroll(student, group), "100.00", day=datetime.date(2026, 11, 1))
+    session = make_session(group, room)
+    barrier = threading.Barrier(len(students) + 1)
+    outcomes, errors = [], []
+
+    def run(work):
+        try:
+            barrier.wait(timeout=10)
+            outcomes.append(work())
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    works = [lambda s=student: scan_process(s.code, at=cairo(15, 50)).code for student in students]
+    works.append(lambda: session_cancel(actor=None, session=session, reason="teacher ill").status)
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert set(outcomes) <= {"present", "cancelled"}
+    admitted = outcomes.count("present")
+    assert Attendance.objects.filter(session=session).count() == admitted
+    charges = LedgerEntry.objects.filter(session=session, entry_type=EntryType.CHARGE)
+    assert charges.count() == admitted
+    assert not charges.filter(reversed_at__isnull=True).exists()
+    assert LedgerEntry.objects.filter(session=session, entry_type=EntryType.REVERSAL).count() == admitted
+    for student in students:
+        assert enrollment_balance(student.enrollments.get()) == Decimal("100.00")
 
 
 @time_machine.travel(datetime.datetime(2026, 11, 26, 15, 45, tzinfo=CAIRO), tick=False)
