@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import models
 
+from core.db import row_insert
 from core.models import AuditLog
 
 
@@ -32,12 +33,14 @@ def changes_between(before: dict, after: dict) -> dict:
 def audit_record(
     *, actor, action: str, instance: models.Model, changes: dict | None = None, reason: str = ""
 ) -> AuditLog:
-    return AuditLog.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
-        action=action,
-        model=instance._meta.label_lower,
-        object_id=str(instance.pk),
-        object_repr=str(instance)[:200],
-        changes=changes or {},
-        reason=reason[:255],
+    return row_insert(
+        AuditLog(
+            actor=actor if getattr(actor, "pk", None) else None,
+            action=action,
+            model=instance._meta.label_lower,
+            object_id=str(instance.pk),
+            object_repr=str(instance)[:200],
+            changes=changes or {},
+            reason=reason[:255],
+        )
     )

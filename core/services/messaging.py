@@ -61,6 +61,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
@@ -68,6 +69,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from core.db import rows_insert
 from core.models import (
     AuditLog,
     Broadcast,
@@ -324,10 +326,33 @@ def messages_queue_to_guardians(
     ]
     if not messages:
         return 0
-    Message.objects.bulk_create(messages, ignore_conflicts=True)
+    rows_insert(messages, ignore_conflicts=True)
     if any(message.status == Message.Status.PENDING for message in messages):
-        transaction.on_commit(_send_soon, robust=True)
+        transaction.on_commit(_send_due_soon, robust=True)
     return len(messages)
+
+
+# A door at rush hour queues a message every second or two. One "send what is due" hand-off per
+# process in this many seconds is enough: the task sends everything due when it runs (and loops
+# until nothing is), and without Redis each hand-off is a row and a commit of its own. A message
+# committed just after a task's last look waits for the next hand-off or the every-minute job.
+HANDOFF_EVERY_SECONDS = 2.0
+
+
+@dataclasses.dataclass
+class _Handoff:
+    last: float = float("-inf")
+
+
+_handoff = _Handoff()
+
+
+def _send_due_soon() -> None:
+    now = time.monotonic()
+    if now - _handoff.last < HANDOFF_EVERY_SECONDS and not settings.Q_CLUSTER.get("sync"):
+        return
+    _handoff.last = now
+    _send_soon()
 
 
 def message_queue(

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.cards import teacher_from_card
+from core.db import row_insert
 from core.models import (
     Attendance,
     AuditLog,
@@ -288,15 +289,17 @@ def post_charge(
     if amount <= 0:
         return None
     is_month_group = enrollment.group.fee_period == FeePeriod.MONTH
-    return LedgerEntry.objects.create(
-        enrollment=enrollment,
-        entry_type=EntryType.CHARGE,
-        amount=amount,
-        date=today,
-        period_month=_month_start(today) if is_month_group else None,
-        session=session,
-        source=LedgerEntry.Source.DOOR,
-        created_by=operator if getattr(operator, "pk", None) else None,
+    return row_insert(
+        LedgerEntry(
+            enrollment=enrollment,
+            entry_type=EntryType.CHARGE,
+            amount=amount,
+            date=today,
+            period_month=_month_start(today) if is_month_group else None,
+            session=session,
+            source=LedgerEntry.Source.DOOR,
+            created_by=operator if getattr(operator, "pk", None) else None,
+        )
     )
 
 
@@ -453,7 +456,7 @@ def _admit(*, read: DoorRead, candidate, verdict, kiosk, operator, now, today, o
     if candidate.attendance_id is None:
         # Two scans of one student at once both get here; the unique (session, student) key
         # stops the second, and scan_process answers it again from the committed state.
-        attendance = Attendance.objects.create(session=session, student=student, enrollment=enrollment, **fields)
+        attendance = row_insert(Attendance(session=session, student=student, enrollment=enrollment, **fields))
         before = None
     else:  # marked absent or excused, then came after all
         updated = Attendance.objects.filter(
@@ -628,7 +631,7 @@ def scan_process(
         try:
             with transaction.atomic():
                 outcome = _decide(cleaned, kiosk=kiosk, operator=operator, now=now, offline=offline)
-                event = ScanEvent.objects.create(
+                event = ScanEvent(
                     at=now,
                     raw_code=raw,
                     code=cleaned,
@@ -642,6 +645,7 @@ def scan_process(
                     client_scan_id=client_scan_id,
                     response=outcome.as_json(),
                 )
+                row_insert(event)
                 if offline:
                     _follow_up_record(event, outcome)
             return outcome
