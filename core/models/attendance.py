@@ -24,11 +24,21 @@ class Attendance(models.Model):
         MANUAL = "manual", _("Manual")
         OFFLINE = "offline", _("Offline")
 
+    # Indexed by the unique (session, student) key.
     session = models.ForeignKey(
-        Session, verbose_name=_("session"), on_delete=models.PROTECT, related_name="attendances"
+        Session,
+        verbose_name=_("session"),
+        on_delete=models.PROTECT,
+        related_name="attendances",
+        db_index=False,
     )
+    # Indexed by (student, status).
     student = models.ForeignKey(
-        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="attendances"
+        Student,
+        verbose_name=_("student"),
+        on_delete=models.PROTECT,
+        related_name="attendances",
+        db_index=False,
     )
     enrollment = models.ForeignKey(
         Enrollment, verbose_name=_("enrollment"), on_delete=models.PROTECT, related_name="attendances"
@@ -126,11 +136,25 @@ class ScanEvent(models.Model):
     teacher = models.ForeignKey(
         Teacher, verbose_name=_("teacher"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Indexed by (session, outcome).
     session = models.ForeignKey(
-        Session, verbose_name=_("session"), null=True, blank=True, on_delete=models.PROTECT, related_name="scans"
+        Session,
+        verbose_name=_("session"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scans",
+        db_index=False,
     )
+    # Indexed by (kiosk, received_at).
     kiosk = models.ForeignKey(
-        Kiosk, verbose_name=_("kiosk"), null=True, blank=True, on_delete=models.PROTECT, related_name="scans"
+        Kiosk,
+        verbose_name=_("kiosk"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scans",
+        db_index=False,
     )
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,

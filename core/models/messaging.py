@@ -284,6 +284,7 @@ class Message(models.Model):
         REJECTED = "rejected", _("Rejected by the provider")
         INTERRUPTED = "interrupted", _("Interrupted: may have been delivered")
 
+    # Indexed by (guardian, claimed_at).
     guardian = models.ForeignKey(
         "core.Guardian",
         verbose_name=_("guardian"),
@@ -291,6 +292,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="messages",
+        db_index=False,
     )
     student = models.ForeignKey(
         "core.Student",

@@ -42,8 +42,13 @@ class LedgerEntry(models.Model):
         SYSTEM = "system", _("System")
         MANUAL = "manual", _("Manual")
 
+    # Indexed by (enrollment, date).
     enrollment = models.ForeignKey(
-        Enrollment, verbose_name=_("enrollment"), on_delete=models.PROTECT, related_name="ledger_entries"
+        Enrollment,
+        verbose_name=_("enrollment"),
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        db_index=False,
     )
     entry_type = models.CharField(_("type"), max_length=12, choices=EntryType.choices)
     amount = models.DecimalField(_("amount (EGP)"), max_digits=12, decimal_places=2)
