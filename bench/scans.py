@@ -9,17 +9,19 @@ It works on the database in DATABASE_URL as it is (the demo center is the backgr
 students with their enrollments, ledgers and sessions) and adds, for each run, one group in a new
 room with a class starting in five minutes, ``--scans`` students who paid (admitted) and as many
 who never paid (refused: ``pay_first``), each with one guardian (so the parent messages are
-queued as for real: ``arrived`` when admitted, ``payment_block`` when refused), and 60 kiosks in that room (the endpoint allows 120 scans
-a minute per kiosk; the bench rotates kiosks so the rate limit never answers). Then:
+queued as for real, with messaging switched on: ``arrived`` when admitted, ``payment_block`` when
+refused), and 60 kiosks in that room (the endpoint allows 120 scans a minute per kiosk; the bench
+rotates kiosks so the rate limit never answers). Then:
 
-1. ``scan_process`` called directly: median time and queries per admitted and per refused scan;
+1. ``scan_process`` called directly: median time and statements (BEGIN/COMMIT not counted) per
+   admitted and per refused scan;
 2. the kiosk endpoint through Django's whole stack in process (test ``Client``, middleware, CSRF,
-   token, rate limit in the configured cache): queries per request;
+   token, rate limit): statements per request;
 3. gunicorn (``--workers`` sync workers) on 127.0.0.1 serving ``bench/scans_wsgi.py`` (the
    project's application plus ``/bench/ping/``, a trivial view authenticated by the same kiosk
    token): median round trip per request sent one at a time, then throughput with ``--clients``
    concurrent clients, for the ping, admitted scans and refused scans; the figure of merit is
-   admitted-scan throughput ÷ ping throughput.
+   admitted-scan throughput ÷ ping throughput, over ``--rounds`` rounds (median).
 
 Nothing is deleted afterwards: each run adds its own group and students (codes 9xxxxxxx).
 """
@@ -59,6 +61,7 @@ def setup(scans: int) -> dict:
 
     from core.models import (
         Branch,
+        CenterSettings,
         Enrollment,
         EntryType,
         FeePeriod,
@@ -73,8 +76,6 @@ def setup(scans: int) -> dict:
     )
     from core.normalize import search_key
     from core.services.kiosks import kiosk_create
-
-    from core.models import CenterSettings
 
     # A center that uses WhatsApp: admitted scans queue "arrived" as pending and hand the worker
     # its task (the worker is not running here, so nothing is sent).
@@ -150,7 +151,8 @@ def direct(codes: list[str], kiosks, expect: str) -> tuple[list[float], list[int
             started = time.perf_counter()
             outcome = scan_process(code, kiosk=kiosks[index % len(kiosks)], client_scan_id=f"d-{code}")
             times.append(time.perf_counter() - started)
-        queries.append(len(captured))
+        # the door's statements: BEGIN and COMMIT are transaction control, not work
+        queries.append(sum(1 for query in captured.captured_queries if query["sql"] not in ("BEGIN", "COMMIT")))
         assert outcome.code in expect, (code, outcome.code, outcome.message)
     return times, queries
 
@@ -172,7 +174,7 @@ def through_django(codes: list[str], tokens: list[str], expect: str) -> list[int
                 headers={"X-Kiosk-Token": tokens[index % len(tokens)], "X-CSRFToken": csrf},
             )
         assert response.status_code == 200 and response.json()["code"] in expect, response.content
-        queries.append(len(captured))
+        queries.append(sum(1 for query in captured.captured_queries if query["sql"] not in ("BEGIN", "COMMIT")))
     return queries
 
 
@@ -281,6 +283,7 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=300, help="admitted (and refused) scans per phase")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (ping, admitted, refused each)")
     args = parser.parse_args()
 
     import django
@@ -292,8 +295,8 @@ def main() -> None:
 
     n = args.scans
     out(f"database: {connection.vendor} {connection.settings_dict['NAME']}, students: {Student.objects.count():,}")
-    # four phases use their own students: direct, through Django, HTTP one by one, HTTP concurrent
-    data = setup(n * 4)
+    # phases use their own students: direct, through Django, HTTP one by one, then each throughput round
+    data = setup(n * (3 + args.rounds))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # fresh planner statistics after the bulk load
             cursor.execute("ANALYZE")
@@ -332,18 +335,33 @@ def main() -> None:
         ratio = statistics.median(ping_t) / statistics.median(adm_t)
         out(f"HTTP one by one  ping {ms(ping_t)}, admitted {ms(adm_t)} (ratio {ratio:.2f}), refused {ms(ref_t)}")
 
-        ping_rps = throughput([doors[i % KIOSKS].ping for i in range(n)], args.clients)
-        adm_rps = throughput(
-            [lambda c=c, i=i: doors[i % KIOSKS].scan(c, "present late") for i, c in enumerate(paid[3 * n :])],
-            args.clients,
-        )
-        ref_rps = throughput(
-            [lambda c=c, i=i: doors[i % KIOSKS].scan(c, "pay_first") for i, c in enumerate(unpaid[3 * n :])],
-            args.clients,
-        )
+        ratios = []
+        for round_ in range(args.rounds):
+            first = (3 + round_) * n
+            ping_rps = throughput([doors[i % KIOSKS].ping for i in range(n)], args.clients)
+            adm_rps = throughput(
+                [
+                    lambda c=c, i=i: doors[i % KIOSKS].scan(c, "present late")
+                    for i, c in enumerate(paid[first : first + n])
+                ],
+                args.clients,
+            )
+            ref_rps = throughput(
+                [
+                    lambda c=c, i=i: doors[i % KIOSKS].scan(c, "pay_first")
+                    for i, c in enumerate(unpaid[first : first + n])
+                ],
+                args.clients,
+            )
+            ratios.append((adm_rps / ping_rps, ref_rps / ping_rps))
+            out(
+                f"HTTP {args.clients} clients, {args.workers} workers, round {round_ + 1}: ping {ping_rps:.0f}/s, "
+                f"admitted {adm_rps:.0f}/s (ratio {adm_rps / ping_rps:.2f}), "
+                f"refused {ref_rps:.0f}/s (ratio {ref_rps / ping_rps:.2f})"
+            )
         out(
-            f"HTTP {args.clients} clients, {args.workers} workers: ping {ping_rps:.0f}/s, admitted {adm_rps:.0f}/s "
-            f"(ratio {adm_rps / ping_rps:.2f}), refused {ref_rps:.0f}/s (ratio {ref_rps / ping_rps:.2f})"
+            f"median ratio over {args.rounds} rounds: admitted {statistics.median(r[0] for r in ratios):.2f}, "
+            f"refused {statistics.median(r[1] for r in ratios):.2f}"
         )
     finally:
         process.send_signal(signal.SIGTERM)
