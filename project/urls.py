@@ -5,7 +5,7 @@ from django.urls import path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from core import kiosk, views
+from core import kiosk, kiosk_sw, views
 from core.admin import cards as print_cards
 from core.admin import door_boards
 from core.admin import timetable as timetable_views
@@ -29,6 +29,7 @@ urlpatterns = [
     path("kiosk/", kiosk.kiosk_page, name="kiosk"),
     path("kiosk/scan/", kiosk.kiosk_scan, name="kiosk-scan"),
     path("kiosk/roster/", kiosk.kiosk_roster, name="kiosk-roster"),
+    path("kiosk/sw.js", kiosk_sw.kiosk_service_worker, name="kiosk-sw"),
     path("admin/door/", admin.site.admin_view(kiosk.door_page), name="door"),
     path("admin/door/scan/", admin.site.admin_view(kiosk.door_scan), name="door-scan"),
     path("admin/door/roster/", admin.site.admin_view(kiosk.door_roster_view), name="door-roster"),

@@ -3,7 +3,8 @@
 // JSON block #kiosk-strings. Input: a USB scanner typing into an always-focused field (Enter
 // submits), the on-screen keypad, or the camera (BarcodeDetector, else the vendored jsQR).
 // Offline (kiosk mode only): scans go to an IndexedDB queue with their own time and id and are
-// replayed in order when the network is back; the server is idempotent on the id.
+// replayed in order when the network is back; the server is idempotent on the id. A service
+// worker (kiosk-sw.js, kiosk mode only) keeps a copy of the page so that it loads even offline.
 (function () {
   "use strict";
   var TOKEN_KEY = "kioskToken";
@@ -104,6 +105,14 @@
       headers: headers(),
       body: JSON.stringify(scan)
     });
+  }
+
+  // The page may come from the service worker's copy, made with an older CSRF token: before sending
+  // the queue, ask the server for the current one. A network failure rejects (still offline).
+  function csrfRefresh() {
+    return fetch(body.dataset.scanUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json().catch(function () { return null; }) : null; })
+      .then(function (answer) { if (answer && answer.csrf_token) { body.dataset.csrf = answer.csrf_token; } });
   }
 
   function localIso(date) {
@@ -211,6 +220,7 @@
       });
     }
     bannerUpdate()
+      .then(csrfRefresh)
       .then(next)
       .catch(function () { offline = true; })
       .then(function () {
@@ -330,14 +340,19 @@
   }
 
   var rosterPending = false;
+  var rosterShown = false;
 
   function rosterRefresh() {
     if (rosterPending || door.hidden || !body.dataset.rosterUrl) { return; }
     rosterPending = true;
     fetch(body.dataset.rosterUrl, { credentials: "same-origin", headers: { "X-Kiosk-Token": staffMode ? "" : token() } })
       .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (data) { if (data) { rosterRender(data.sessions); } })
-      .catch(function () { /* offline: the banner says so; the roster waits */ })
+      .then(function (data) { if (data) { rosterRender(data.sessions); rosterShown = true; } })
+      .catch(function () {
+        // Offline: the banner says so; the roster waits. A page reloaded offline never had one, and
+        // its "no class at this door" from the template would be wrong: show nothing instead.
+        if (!rosterShown) { el("roster").textContent = ""; }
+      })
       .then(function () { rosterPending = false; });
   }
 
@@ -485,6 +500,22 @@
   window.setInterval(function () { if (offline || waiting) { replay(); } }, RETRY_MS);
   window.setInterval(rosterRefresh, ROSTER_MS);
 
-  if (!staffMode) { bannerUpdate(); }
+  // Only the tablet's page is kept for offline reloads; the staff page lives behind a login.
+  function workerRegister() {
+    var url = body.dataset.swUrl;
+    if (staffMode || !url || !("serviceWorker" in navigator)) { return; }
+    var scope = new URL(".", new URL(url, window.location.href)).pathname; // /kiosk/
+    navigator.serviceWorker.register(url, { scope: scope }).catch(function () {
+      /* no worker (private mode, plain http): the kiosk works, only an offline reload will not */
+    });
+  }
+
+  if (!staffMode) {
+    // Reloaded while the network is down (the page then comes from the service worker): say so
+    // at once, and queue the scans from the first one.
+    if (navigator.onLine === false) { offline = true; }
+    bannerUpdate();
+  }
   ready();
+  window.addEventListener("load", workerRegister);
 }());
