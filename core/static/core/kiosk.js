@@ -187,7 +187,8 @@
     return queue.count().then(function (count) {
       waiting = count || 0;
       banner.hidden = !(offline || waiting > 0);
-      banner.textContent = format(replaying ? strings.sending : strings.offlineWaiting, { count: waiting });
+      var text = replaying ? strings.sending : (waiting > 0 ? strings.offlineWaiting : strings.offline);
+      banner.textContent = format(text, { count: waiting });
     }, function () { banner.hidden = !offline; });
   }
 
@@ -350,8 +351,12 @@
       .then(function (data) { if (data) { rosterRender(data.sessions); rosterShown = true; } })
       .catch(function () {
         // Offline: the banner says so; the roster waits. A page reloaded offline never had one, and
-        // its "no class at this door" from the template would be wrong: show nothing instead.
-        if (!rosterShown) { el("roster").textContent = ""; }
+        // its "no class at this door" from the template would be wrong: say the list needs the network.
+        if (!rosterShown) {
+          var box = el("roster");
+          box.textContent = "";
+          box.appendChild(node("p", "kiosk-muted", strings.rosterOffline));
+        }
       })
       .then(function () { rosterPending = false; });
   }
