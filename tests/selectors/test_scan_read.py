@@ -139,7 +139,7 @@ def test_the_place_limits_the_sessions(center, main_branch, other_branch):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_prepared_read_survives_a_reconnect_and_can_be_turned_off(main_branch, settings):
     CenterSettings.load()
     room = make_room(main_branch)

@@ -149,7 +149,7 @@ def test_a_user_without_the_permission_cannot_record(supervisor, student, two_gr
         payment_record(student=student, cashier=supervisor, amount="10")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_thirty_concurrent_payments_get_consecutive_numbers(main_branch, receptionist):
     """PostgreSQL really races them on the counter row; SQLite serializes the writers."""
     workers = 30
@@ -180,7 +180,7 @@ def test_thirty_concurrent_payments_get_consecutive_numbers(main_branch, recepti
     assert Receipt.objects.count() == workers
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_double_submits_record_once(main_branch, receptionist):
     workers = 6
     student = make_student(main_branch)

@@ -397,7 +397,7 @@ def test_sessions_with_door_records_are_not_removable(paid_student, month_group,
 # --- R3: two kiosks at once ----------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_simultaneous_scans_give_one_attendance_and_one_charge(main_branch):
     room = make_room(main_branch)
     group = make_group(main_branch, fee="50.00", fee_period=FeePeriod.SESSION, room=room)
@@ -433,7 +433,7 @@ def test_simultaneous_scans_give_one_attendance_and_one_charge(main_branch):
     assert ScanEvent.objects.count() == len(kiosks)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_cancellation_racing_the_door_leaves_no_charge_standing(main_branch):
     """Scans of a class run side by side (share lock); a cancellation at the same moment either
     waits for them and reverses their charges, or goes first and they answer "cancelled"."""

@@ -138,7 +138,7 @@ def test_guardian_link_moves_primary_and_unlink_keeps_one(branch):
         guardian_unlink(actor=None, student=student, guardian=remaining.guardian)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_fifty_concurrent_registrations_get_fifty_consecutive_codes(main_branch):
     """On PostgreSQL the threads really race; on SQLite writes serialize. Either way: no gaps, no twins."""
     workers = 50 if connection.vendor == "postgresql" else 10
