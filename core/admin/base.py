@@ -37,7 +37,10 @@ class CenterModelAdmin(ModelAdmin):
         model = db_field.related_model
         if field is not None and model._meta.label_lower == "core.branch":
             field.queryset = scope_by_branch(field.queryset, request.user, "id")
-        elif field is not None and model._meta.label_lower in {"core.room", "core.group"}:
+        elif field is not None and model._meta.label_lower == "core.room":
+            # with the branch, so each choice names it (see Room.__str__)
+            field.queryset = scope_by_branch(field.queryset, request.user, "branch").select_related("branch")
+        elif field is not None and model._meta.label_lower == "core.group":
             field.queryset = scope_by_branch(field.queryset, request.user, "branch")
         return field
 

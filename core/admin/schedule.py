@@ -17,6 +17,7 @@ from core.admin.exports import CenterExportMixin
 from core.admin.forms import EndEnrollmentForm, EnrollmentAddForm, EnrollmentChangeForm, ReasonForm, TransferForm
 from core.admin.people import FoldedNameSearchMixin, ltr
 from core.models import Enrollment, Group, Room, ScheduleSlot, Session
+from core.scoping import scope_by_branch
 from core.services.enrollments import enrollment_change_plan, enrollment_create, enrollment_end, enrollment_transfer
 from core.services.schedule import slot_conflicts, slot_save
 from core.services.sessions import session_add_extra, session_cancel
@@ -76,7 +77,8 @@ class ScheduleSlotInline(TabularInline):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "room":
-            field.queryset = field.queryset.filter(is_active=True).select_related("branch")
+            rooms = field.queryset.filter(is_active=True).select_related("branch")
+            field.queryset = scope_by_branch(rooms, request.user, "branch")
         return field
 
     def get_queryset(self, request):

@@ -51,6 +51,10 @@ class Room(models.Model):
         constraints = [models.UniqueConstraint(fields=["branch", "name"], name="room_name_unique_in_branch")]
 
     def __str__(self) -> str:
+        # Two branches may each have a "Room 1": where the branch is loaded with the room (the
+        # room pickers load it), name it too; elsewhere the name alone, without a query.
+        if Room.branch.is_cached(self):
+            return f"{self.name} · {self.branch}"
         return self.name
 
 

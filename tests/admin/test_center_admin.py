@@ -368,3 +368,21 @@ def test_student_page_shows_the_guardians_messages_to_staff_who_may_see_them(
     manager_page = client_as(manager).get(url).content.decode()
     assert "msg-history" in manager_page and "ولي أمر ليلى سمير" in manager_page  # the absence notice text
     assert "msg-history" not in client_as(supervisor).get(url).content.decode()
+
+
+def test_room_pickers_name_the_branch_and_offer_only_the_users_branches(client_as, manager, main_branch):
+    """Two branches may each have a "Room 1": the timetable's room picker tells them apart, and a
+    manager of one branch is not offered the other's rooms."""
+    from core.models import Branch
+
+    other = Branch.objects.create(name_ar="فرع المعادي", name_en="Maadi")
+    here = make_room(main_branch, name="قاعة 1")
+    make_room(other, name="قاعة 1")
+    group = make_group(main_branch)
+    response = client_as(manager).get(reverse("admin:core_group_change", args=[group.pk]))
+    formset = response.context["inline_admin_formsets"][0].formset
+    labels = [label for _value, label in formset.empty_form.fields["room"].choices if _value]
+    assert f"قاعة 1 · {main_branch}" in labels
+    assert not any("المعادي" in str(label) for label in labels)
+    fresh = type(here).objects.get(pk=here.pk)
+    assert str(fresh) == "قاعة 1"  # without its branch loaded, the name alone (no extra query)
