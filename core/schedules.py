@@ -66,6 +66,12 @@ SCHEDULES: tuple[ScheduleEntry, ...] = (
         at=datetime.time(4, 0),
         weekday=FRIDAY,
     ),
+    ScheduleEntry(
+        name="delete old import uploads",
+        func="core.tasks.import_files_clean_up",
+        schedule_type=Schedule.DAILY,
+        at=datetime.time(3, 30),
+    ),
     # R6 and R7: each session is handled once, so running every minute is safe.
     ScheduleEntry(
         name="auto-cancel sessions without a teacher",

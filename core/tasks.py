@@ -47,6 +47,12 @@ def messages_cleanup() -> None:
     messaging.messages_cleanup()
 
 
+def import_files_clean_up() -> None:
+    from core.services.import_files import import_files_clean_up
+
+    import_files_clean_up()
+
+
 def door_auto_cancel() -> None:
     from core.services.door import sessions_auto_cancel
 
