@@ -1,9 +1,17 @@
 """The door (SPEC.md R1–R7): a scan decides admission, writes attendance, charges and messages.
 
 ``scan_process`` is the one entry point for the kiosk, the desk and manual scans. It runs in one
-transaction and locks the enrollment row it may charge, so the same student scanned at two
-kiosks at once gets one attendance and one charge. Every attempt writes a ``ScanEvent`` holding
-the answer given; a repeated client scan id returns that first answer and changes nothing.
+transaction: one read decides (core/selectors/scan_read.py), then an admission writes the
+attendance, the charge, an audit row and the parent message, and every attempt writes a
+``ScanEvent`` holding the answer given; a repeated client scan id returns that first answer and
+changes nothing. Concurrency, without making a class's scans wait for each other:
+
+- the same student at two kiosks at once: the unique (session, student) attendance key stops the
+  second insert; that scan is decided again on what the first committed ("already in"), so one
+  attendance and one charge;
+- a cancellation (or the absence job) at the same moment: an admission first re-reads the session
+  under FOR KEY SHARE, which lets scans share the row but makes the cancellation's FOR UPDATE wait
+  for them (it then reverses their charges) or makes them wait for it (and see it cancelled).
 
 Two readings of the spec worth stating:
 
