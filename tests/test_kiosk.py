@@ -126,6 +126,23 @@ def test_scans_are_rate_limited_per_kiosk(door, monkeypatch):
     assert codes == [200, 200, 200, 429]
 
 
+def test_the_rate_limit_is_a_sliding_minute_per_kiosk_and_a_refusal_writes_nothing(door, main_branch, monkeypatch):
+    monkeypatch.setattr("core.kiosk.SCANS_PER_MINUTE", 2)
+    student, kiosk, token = door
+    _other, other_token = kiosk_create(actor=None, name="Side door", branch=main_branch)
+    client, csrf = kiosk_client()
+    start = datetime.datetime(2026, 11, 26, 15, 40, tzinfo=CAIRO)
+    with time_machine.travel(start, tick=False) as clock:
+        assert [post(client, csrf, token, {"code": student.code}).status_code for _ in range(2)] == [200, 200]
+        clock.move_to(start + datetime.timedelta(seconds=30))
+        refused = post(client, csrf, token, {"code": student.code})
+        assert refused.status_code == 429
+        assert ScanEvent.objects.filter(kiosk=kiosk).count() == 2  # the refused request left no trace
+        assert post(client, csrf, other_token, {"code": student.code}).status_code == 200  # its own limit
+        clock.move_to(start + datetime.timedelta(seconds=61))  # the first two are out of the minute
+        assert post(client, csrf, token, {"code": student.code}).status_code == 200
+
+
 def test_guessing_tokens_is_rate_limited(door, monkeypatch):
     monkeypatch.setattr("core.kiosk.BAD_TOKENS_PER_MINUTE", 2)
     student, _kiosk, _token = door
