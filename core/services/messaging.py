@@ -262,15 +262,17 @@ def _message_create(
         return Message.objects.get(idempotency_key=message.idempotency_key), False
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class _SourceCache:
     stamp: tuple | None = None
     sources: dict[str, "_Source"] = dataclasses.field(default_factory=dict)
     known: frozenset[str] = frozenset()
 
 
-# This process's copy of the templates, for the door (see message_sources).
-_source_cache = _SourceCache()
+class _Templates:
+    # This process's copy of the templates, for the door (see message_sources); replaced whole,
+    # so a thread of the same worker never sees one stamp with another's texts.
+    cached = _SourceCache()
 
 
 def message_sources(keys: Iterable[str], *, stamp: tuple | None = None) -> dict[str, _Source]:
@@ -281,16 +283,16 @@ def message_sources(keys: Iterable[str], *, stamp: tuple | None = None) -> dict[
     memory, with no query; any edit or deletion in the admin changes it. Without a stamp: one query.
     """
     keys = set(keys)
-    if stamp is None or stamp != _source_cache.stamp:
-        templates = list(MessageTemplate.objects.all()) if stamp is not None else None
-        if templates is None:
-            templates = list(MessageTemplate.objects.filter(key__in=keys))
+    cached = _Templates.cached
+    if stamp is not None and stamp == cached.stamp:
+        sources, known = cached.sources, cached.known
+    else:
+        templates = MessageTemplate.objects.all() if stamp is not None else MessageTemplate.objects.filter(key__in=keys)
+        templates = list(templates)
         sources = {template.key: _Source.of(template) for template in templates if template.is_active}
         known = frozenset(template.key for template in templates)
         if stamp is not None:
-            _source_cache.stamp, _source_cache.sources, _source_cache.known = stamp, sources, known
-    else:
-        sources, known = _source_cache.sources, _source_cache.known
+            _Templates.cached = _SourceCache(stamp=stamp, sources=sources, known=known)
     for key in sorted(keys - known):
         logger.error("message template %s does not exist; nothing is queued with it", key)
     return {key: sources[key] for key in keys if key in sources}
