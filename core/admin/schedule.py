@@ -4,12 +4,15 @@ import datetime
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTimeWidget
 
 from core.admin.actions import action_with_form
 from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyTabInline, ServiceErrorsMixin
@@ -358,15 +361,43 @@ class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMix
 
 
 class ExtraSessionForm(forms.ModelForm):
-    start_time = forms.TimeField(label=_("start time"))
-    duration_minutes = forms.IntegerField(label=_("duration (minutes)"), min_value=1, max_value=720, initial=120)
+    """Adds a one-off extra or make-up session through ``session_add_extra``.
+
+    The service is the validation: it checks the room's bookings under a row lock, so it runs in
+    ``_post_clean`` (inside the admin's transaction) and its refusals land on the form's fields.
+    ``actor`` is set by SessionAdmin.get_form.
+    """
+
+    actor = None
+    start_time = forms.TimeField(label=_("start time"), widget=UnfoldAdminTimeWidget(attrs={"dir": "ltr"}))
+    duration_minutes = forms.IntegerField(
+        label=_("duration (minutes)"),
+        min_value=1,
+        max_value=720,
+        initial=120,
+        widget=UnfoldAdminIntegerFieldWidget(attrs={"dir": "ltr"}),
+    )
 
     class Meta:
         model = Session
         fields = ["group", "date", "room"]
 
     def _post_clean(self):
-        pass  # session_add_extra validates and saves
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            with transaction.atomic():
+                self.instance = session_add_extra(
+                    actor=self.actor,
+                    group=data["group"],
+                    date=data["date"],
+                    start_time=data["start_time"],
+                    duration_minutes=data["duration_minutes"],
+                    room=data.get("room"),
+                )
+        except ValidationError as error:
+            self._update_errors(error)
 
 
 @admin.register(Session)
@@ -414,7 +445,7 @@ class SessionAdmin(CenterExportMixin, ServiceErrorsMixin, CenterModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            kwargs["form"] = self.add_form
+            kwargs["form"] = type("ExtraSessionForm", (self.add_form,), {"actor": request.user})
             kwargs["fields"] = None
         return super().get_form(request, obj, change=change, **kwargs)
 
@@ -433,17 +464,10 @@ class SessionAdmin(CenterExportMixin, ServiceErrorsMixin, CenterModelAdmin):
         return False  # sessions are cancelled with a reason, never deleted
 
     def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        created = session_add_extra(
-            actor=request.user,
-            group=data["group"],
-            date=data["date"],
-            start_time=data["start_time"],
-            duration_minutes=data["duration_minutes"],
-            room=data.get("room"),
-        )
-        obj.pk = created.pk
-        obj._state.adding = False
+        pass  # ExtraSessionForm saved it through session_add_extra while validating
+
+    def save_related(self, request, form, formsets, change):
+        pass  # no inlines or many-to-many fields on the add form
 
     @display(description=_("starts"), ordering="starts_at")
     def local_start(self, session):

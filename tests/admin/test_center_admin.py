@@ -386,3 +386,48 @@ def test_room_pickers_name_the_branch_and_offer_only_the_users_branches(client_a
     assert not any("المعادي" in str(label) for label in labels)
     fresh = type(here).objects.get(pk=here.pk)
     assert str(fresh) == "قاعة 1"  # without its branch loaded, the name alone (no extra query)
+
+
+# --- extra (make-up) sessions added in the admin --------------------------------------------------------
+
+
+def extra_session_data(group, room, day, start="16:00", minutes="90"):
+    return {
+        "group": group.pk,
+        "date": day.isoformat(),
+        "start_time": start,
+        "duration_minutes": minutes,
+        "room": room.pk,
+    }
+
+
+def test_manager_adds_an_extra_session_through_the_form(client_as, manager, main_branch):
+    room = make_room(main_branch)
+    group = make_group(main_branch, room=room)
+    day = datetime.date.today() + datetime.timedelta(days=3)
+    response = client_as(manager).post(reverse("admin:core_session_add"), extra_session_data(group, room, day))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    session = Session.objects.get()
+    assert session.is_extra and session.group == group and session.room == room and session.date == day
+    assert AuditLog.objects.filter(actor=manager, model="core.session", action=AuditLog.Action.CREATE).count() == 1
+
+
+def test_an_extra_session_in_a_busy_room_is_a_form_error_and_nothing_is_saved(client_as, manager, main_branch):
+    room = make_room(main_branch)
+    group, other = make_group(main_branch, room=room), make_group(main_branch, code="BUSY-1", room=room)
+    day = datetime.date.today() + datetime.timedelta(days=3)
+    client = client_as(manager)
+    assert client.post(reverse("admin:core_session_add"), extra_session_data(other, room, day)).status_code == 302
+    response = client.post(reverse("admin:core_session_add"), extra_session_data(group, room, day, start="16:30"))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "BUSY-1" in " ".join(errors["start_time"])
+    assert list(Session.objects.values_list("group__code", flat=True)) == ["BUSY-1"]
+    assert AuditLog.objects.filter(model="core.session").count() == 1
+
+
+def test_the_extra_session_form_uses_the_admin_widgets(client_as, manager, main_branch):
+    page = client_as(manager).get(reverse("admin:core_session_add")).content.decode()
+    assert 'name="start_time"' in page and "vTimeField" in page
+    duration = page[page.index('name="duration_minutes"') - 400 : page.index('name="duration_minutes"') + 400]
+    assert "border" in duration
