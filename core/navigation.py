@@ -1,8 +1,9 @@
 """The sidebar, grouped by concern. Each link shows only to users holding its permission."""
 
 from collections.abc import Callable
+from urllib.parse import urlparse
 
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.roles import is_owner
@@ -16,7 +17,40 @@ def link(title, icon: str, url_name: str, permission: str) -> dict:
     return {"title": title, "icon": icon, "link": reverse_lazy(url_name), "permission": can(permission)}
 
 
+def mark_active(request, groups: list[dict]) -> list[dict]:
+    """Highlight the one link that best matches the page: the longest link path the page's path
+    starts with, among the links the user may see (unfold's own test is "the link is part of the
+    path", which lights /admin/door/ on every door page and Receipts on the cashier)."""
+    index = reverse("admin:index")
+    path = request.path
+    best, best_length = None, -1
+    for group in groups:
+        for item in group["items"]:
+            for link_path in [urlparse(str(item["link"])).path, *item.get("also_under", ())]:
+                matches = path == link_path if link_path == index else path.startswith(link_path)
+                if matches and len(link_path) > best_length and _may_see(request, item):
+                    best, best_length = item, len(link_path)
+    for group in groups:
+        for item in group["items"]:
+            item["active"] = item is best
+    return groups
+
+
+def _pages_under(url_name: str) -> str:
+    """The path prefix of a page that takes an id (``/admin/door/session/``)."""
+    return reverse(url_name, args=[0]).removesuffix("0/")
+
+
+def _may_see(request, item: dict) -> bool:
+    permission = item.get("permission")
+    return permission is None or bool(permission(request))
+
+
 def sidebar(request) -> list[dict]:
+    return mark_active(request, _groups())
+
+
+def _groups() -> list[dict]:
     return [
         {
             "items": [
@@ -40,7 +74,11 @@ def sidebar(request) -> list[dict]:
             "collapsible": True,
             "items": [
                 link(_("Scan at the door"), "qr_code_scanner", "door", "core.add_attendance"),
-                link(_("Today's sessions"), "today", "door-today", "core.view_attendance"),
+                {
+                    **link(_("Today's sessions"), "today", "door-today", "core.view_attendance"),
+                    # a session's attendance is opened from the board
+                    "also_under": [_pages_under("door-session-attendance")],
+                },
                 link(_("Attendance sheet"), "table_view", "door-sheet", "core.view_attendance"),
                 link(_("Attendance"), "fact_check", "admin:core_attendance_changelist", "core.view_attendance"),
                 link(_("Scan log"), "list_alt", "admin:core_scanevent_changelist", "core.view_scanevent"),

@@ -69,3 +69,38 @@ def test_the_sidebar_offers_the_door_to_the_supervisor_only(client_as, superviso
     door_link = reverse("door")
     assert door_link in client_as(supervisor).get(reverse("admin:index")).content.decode()
     assert door_link not in client_as(receptionist).get(reverse("admin:index")).content.decode()
+
+
+def active_links(user, path):
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().get(path)
+    request.user = user
+    return [
+        str(item["link"])
+        for group in admin.site.get_sidebar_list(request)
+        for item in group["items"]
+        if item["active"] and item["has_permission"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/admin/door/", "door"),
+        ("/admin/door/today/", "door-today"),
+        ("/admin/door/sheet/", "door-sheet"),
+        ("/admin/door/session/7/", "door-today"),
+        ("/admin/core/scanevent/?outcome=present", "admin:core_scanevent_changelist"),
+        ("/admin/", "admin:index"),
+    ],
+)
+def test_the_sidebar_lights_only_the_best_matching_door_link(manager, path, expected):
+    assert active_links(manager, path) == [reverse(expected)]
+
+
+def test_the_cashier_lights_the_cashier_only_not_receipts_too(manager):
+    assert active_links(manager, reverse("admin:core_receipt_cashier")) == [reverse("admin:core_receipt_cashier")]
+    receipts = reverse("admin:core_receipt_changelist")
+    assert active_links(manager, receipts + "5/change/") == [receipts]
