@@ -5,7 +5,7 @@ from django.urls import path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from core import kiosk, kiosk_sw, views
+from core import kiosk, kiosk_sw, media, views
 from core.admin import cards as print_cards
 from core.admin import door_boards
 from core.admin import timetable as timetable_views
@@ -46,9 +46,6 @@ urlpatterns = [
     ),
     path("admin/door/sheet/", admin.site.admin_view(door_boards.attendance_sheet), name="door-sheet"),
     path("admin/", admin.site.urls),
+    # Uploads, in every mode: staff or a signed kiosk URL, never public (core/media.py).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_serve, name="media"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
