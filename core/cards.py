@@ -26,6 +26,15 @@ def teacher_card_value(teacher: Teacher) -> str:
     return TEACHER_CARD_PREFIX + _signer().sign(f"{teacher.pk}.{teacher.card_version}")
 
 
+def teacher_card_masked(value: str) -> str:
+    """A card value fit for logs and screens: ``T-<id>.<version>:…``. The signature is all a
+    working card needs, so it is never stored or shown; other values come back unchanged."""
+    head, colon, _signature = value.partition(":")
+    if colon and head.strip().upper().startswith(TEACHER_CARD_PREFIX):
+        return f"{head}:…"
+    return value
+
+
 def teacher_card_payload(value: str) -> tuple[int, int] | None:
     """(teacher id, card version) from a card value whose signature is good, else None."""
     if not isinstance(value, str):

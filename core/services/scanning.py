@@ -39,7 +39,7 @@ from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from core.cards import teacher_from_card
+from core.cards import teacher_card_masked, teacher_from_card
 from core.db import row_insert
 from core.models import (
     Attendance,
@@ -106,7 +106,8 @@ class ScanOutcome:
         return self.code in ADMITTED
 
     def as_json(self) -> dict:
-        """The kiosk's answer; money as a string, never a float."""
+        """The door's answer (kiosk and desk). No amount: the door says only "go to the office"
+        (SPEC §1); the amount is kept with the scan event for the office (``stored_json``)."""
         starts = timezone.localtime(self.session.starts_at) if self.session else None
         return {
             "code": str(self.code),
@@ -128,8 +129,11 @@ class ScanOutcome:
                 else None
             ),
             "minutes_late": self.minutes_late,
-            "amount_owed": str(money_round(self.amount_owed)),
         }
+
+    def stored_json(self) -> dict:
+        """What the scan event keeps: the answer given, plus the amount owed (money as a string)."""
+        return {**self.as_json(), "amount_owed": str(money_round(self.amount_owed))}
 
 
 def _local_time(moment: datetime.datetime) -> str:
@@ -340,8 +344,7 @@ def _door_closed(student: Student, session: Session) -> ScanOutcome:
 def _pay_first(student: Student, session: Session, owed: Decimal) -> ScanOutcome:
     return ScanOutcome(
         code=ScanOutcomeCode.PAY_FIRST,
-        message=_("%(name)s owes %(amount)s EGP. Please go to the office.")
-        % {"name": student.full_name, "amount": owed},
+        message=_("%(name)s has fees to pay. Please go to the office.") % {"name": student.full_name},
         student=student,
         session=session,
         amount_owed=owed,
@@ -389,9 +392,18 @@ def _student_scan(
     if candidate.attendance_status in (Attendance.Status.PRESENT, Attendance.Status.LATE):
         return _already_in(student, session)
     late_by = now - session.starts_at
+    verdict = money_verdict(
+        candidate.enrollment,
+        today=today,
+        center=center,
+        money=candidate.money,
+        attended_this_month=candidate.attended_this_month,
+    )
+    common = {"kiosk": kiosk, "operator": operator, "now": now, "today": today, "center": center}
     if late_by > datetime.timedelta(minutes=center.late_grace_minutes):
-        # Offline: he is inside already, the office follows up; no "refused" message hours later.
-        if not offline and not candidate.refused_late_before:  # once per session
+        if offline:
+            return _let_in_offline(read, candidate, verdict, refusal=_door_closed(student, session), **common)
+        if not candidate.refused_late_before:  # once per session
             _guardians_notify(
                 read,
                 center=center,
@@ -400,15 +412,11 @@ def _student_scan(
                 context={"group_name": group.name, "time": timezone.localtime(now).time()},
             )
         return _door_closed(student, session)
-    verdict = money_verdict(
-        candidate.enrollment,
-        today=today,
-        center=center,
-        money=candidate.money,
-        attended_this_month=candidate.attended_this_month,
-    )
     if not verdict.admitted:
-        if not offline and not candidate.refused_pay_before:  # once per session
+        if offline:
+            refusal = _pay_first(student, session, verdict.owed)
+            return _let_in_offline(read, candidate, verdict, refusal=refusal, **common)
+        if not candidate.refused_pay_before:  # once per session
             _guardians_notify(
                 read,
                 center=center,
@@ -417,17 +425,22 @@ def _student_scan(
                 context={"group_name": group.name, "amount": verdict.owed},
             )
         return _pay_first(student, session, verdict.owed)
-    return _admit(
-        read=read,
-        candidate=candidate,
-        verdict=verdict,
-        kiosk=kiosk,
-        operator=operator,
-        now=now,
-        today=today,
-        offline=offline,
-        center=center,
-    )
+    return _admit(read=read, candidate=candidate, verdict=verdict, offline=offline, **common)
+
+
+def _let_in_offline(read: DoorRead, candidate, verdict, *, refusal: ScanOutcome, **common) -> ScanOutcome:
+    """An offline kiosk let the student in though the rules refuse (late, or owes).
+
+    He sat in the class: record his attendance (source ``offline``) and the session's charge as
+    for any admission, so he is never marked absent nor the class left unpaid; the answer keeps
+    the rule's refusal, which leaves the office a follow-up (``_follow_up_record``). No message to
+    the parents: neither a refusal nor an arrival, hours after the fact.
+    """
+    admitted = _admit(read=read, candidate=candidate, verdict=verdict, offline=True, notify=False, **common)
+    if not admitted.admitted:  # cancelled meanwhile, or admitted by a simultaneous scan
+        return admitted
+    refusal.attendance, refusal.minutes_late = admitted.attendance, admitted.minutes_late
+    return refusal
 
 
 def _session_still_open(session: Session) -> bool:
@@ -446,7 +459,9 @@ def _session_still_open(session: Session) -> bool:
     return row is not None and row[0] != Session.Status.CANCELLED
 
 
-def _admit(*, read: DoorRead, candidate, verdict, kiosk, operator, now, today, offline=False, center) -> ScanOutcome:
+def _admit(
+    *, read: DoorRead, candidate, verdict, kiosk, operator, now, today, offline=False, center, notify=True
+) -> ScanOutcome:
     student, session, enrollment = read.student, candidate.session, candidate.enrollment
     group = session.group
     if not _session_still_open(session):
@@ -487,7 +502,7 @@ def _admit(*, read: DoorRead, candidate, verdict, kiosk, operator, now, today, o
     )
     local_now = timezone.localtime(now).time()
     arrival = "arrived_late" if minutes_late else "arrived"
-    if read.guardians:
+    if notify and read.guardians:
         wanted = [arrival, "last_session_warning"] if verdict.warn_last_session else [arrival]
         sources = message_sources(wanted, stamp=read.template_stamp)
         context = {"student_name": student.full_name, "group_name": group.name, "time": local_now}
@@ -641,8 +656,8 @@ def scan_process(
                 outcome = _decide(cleaned, kiosk=kiosk, operator=operator, now=now, offline=offline)
                 event = ScanEvent(
                     at=now,
-                    raw_code=raw,
-                    code=cleaned,
+                    raw_code=teacher_card_masked(raw),
+                    code=teacher_card_masked(cleaned),
                     outcome=outcome.code,
                     message=outcome.message[:255],
                     student=outcome.student,
@@ -651,7 +666,7 @@ def scan_process(
                     kiosk=kiosk,
                     operator=operator if getattr(operator, "pk", None) else None,
                     client_scan_id=client_scan_id,
-                    response=outcome.as_json(),
+                    response=outcome.stored_json(),
                 )
                 row_insert(event)
                 if offline:

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from core.models import Attendance, DoorFollowUp, EntryType, FeePeriod, LedgerEntry, Message, ScanEvent
+from core.services.door import sessions_mark_absent
 from core.services.kiosks import kiosk_create
 from core.services.scanning import scan_process
 from tests.factories import make_group, make_room, make_student
@@ -56,12 +57,16 @@ def test_a_late_night_queue_replayed_after_midnight_keeps_its_own_date_and_sessi
         for student, at, scan_id in queue
     ]
     assert [outcome.code for outcome in outcomes] == ["present", "pay_first", "door_closed"]
-    attendance = Attendance.objects.get()
-    assert (attendance.student, attendance.session, attendance.source) == (paid, session, Attendance.Source.OFFLINE)
-    assert attendance.at == night(21, 50)
-    charge = LedgerEntry.objects.get(entry_type=EntryType.CHARGE)
-    assert (charge.date, charge.session) == (NIGHT, session)
-    # the kiosk let them in: the office follows up, the parents get no "refused" message
+    # the kiosk let all three in: each sat in the class, so each has his attendance and its charge
+    attendances = {a.student: a for a in Attendance.objects.all()}
+    assert set(attendances) == {paid, owes, late}
+    assert all(a.session == session and a.source == Attendance.Source.OFFLINE for a in attendances.values())
+    assert attendances[paid].at == night(21, 50)
+    assert (attendances[late].status, attendances[late].minutes_late) == (Attendance.Status.LATE, 15)
+    charges = LedgerEntry.objects.filter(entry_type=EntryType.CHARGE)
+    assert charges.count() == 3
+    assert all((charge.date, charge.session) == (NIGHT, session) for charge in charges)
+    # the rules refused two of them: the office follows up, the parents get no "refused" message
     follow_ups = {f.student: f for f in DoorFollowUp.objects.all()}
     assert set(follow_ups) == {owes, late}
     assert follow_ups[owes].reason == DoorFollowUp.Reason.OWES
@@ -69,6 +74,20 @@ def test_a_late_night_queue_replayed_after_midnight_keeps_its_own_date_and_sessi
     assert follow_ups[late].reason == DoorFollowUp.Reason.LATE
     assert follow_ups[owes].session == session and follow_ups[owes].scan.at == night(21, 52)
     assert not Message.objects.filter(template_key__in=["payment_block", "late_refused"]).exists()
+    # nor an "arrived" hours later for the two the rules refused
+    assert set(Message.objects.filter(template_key="arrived").values_list("student", flat=True)) <= {paid.pk}
+
+
+@time_machine.travel(AFTER_MIDNIGHT, tick=False)
+def test_a_student_let_in_offline_is_never_marked_absent(late_class):
+    """QA: an owing student let in by the offline kiosk was marked absent and his parent told so."""
+    session, kiosk, _token, _paid, owes, _late = late_class
+    scan_process(owes.code, kiosk=kiosk, at=night(21, 52), client_scan_id="q-9", offline=True)
+    sessions_mark_absent(now=session.ends_at + datetime.timedelta(minutes=1))
+    attendance = Attendance.objects.get(student=owes)
+    assert attendance.status == Attendance.Status.PRESENT
+    assert not Message.objects.filter(student=owes, template_key="absent").exists()
+    assert DoorFollowUp.objects.get(student=owes).reason == DoorFollowUp.Reason.OWES
 
 
 @time_machine.travel(AFTER_MIDNIGHT, tick=False)
@@ -78,8 +97,8 @@ def test_replaying_the_same_queue_twice_changes_nothing(late_class):
         first = scan_process(paid.code, kiosk=kiosk, at=night(21, 50), client_scan_id="q-1", offline=True)
         second = scan_process(owes.code, kiosk=kiosk, at=night(21, 52), client_scan_id="q-2", offline=True)
     assert (first.code, first.replayed, second.code, second.replayed) == ("present", True, "pay_first", True)
-    assert Attendance.objects.count() == 1
-    assert LedgerEntry.objects.filter(entry_type=EntryType.CHARGE).count() == 1
+    assert Attendance.objects.count() == 2
+    assert LedgerEntry.objects.filter(entry_type=EntryType.CHARGE).count() == 2
     assert ScanEvent.objects.count() == 2
     assert DoorFollowUp.objects.count() == 1
 

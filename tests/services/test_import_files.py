@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.models import ImportJob
 from core.services.import_files import import_files_clean_up
@@ -49,7 +49,8 @@ def test_an_upload_never_applied_expires_after_a_month(main_branch, upload_dir):
     waiting = uploaded(main_branch, ImportJob.Status.READY, 10)
     running = uploaded(main_branch, ImportJob.Status.APPLYING, 40)
 
-    import_files_clean_up()
+    with translation.override("en"):
+        import_files_clean_up()
     forgotten.refresh_from_db()
     assert forgotten.status == ImportJob.Status.FAILED and "Upload the file again" in forgotten.message
     waiting.refresh_from_db()

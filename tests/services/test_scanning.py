@@ -242,6 +242,9 @@ def test_new_student_must_pay_before_the_first_class(main_branch, session_group,
     enrollment = enroll(student, session_group)
     refused = scan(student, cairo(15, 50))
     assert (refused.code, refused.amount_owed) == ("pay_first", Decimal("50.00"))
+    # the door says "go to the office", never the amount (SPEC §1); the scan event keeps it
+    assert "50" not in refused.message and "amount_owed" not in refused.as_json()
+    assert ScanEvent.objects.get(student=student).response["amount_owed"] == "50.00"
     center_set(new_student_grace=1)
     assert scan(student, cairo(15, 51)).code == "present"
     assert enrollment_balance(enrollment) == Decimal("-50.00")
@@ -383,6 +386,14 @@ def test_teacher_card_checks_the_teacher_in_and_a_forged_one_is_refused(main_bra
     session.refresh_from_db()
     assert session.teacher_checked_in_at == cairo(15, 50)
     assert scan(teacher_card_value(teacher), cairo(15, 55)).code == "already_in"
+    # the scan log keeps who scanned, never the card's signature (it is all a card needs)
+    card = teacher_card_value(teacher)
+    signature = card.partition(":")[2]
+    logged = ScanEvent.objects.filter(teacher=teacher)
+    assert logged.count() == 2
+    assert all(event.code == card.partition(":")[0] + ":…" for event in logged)
+    assert not ScanEvent.objects.filter(raw_code__contains=signature).exists()
+    assert not ScanEvent.objects.filter(code__contains=signature[-10:]).exists()
 
 
 def test_sessions_with_door_records_are_not_removable(paid_student, month_group, room):
@@ -480,7 +491,7 @@ def test_without_at_the_scan_uses_the_cairo_clock(paid_student, month_group, roo
     make_session(month_group, room)
     outcome = scan_process(paid_student.code)
     assert outcome.code == "present"
-    assert outcome.as_json()["amount_owed"] == "0.00"
+    assert "amount_owed" not in outcome.as_json() and outcome.stored_json()["amount_owed"] == "0.00"
     assert outcome.as_json()["session"]["starts_at"] == "16:00"
 
 
