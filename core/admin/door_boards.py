@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.admin.timetable import timetable_branches
@@ -58,6 +58,12 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
         branch = branches[0]
     today = timezone.localdate()
     rosters = sessions_board([branch.pk], day=today) if branch else []
+    now = timezone.now()
+    early = _early_window()
+    for roster in rosters:
+        session = roster.session
+        session.teacher_mark_from = session.starts_at - early
+        session.teacher_window = teacher_window(session, now=now, early=early)
     context = {
         **admin.site.each_context(request),
         "title": _("Today's sessions"),
@@ -65,7 +71,7 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
         "branch": branch,
         "today": today,
         "rosters": rosters,
-        "now": timezone.now(),
+        "now": now,
         "may_mark_teacher": request.user.has_perm(TEACHER_PERMISSION),
         "may_edit": request.user.has_perm(EDIT_PERMISSION),
         "board_url": reverse("door-today"),
@@ -81,13 +87,21 @@ def teacher_arrived(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     if session.status == Session.Status.CANCELLED:
         messages.error(request, _("%(group)s is cancelled today.") % {"group": session.group.name})
-    elif not session.starts_at - _early_window() <= now <= session.ends_at:
+    elif teacher_window(session, now=now, early=_early_window()) != "open":
         messages.error(request, _("The teacher can be marked in only from the door opening to the end of the class."))
     else:
         outcome = teacher_check_in(session=session, actor=request.user, now=now)
         level = messages.SUCCESS if outcome.code == ScanOutcomeCode.TEACHER_IN else messages.INFO
         messages.add_message(request, level, outcome.message)
     return HttpResponseRedirect(f"{reverse('door-today')}?branch={session.room.branch_id}")
+
+
+def teacher_window(session: Session, *, now: datetime.datetime, early: datetime.timedelta) -> str:
+    """Where now stands against the window the teacher may be marked in (R6): from the door
+    opening (start − early window) to the end of the session: "before", "open" or "over"."""
+    if now < session.starts_at - early:
+        return "before"
+    return "open" if now <= session.ends_at else "over"
 
 
 def _early_window() -> datetime.timedelta:
@@ -161,12 +175,15 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- the monthly attendance sheet of a group ------------------------------------------------------------
 
+# What a cell shows: symbols for the two common answers, short words for the others (no Latin
+# letters in an Arabic sheet).
 MARKS = {
     Attendance.Status.PRESENT: "✓",
-    Attendance.Status.LATE: "L",
+    Attendance.Status.LATE: pgettext_lazy("attendance sheet mark", "late"),
     Attendance.Status.ABSENT: "✗",
-    Attendance.Status.EXCUSED: "E",
+    Attendance.Status.EXCUSED: pgettext_lazy("attendance sheet mark", "excused"),
 }
+CANCELLED_MARK = "—"
 
 
 def _month(text: str) -> datetime.date:
@@ -177,9 +194,18 @@ def _month(text: str) -> datetime.date:
 
 
 def attendance_sheet_rows(group: Group, month: datetime.date) -> tuple[list[Session], list[dict]]:
-    """Sessions of the month as columns, one row per student enrolled that month (three queries)."""
+    """Sessions of the month as columns, one row per student enrolled that month (three queries).
+
+    A cancelled session was neither held nor missed: its cells show no mark and it counts in no
+    total, even for students admitted before the cancel. A session whose door has not opened yet
+    is not counted either. Each session gets ``counted`` (held or under way) for the template.
+    """
     last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    door_opened_by = timezone.now() + _early_window()
     sessions = list(Session.objects.filter(group=group, date__gte=month, date__lte=last_day).order_by("starts_at"))
+    for session in sessions:
+        session.is_cancelled = session.status == Session.Status.CANCELLED
+        session.counted = not session.is_cancelled and session.starts_at <= door_opened_by
     students = list(
         Student.objects.filter(enrollments__group=group, enrollments__start_date__lte=last_day)
         .exclude(enrollments__end_date__lt=month)
@@ -192,15 +218,20 @@ def attendance_sheet_rows(group: Group, month: datetime.date) -> tuple[list[Sess
             "student_id", "session_id", "status"
         )
     }
+    held = sum(session.counted for session in sessions)
     rows = []
     for student in students:
         cells = []
         attended = 0
         for session in sessions:
+            if session.is_cancelled:
+                cells.append({"status": "cancelled", "mark": CANCELLED_MARK})
+                continue
             status = marks.get((student.pk, session.pk), "")
-            attended += status in (Attendance.Status.PRESENT, Attendance.Status.LATE)
+            if session.counted:
+                attended += status in (Attendance.Status.PRESENT, Attendance.Status.LATE)
             cells.append({"status": status, "mark": MARKS.get(status, "")})
-        rows.append({"student": student, "cells": cells, "attended": attended})
+        rows.append({"student": student, "cells": cells, "attended": attended, "held": held})
     return sessions, rows
 
 
@@ -220,8 +251,9 @@ def attendance_sheet(request: HttpRequest) -> HttpResponse:
         "month": month,
         "sessions": sessions,
         "rows": rows,
-        "cancelled": Session.Status.CANCELLED,
-        "marks": [(MARKS[status], label) for status, label in Attendance.Status.choices],
+        "held": sum(session.counted for session in sessions),
+        "marks": [(status, MARKS[status], label) for status, label in Attendance.Status.choices],
+        "cancelled_mark": CANCELLED_MARK,
         "sheet_url": reverse("door-sheet"),
     }
     return render(request, "core/door_sheet.html", context)

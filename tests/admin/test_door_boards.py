@@ -166,3 +166,67 @@ def test_the_sheet_is_scoped_to_the_users_branches(client_as, door):
     session, _admitted, _waiting = door
     elsewhere = make_staff("door9", Role.SUPERVISOR, make_branch())
     assert client_as(elsewhere).get(SHEET, {"group": session.group_id}).status_code == 404
+
+
+def test_a_cancelled_session_is_neither_held_nor_missed_on_the_sheet(client_as, manager, door):
+    from core.admin.door_boards import attendance_sheet_rows
+    from core.services.sessions import session_cancel
+
+    session, admitted, waiting = door
+    earlier_start = datetime.datetime(2026, 11, 19, 16, 0, tzinfo=CAIRO)
+    earlier = make_session(session.group, session.room, starts_at=earlier_start)
+    Attendance.objects.create(
+        session=earlier,
+        student=admitted,
+        enrollment=admitted.enrollments.get(),
+        status=Attendance.Status.LATE,
+        minutes_late=5,
+        at=earlier_start,
+    )
+    session_cancel(actor=manager, session=session, reason="عطل")  # after `admitted` came in
+    sessions, rows = attendance_sheet_rows(session.group, datetime.date(2026, 11, 1))
+    by_student = {row["student"]: row for row in rows}
+    assert [s.pk for s in sessions] == [earlier.pk, session.pk]
+    assert (by_student[admitted]["attended"], by_student[admitted]["held"]) == (1, 1)
+    assert (by_student[waiting]["attended"], by_student[waiting]["held"]) == (0, 1)
+    assert by_student[admitted]["cells"][1] == {"status": "cancelled", "mark": "—"}
+    page = client_as(manager).get(SHEET, {"group": session.group_id, "month": "2026-11"}).content.decode()
+    table = page.split('id="attendance-sheet"')[1].split("</table>")[0]
+    assert "is-cancelled" in table and "✓" not in table  # the admitted student's mark is not shown
+    assert "<strong>0</strong>/1" in table and "<strong>1</strong>/1" in table
+
+
+def test_a_session_not_started_yet_is_not_counted_as_held(door):
+    from core.admin.door_boards import attendance_sheet_rows
+
+    session, _admitted, _waiting = door
+    make_session(session.group, session.room, starts_at=datetime.datetime(2026, 11, 30, 16, 0, tzinfo=CAIRO))
+    _sessions, rows = attendance_sheet_rows(session.group, datetime.date(2026, 11, 1))
+    assert {row["held"] for row in rows} == {1}
+
+
+def test_the_sheet_marks_are_symbols_or_translated_words_not_latin_letters(client_as, manager, door):
+    from django.utils.translation import pgettext
+
+    from core.admin.door_boards import MARKS
+
+    session, _admitted, _waiting = door
+    assert MARKS[Attendance.Status.PRESENT] == "✓" and MARKS[Attendance.Status.ABSENT] == "✗"
+    assert str(MARKS[Attendance.Status.LATE]) == pgettext("attendance sheet mark", "late")
+    assert str(MARKS[Attendance.Status.EXCUSED]) == pgettext("attendance sheet mark", "excused")
+    page = client_as(manager).get(SHEET, {"group": session.group_id, "month": "2026-11"}).content.decode()
+    legend = page.split("door-legends")[1].split("</p>")[0]
+    assert ">L<" not in legend and ">E<" not in legend
+
+
+def test_the_board_offers_the_teacher_button_only_inside_the_window(client_as, supervisor, main_branch, door):
+    session, _admitted, _waiting = door  # 16:00–18:00, now 15:50: the door is open
+    later, _people = classroom(main_branch, students=1, start_hour=19)  # the door opens at 18:30
+    over, _people = classroom(main_branch, students=1, start_hour=12)  # ended at 14:00
+    page = client_as(supervisor).get(BOARD).content.decode()
+    assert reverse("door-teacher-arrived", args=[session.pk]) in page
+    assert reverse("door-teacher-arrived", args=[later.pk]) not in page
+    assert reverse("door-teacher-arrived", args=[over.pk]) not in page
+    rows = {int(row.split('"')[0]): row for row in page.split('data-session="')[1:]}
+    assert "18:30" in rows[later.pk].split("</tr>")[0]
+    assert "is-muted" in rows[over.pk].split("</tr>")[0]
