@@ -229,7 +229,12 @@ def attendance_set(
         if status in admitted and before not in admitted:
             verdict = money_verdict(enrollment, today=session.date, center=CenterSettings.load())
             charge = post_charge(
-                enrollment=enrollment, session=session, amount=verdict.charge, today=session.date, operator=actor
+                enrollment=enrollment,
+                session=session,
+                amount=verdict.charge,
+                today=session.date,
+                operator=actor,
+                source=LedgerEntry.Source.MANUAL,
             )
             if charge is not None:
                 changes["charge"] = [None, str(charge.amount)]

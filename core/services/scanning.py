@@ -296,7 +296,13 @@ def money_verdict(
 
 
 def post_charge(
-    *, enrollment: Enrollment, session: Session, amount: Decimal, today: datetime.date, operator
+    *,
+    enrollment: Enrollment,
+    session: Session,
+    amount: Decimal,
+    today: datetime.date,
+    operator,
+    source: str = LedgerEntry.Source.DOOR,
 ) -> LedgerEntry | None:
     if amount <= 0:
         return None
@@ -309,7 +315,7 @@ def post_charge(
             date=today,
             period_month=_month_start(today) if is_month_group else None,
             session=session,
-            source=LedgerEntry.Source.DOOR,
+            source=source,
             created_by=operator if getattr(operator, "pk", None) else None,
         )
     )
@@ -567,10 +573,12 @@ def _teacher_scan(
             teacher=teacher,
             session=session,
         )
-    return teacher_check_in(session=session, teacher=teacher, actor=operator, now=now)
+    return teacher_check_in(session=session, teacher=teacher, actor=operator, now=now, by_card=True)
 
 
-def teacher_check_in(*, session: Session, teacher: Teacher | None = None, actor=None, now=None) -> ScanOutcome:
+def teacher_check_in(
+    *, session: Session, teacher: Teacher | None = None, actor=None, now=None, by_card: bool = False
+) -> ScanOutcome:
     """Mark the teacher arrived (his card, or the door supervisor); once per session."""
     now = now or timezone.now()
     teacher = teacher or session.group.teacher
@@ -592,10 +600,13 @@ def teacher_check_in(*, session: Session, teacher: Teacher | None = None, actor=
             instance=locked,
             changes={"teacher_checked_in_at": [None, now.isoformat()]},
         )
+    if by_card:
+        message = _("Welcome, %(name)s. Checked in to %(group)s.")
+    else:  # the door supervisor marked him: say so to the supervisor
+        message = _("%(name)s is checked in to %(group)s.")
     return ScanOutcome(
         code=ScanOutcomeCode.TEACHER_IN,
-        message=_("Welcome, %(name)s. Checked in to %(group)s.")
-        % {"name": teacher.full_name, "group": locked.group.name},
+        message=message % {"name": teacher.full_name, "group": locked.group.name},
         teacher=teacher,
         session=locked,
     )

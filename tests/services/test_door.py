@@ -5,6 +5,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from core.cards import teacher_card_value
 from core.models import Attendance, CenterSettings, EntryType, FeePeriod, LedgerEntry, Message, Session
@@ -151,6 +152,7 @@ def test_manual_present_charges_and_taking_it_back_reverses_with_audit(main_bran
     )
     assert (attendance.status, attendance.source) == ("present", Attendance.Source.MANUAL)
     assert enrollment_balance(enrollment) == Decimal("0.00")
+    assert LedgerEntry.objects.get(enrollment=enrollment, entry_type=EntryType.CHARGE).source == "manual"
     attendance_set(actor=None, session=session, student=student, status="excused", reason="scanned by mistake")
     assert enrollment_balance(enrollment) == Decimal("50.00")
     rows = AuditLog.objects.filter(model="core.attendance", object_id=str(attendance.pk)).order_by("id")
@@ -173,3 +175,18 @@ def test_manual_change_of_one_month_session_keeps_the_month_charge(main_branch, 
     assert enrollment_balance(enrollment) == Decimal("0.00")  # November is still charged
     attendance_set(actor=None, session=second, student=student, status="absent", reason="left at once")
     assert enrollment_balance(enrollment) == Decimal("200.00")
+
+
+def test_the_supervisor_marking_the_teacher_is_told_so_and_the_card_greets_the_teacher(main_branch, room):
+    from core.cards import teacher_card_value
+    from core.services.scanning import teacher_check_in
+    from tests.factories import make_teacher
+
+    teacher = make_teacher(name="وائل الشافعي")
+    marked = make_session(make_group(main_branch, teacher=teacher, room=room), room)
+    carded = make_session(make_group(main_branch, teacher=teacher, room=room), room, starts_at=cairo(18, 0))
+    with translation.override("en"):
+        by_supervisor = teacher_check_in(session=marked, actor=None, now=cairo(15, 50))
+        by_card = scan_process(teacher_card_value(teacher), at=cairo(17, 50))
+    assert by_supervisor.message.startswith("وائل الشافعي is checked in to")
+    assert by_card.session == carded and by_card.message.startswith("Welcome, وائل الشافعي.")
