@@ -21,7 +21,16 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.admin.timetable import timetable_branches
-from core.models import Attendance, CenterSettings, Enrollment, Group, ScanOutcomeCode, Session, Student
+from core.models import (
+    Attendance,
+    CenterSettings,
+    Enrollment,
+    Group,
+    ScanEvent,
+    ScanOutcomeCode,
+    Session,
+    Student,
+)
 from core.scoping import scope_by_branch
 from core.selectors.door import sessions_board
 from core.services.door import attendance_set
@@ -117,6 +126,26 @@ class AttendanceChangeForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("reason"), max_length=255)
 
 
+# Door answers that kept a student out: shown beside the row so nobody marks him present by mistake.
+REFUSALS = (ScanOutcomeCode.PAY_FIRST, ScanOutcomeCode.DOOR_CLOSED, ScanOutcomeCode.CANCELLED)
+
+
+def last_door_answers(session: Session) -> dict[int, dict]:
+    """The last scan of each student for this session, in one query: {student id: {outcome, label, at}}.
+
+    Only the outcome is shown, never the scan's message (it may name an amount owed).
+    """
+    answers = {}
+    scans = (
+        ScanEvent.objects.filter(session=session, student__isnull=False)
+        .order_by("at", "pk")
+        .values_list("student_id", "outcome", "at")
+    )
+    for student_id, outcome, at in scans:
+        answers[student_id] = {"outcome": outcome, "label": ScanOutcomeCode(outcome).label, "at": at}
+    return answers
+
+
 @require_http_methods(["GET", "POST"])
 def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, BOARD_PERMISSION)
@@ -159,13 +188,18 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.error(request, _("Choose a status and give the reason for the change."))
     attendances = {a.student_id: a for a in Attendance.objects.filter(session=session).select_related("recorded_by")}
-    rows = [(enrollment.student, attendances.get(enrollment.student_id)) for enrollment in enrollments]
+    last_scans = last_door_answers(session)
+    rows = [
+        (enrollment.student, attendances.get(enrollment.student_id), last_scans.get(enrollment.student_id))
+        for enrollment in enrollments
+    ]
     context = {
         **admin.site.each_context(request),
         "title": _("Attendance · %(group)s · %(date)s") % {"group": session.group.name, "date": session.date},
         "session": session,
         "rows": rows,
         "statuses": Attendance.Status.choices,
+        "refusals": REFUSALS,
         "may_edit": request.user.has_perm(EDIT_PERMISSION),
         "form": form,
         "board_url": f"{reverse('door-today')}?branch={session.room.branch_id}",

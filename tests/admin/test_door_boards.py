@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from core.models import Attendance, AuditLog, FeePeriod, Session
+from core.models import Attendance, AuditLog, FeePeriod, Kiosk, Session
 from core.services.kiosks import kiosk_create
 from core.services.scanning import scan_process
 from tests.factories import make_group, make_room, make_student
@@ -230,3 +230,45 @@ def test_the_board_offers_the_teacher_button_only_inside_the_window(client_as, s
     rows = {int(row.split('"')[0]): row for row in page.split('data-session="')[1:]}
     assert "18:30" in rows[later.pk].split("</tr>")[0]
     assert "is-muted" in rows[over.pk].split("</tr>")[0]
+
+
+def attendance_rows(page: str) -> dict[str, str]:
+    table = page.split('id="session-attendance"')[1].split("</table>")[0]
+    return {row.split('"')[0]: row.split("</tr>")[0] for row in table.split('data-student="')[1:]}
+
+
+def test_the_status_choice_starts_empty_so_one_click_marks_nobody(client_as, supervisor, door):
+    session, _admitted, waiting = door
+    client = client_as(supervisor)
+    url = reverse("door-session-attendance", args=[session.pk])
+    row = attendance_rows(client.get(url).content.decode())[str(waiting.pk)]
+    assert '<option value="" selected>' in row and 'value="present" selected' not in row
+    client.post(url, {"student": waiting.pk, "status": "", "reason": "x"})
+    assert not Attendance.objects.filter(student=waiting).exists()
+
+
+def test_the_page_shows_each_students_last_door_answer_without_the_amount(client_as, supervisor, door):
+    session, admitted, waiting = door
+    owes = make_student(session.room.branch)
+    enroll(owes, session.group)  # never paid: refused at the door
+    assert scan_process(owes.code, kiosk=Kiosk.objects.get()).code == "pay_first"
+    page = client_as(supervisor).get(reverse("door-session-attendance", args=[session.pk])).content.decode()
+    rows = attendance_rows(page)
+    assert "is-refused" in rows[str(owes.pk)] and "15:50" in rows[str(owes.pk)]
+    assert "200" not in rows[str(owes.pk)].replace(f'value="{owes.pk}"', "")
+    assert "is-refused" not in rows[str(admitted.pk)]
+    assert "is-refused" not in rows[str(waiting.pk)]
+
+
+def test_the_session_attendance_page_runs_the_same_queries_for_few_or_many(client_as, supervisor, door):
+    session, _admitted, _waiting = door
+    client = client_as(supervisor)
+    url = reverse("door-session-attendance", args=[session.pk])
+    client.get(url)  # warm the per-process caches
+    few = queries(client, url)
+    kiosk = Kiosk.objects.get()
+    for _index in range(4):
+        student = make_student(session.room.branch)
+        enroll(student, session.group)
+        scan_process(student.code, kiosk=kiosk)  # refused: owes
+    assert queries(client, url) == few
