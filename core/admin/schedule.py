@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter, RelatedDropdownFilter
@@ -19,7 +20,7 @@ from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyTabInli
 from core.admin.exports import CenterExportMixin
 from core.admin.forms import EndEnrollmentForm, EnrollmentAddForm, EnrollmentChangeForm, ReasonForm, TransferForm
 from core.admin.people import FoldedNameSearchMixin, ltr
-from core.models import Enrollment, Group, Room, ScheduleSlot, Session
+from core.models import Attendance, Enrollment, Group, Room, ScheduleSlot, Session
 from core.scoping import scope_by_branch
 from core.services.enrollments import enrollment_change_plan, enrollment_create, enrollment_end, enrollment_transfer
 from core.services.schedule import slot_conflicts, slot_save
@@ -400,6 +401,14 @@ class ExtraSessionForm(forms.ModelForm):
             self._update_errors(error)
 
 
+class CancelSessionsForm(ReasonForm):
+    """The cancel page's wording: "Cancel" would read as "cancel the classes" there."""
+
+    summary = ""
+    submit_label = _("Cancel the sessions")
+    back_label = _("Back")
+
+
 @admin.register(Session)
 class SessionAdmin(CenterExportMixin, ServiceErrorsMixin, CenterModelAdmin):
     branch_path = "group__branch"
@@ -498,11 +507,28 @@ class SessionAdmin(CenterExportMixin, ServiceErrorsMixin, CenterModelAdmin):
 
     @action(description=_("Cancel the selected sessions"), permissions=["cancel_session"])
     def cancel_sessions(self, request, queryset):
+        scheduled = queryset.filter(status=Session.Status.SCHEDULED)
+        admitted = Attendance.objects.filter(
+            session__in=scheduled, status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE]
+        ).count()
+        summary = ngettext(
+            "%(count)s session will be cancelled.",
+            "%(count)s sessions will be cancelled.",
+            len(scheduled),
+        ) % {"count": len(scheduled)}
+        if admitted:
+            summary += " " + ngettext(
+                "The charge of the %(admitted)s student already admitted will be reversed.",
+                "The charges of the %(admitted)s students already admitted will be reversed.",
+                admitted,
+            ) % {"admitted": admitted}
+        summary += " " + gettext("The guardians of every enrolled student will be told the class is cancelled.")
+        form_class = type("CancelSessionsForm", (CancelSessionsForm,), {"summary": summary})
         return action_with_form(
             self,
             request,
-            queryset.filter(status=Session.Status.SCHEDULED),
-            form_class=ReasonForm,
+            scheduled,
+            form_class=form_class,
             title=_("Cancel sessions"),
             apply=lambda session, data: session_cancel(actor=request.user, session=session, reason=data["reason"]),
         )

@@ -4,6 +4,8 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from core.models import AuditLog, Enrollment, FeePlan, ScheduleSlot, Session, Student, Weekday
 from core.services.enrollments import enrollment_create
@@ -431,3 +433,40 @@ def test_the_extra_session_form_uses_the_admin_widgets(client_as, manager, main_
     assert 'name="start_time"' in page and "vTimeField" in page
     duration = page[page.index('name="duration_minutes"') - 400 : page.index('name="duration_minutes"') + 400]
     assert "border" in duration
+
+
+def test_the_cancel_page_says_what_will_happen_and_goes_back_without_cancelling(client_as, manager, main_branch):
+    from core.models import Attendance
+
+    room = make_room(main_branch)
+    group = make_group(main_branch, room=room)
+    start = timezone.now() + datetime.timedelta(days=2)
+    session = Session.objects.create(
+        group=group,
+        date=timezone.localdate(start),
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=1),
+        room=room,
+    )
+    student = make_student(main_branch)
+    enrollment = enrollment_create(actor=manager, student=student, group=group, fee_plan=FeePlan.NORMAL)
+    Attendance.objects.create(session=session, student=student, enrollment=enrollment, status="present", at=start)
+    page = client_as(manager).post(
+        reverse("admin:core_session_changelist"), {"action": "cancel_sessions", "_selected_action": [session.pk]}
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<h2" in html and str(page.context["title"]) in html
+    summary = html.split('id="action-summary">')[1].split("</p>")[0]
+    with translation.override("ar"):
+        reversed_charges = ngettext(
+            "The charge of the %(admitted)s student already admitted will be reversed.",
+            "The charges of the %(admitted)s students already admitted will be reversed.",
+            1,
+        ) % {"admitted": 1}
+        told = gettext("The guardians of every enrolled student will be told the class is cancelled.")
+        back, cancel = gettext("Back"), gettext("Cancel")
+    assert reversed_charges in summary and told in summary
+    assert f">{back}</a>" in html and f">{cancel}</a>" not in html
+    session.refresh_from_db()
+    assert session.status == Session.Status.SCHEDULED
