@@ -13,14 +13,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
+from django.views.decorators.http import require_POST
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
@@ -338,6 +340,7 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
             path("cashier/<int:student_id>/", view(self.record_view), name="core_receipt_record"),
             path("cash-close/", view(self.cash_close_view), name="core_receipt_cash_close"),
             path("<int:object_id>/print/", view(self.print_view), name="core_receipt_print"),
+            path("<int:object_id>/printed/", view(self.printed_view), name="core_receipt_printed"),
             path("<int:object_id>/void/", view(self.void_view), name="core_receipt_void"),
             path("<int:object_id>/refund/", view(self.refund_view), name="core_receipt_refund"),
             path("discount/<int:enrollment_id>/", view(self.discount_view), name="core_receipt_discount"),
@@ -431,15 +434,16 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
         receipt = get_object_or_404(
             self.get_queryset(request).select_related("student", "cashier", "branch", "voided_by"), pk=object_id
         )
+        # Printed before (counted by receipt_printed when the browser prints): this one is a copy.
         is_copy = receipt.print_count > 0
-        Receipt.objects.filter(pk=receipt.pk).update(print_count=F("print_count") + 1)
         layout = "a5" if request.GET.get("layout") == "a5" else "thermal"
         center = _center_context()
         context = {
             "title": _("Receipt %(number)s") % {"number": receipt.number},
             "receipt": receipt,
             "lines": receipt_lines(receipt),
-            "balance": payments.student_balance(receipt.student),
+            "balance": payments.receipt_balance_after(receipt),
+            "printed_url": reverse("admin:core_receipt_printed", args=[receipt.pk]),
             "refunded": payments.receipt_refunded(receipt),
             "is_copy": is_copy,
             "layout": layout,
@@ -450,6 +454,16 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
             **center,
         }
         return render(request, "core/print/receipt.html", context)
+
+    @method_decorator(require_POST)
+    def printed_view(self, request, object_id):
+        """The browser is printing this receipt (its print event): count it, so the next print
+        says COPY. Opening or switching the layout counts nothing."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        receipt = get_object_or_404(self.get_queryset(request), pk=object_id)
+        Receipt.objects.filter(pk=receipt.pk).update(print_count=F("print_count") + 1)
+        return HttpResponse(status=204)
 
     def _receipt_form_view(self, request, object_id, *, form_class, title, apply):
         if not request.user.has_perm("core.void_receipt"):

@@ -93,6 +93,15 @@ def door_money(enrollment: Enrollment, *, month_start: datetime.date) -> DoorMon
     )
 
 
+def student_balance_through(student_id: int, last_entry_id: int) -> Decimal:
+    """The student's balance counting his ledger entries up to this one (the ledger is
+    append-only, so this is his balance at the moment that entry was written)."""
+    total = LedgerEntry.objects.filter(enrollment__student_id=student_id, pk__lte=last_entry_id).aggregate(
+        balance=Coalesce(Sum(_signed_amount()), Value(ZERO), output_field=_MONEY)
+    )["balance"]
+    return money_round(total)
+
+
 def unpaid_sessions(owed: Decimal, price: Decimal) -> int:
     """Session groups: how many sessions ``owed`` stands for, a part session counting as one."""
     if owed <= 0 or price <= 0:

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +32,7 @@ from core.models import (
     User,
 )
 from core.models.money import CREDIT_TYPES
-from core.selectors.money import ZERO, money_round, students_with_balance
+from core.selectors.money import ZERO, money_round, student_balance_through, students_with_balance
 from core.services.audit import audit_record
 from core.services.counters import counter_next
 
@@ -164,6 +164,16 @@ class _AlreadyRecorded(Exception):
 def student_balance(student: Student) -> Decimal:
     row = students_with_balance(Student.objects.filter(pk=student.pk)).values("balance").first()
     return money_round(row["balance"]) if row else ZERO
+
+
+def receipt_balance_after(receipt: Receipt) -> Decimal:
+    """The student's balance right after this receipt (and its own void or refunds, if any):
+    what its print said the first time, whatever was paid or charged since. The ledger is
+    append-only, so "after" is every entry of the student's up to the receipt's last one."""
+    last = receipt.entries.aggregate(last=Max("pk"))["last"]
+    if last is None:
+        return student_balance(receipt.student)
+    return student_balance_through(receipt.student_id, last)
 
 
 def _notify_payment(receipt: Receipt, balance: Decimal) -> None:

@@ -131,9 +131,11 @@ def test_taking_a_payment_prints_the_receipt(client_as, receptionist, student):
     assert parse_csp(printed["Content-Security-Policy"]) == STRICT_POLICY
     page = printed.content.decode()
     assert receipt.number in page and "150.00" in page and "-50.00" in page
-    assert "receipt-copy" not in page
-    again = client.get(reverse("admin:core_receipt_print", args=[receipt.pk]) + "?layout=thermal").content.decode()
-    assert "receipt-copy" in again and "receipt-thermal" in again
+    assert printed.context["is_copy"] is False and "data-copy-mark hidden" in page
+    client.post(reverse("admin:core_receipt_printed", args=[receipt.pk]))  # the browser printed it
+    again = client.get(reverse("admin:core_receipt_print", args=[receipt.pk]) + "?layout=thermal")
+    assert again.context["is_copy"] is True
+    assert "data-copy-mark>" in again.content.decode() and "receipt-thermal" in again.content.decode()
 
 
 def test_payment_lines_per_group(client_as, receptionist, student, group):
@@ -443,3 +445,33 @@ def test_the_sidebar_offers_money_by_role(client_as, receptionist, accountant, s
     assert settlements_list in accountant_page and cashier not in accountant_page
     door_page = client_as(supervisor).get(reverse("admin:index")).content.decode()
     assert cashier not in door_page and settlements_list not in door_page
+
+
+def test_a_reprint_shows_the_balance_right_after_that_receipt(client_as, receptionist, student, receipt):
+    """QA: a reprinted receipt showed today's balance, not the one printed the first time."""
+    url = reverse("admin:core_receipt_print", args=[receipt.pk])
+    first = client_as(receptionist).get(url).context["balance"]
+    assert first == Decimal("-50.00")  # owed 200, paid 150
+    payment_record(student=student, cashier=receptionist, amount="50")  # a later payment
+    assert client_as(receptionist).get(url).context["balance"] == first
+
+
+def test_opening_a_receipt_is_not_printing_it(client_as, receptionist, receipt):
+    """Only the browser's print (it posts to 'printed') makes the next view a COPY."""
+    client = client_as(receptionist)
+    url = reverse("admin:core_receipt_print", args=[receipt.pk])
+    printed = reverse("admin:core_receipt_printed", args=[receipt.pk])
+    assert client.get(url).context["is_copy"] is False
+    assert client.get(url + "?layout=a5").context["is_copy"] is False  # switching layout
+    assert client.get(printed).status_code == 405
+    assert client.post(printed).status_code == 204
+    receipt.refresh_from_db()
+    assert receipt.print_count == 1
+    assert client.get(url).context["is_copy"] is True
+
+
+def test_counting_a_print_needs_the_view_permission(client_as, supervisor, receipt):
+    printed = reverse("admin:core_receipt_printed", args=[receipt.pk])
+    assert client_as(supervisor).post(printed).status_code == 403
+    receipt.refresh_from_db()
+    assert receipt.print_count == 0
