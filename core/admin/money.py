@@ -52,6 +52,7 @@ from core.normalize import digits_ascii, search_key
 from core.scoping import branch_ids_visible, is_teacher_only, scope_by_branch
 from core.selectors.money import enrollments_with_balance, money_round, students_with_balance, unpaid_sessions
 from core.services import payments, settlements
+from core.services.scanning import money_verdict
 from core.services.settlements import month_after, month_first
 
 DEFAULTERS_PER_PAGE = 100
@@ -408,8 +409,11 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
                 )
                 url = reverse("admin:core_receipt_print", args=[receipt.pk])
                 return HttpResponseRedirect(f"{url}?layout={data['layout']}")
+        center, today = CenterSettings.load(), timezone.localdate()
         for row in enrollments:
             row.balance, row.owed = money_round(row.balance), money_round(row.owed)
+            # What the door will ask at his next class (R4 + R5): the office sees the same number.
+            row.with_next_class = money_verdict(row, today=today, center=center).owed
         owed_total = sum((row.owed for row in enrollments), money_round(0))
         recent = Receipt.objects.filter(student=student).select_related("cashier")[:5]
         return _page(

@@ -475,3 +475,18 @@ def test_counting_a_print_needs_the_view_permission(client_as, supervisor, recei
     assert client_as(supervisor).post(printed).status_code == 403
     receipt.refresh_from_db()
     assert receipt.print_count == 0
+
+
+def test_the_cashier_sees_what_the_door_will_ask(client_as, receptionist, main_branch):
+    """QA: the door refused a new student while the cashier showed 0.00 owed for him."""
+    from core.models import FeePeriod
+
+    group = make_group(main_branch, fee="225.00", fee_period=FeePeriod.MONTH)
+    student = make_student(main_branch)
+    enrollment_create(actor=None, student=student, group=group, start_date=datetime.date(2026, 9, 1))
+    page = client_as(receptionist).get(record_url(student))
+    ((row, _field),) = page.context["rows"]
+    assert (row.owed, row.with_next_class) == (Decimal("0.00"), Decimal("225.00"))
+    payment_record(student=student, cashier=receptionist, amount="225")
+    ((row, _field),) = client_as(receptionist).get(record_url(student)).context["rows"]
+    assert row.with_next_class == Decimal("0.00")
