@@ -20,7 +20,7 @@ class Attendance(models.Model):
 
     class Source(models.TextChoices):
         KIOSK = "kiosk", _("Kiosk")
-        DESK = "desk", _("Desk")
+        DESK = "desk", _("Door desk")  # the supervisor's scanning page in the admin
         MANUAL = "manual", _("Manual")
         OFFLINE = "offline", _("Offline")
 
