@@ -199,3 +199,41 @@ def test_the_scan_log_filters_by_group_branch_kiosk_desk_and_operator(client_as,
         assert gettext("Door desk (no kiosk)") in page and gettext("Door desk") in page
     by_operator = changelist_names(client, operator=supervisor.pk)
     assert "99999" in by_operator and scans.full_name not in by_operator
+
+
+# --- error pages ------------------------------------------------------------------------------------------
+
+
+def assert_self_contained(html: str) -> None:
+    """Renders under the CSP: our stylesheet only, no inline script or style."""
+    assert "<script" not in html and "<style" not in html and 'style="' not in html
+    assert "/static/core/simple_page.css" in html
+
+
+def test_a_money_screen_gives_the_supervisor_a_translated_403_page(client_as, supervisor):
+    from django.utils.translation import gettext, override
+
+    response = client_as(supervisor).get(reverse("admin:core_receipt_cashier"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    with override("ar"):
+        assert gettext("This page is not for your role") in html
+    assert 'lang="ar" dir="rtl"' in html and reverse("admin:index") in html
+    assert_self_contained(html)
+
+
+def test_the_403_page_follows_the_english_language(client_as, supervisor):
+    supervisor.language = "en"
+    supervisor.save(update_fields=["language"])
+    client = client_as(supervisor)
+    html = client.get(reverse("admin:core_ledgerentry_changelist")).content.decode()
+    assert "This page is not for your role" in html and 'dir="ltr"' in html
+
+
+@pytest.mark.parametrize("name", ["404.html", "500.html"])
+def test_the_404_and_500_pages_render_without_a_request(name):
+    from django.template.loader import get_template
+
+    html = get_template(name).render()
+    assert reverse("admin:index") in html
+    assert_self_contained(html)
