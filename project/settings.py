@@ -264,6 +264,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = env_str("TIME_ZONE", "Africa/Cairo")
 USE_TZ = True
+# Day-month-year dates, 24-hour times and a decimal point in both languages (project/formats/).
+FORMAT_MODULE_PATH = ["project.formats"]
 
 # --- Static and media --------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -357,7 +359,7 @@ UNFOLD = {
     "SITE_TITLE": _("SYSeducore"),
     "SITE_HEADER": _("SYSeducore"),
     "SITE_SUBHEADER": _("Tutoring center"),
-    "SITE_URL": "/admin/",
+    "SITE_URL": None,  # no "View site" link: the admin is the whole site
     "SITE_SYMBOL": "school",
     "SITE_LOGO": "core.branding.site_logo",
     "SHOW_HISTORY": True,

@@ -6,8 +6,27 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
 
 from core.roles import Role
+
+
+def login_url(url: str = "") -> str:
+    """Where the printed login points: --url, else the HOST and PORT that ``make run`` serves on.
+
+    make passes HOST=… and PORT=… given on its command line or in the environment to its
+    commands, so ``make run PORT=8792`` prints the port runserver listens on.
+    """
+    if url:
+        return url
+    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+    port = os.environ.get("PORT", "").strip() or "8000"
+    # runserver listening on every interface is reached on this machine's loopback address.
+    if host in {"0.0.0.0", "::"}:  # noqa: S104
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{port}{reverse('admin:index')}"
 
 
 class Command(BaseCommand):
@@ -18,6 +37,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--print-login", action="store_true", help="print the login to the terminal")
+        parser.add_argument(
+            "--url",
+            default="",
+            help="the address to print with --print-login (default: http://$HOST:$PORT/admin/, "
+            "127.0.0.1 and 8000 when unset)",
+        )
 
     def handle(self, *args, **options):
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "").strip()
@@ -47,7 +72,7 @@ class Command(BaseCommand):
         self.stdout.write(f"owner account {'created' if created else 'exists'}: {username}")
         if options["print_login"]:
             banner = (
-                "\n  Log in at http://127.0.0.1:8000/admin/\n"
+                f"\n  Log in at {login_url(options['url'])}\n"
                 f"  user: {username}\n"
                 f"  password: {password if created or password else '(unchanged)'}\n"
             )
