@@ -138,6 +138,10 @@ def kiosk_strings() -> dict[str, str]:
         "teacherNotIn": _("Teacher not in yet"),
         "cancelled": _("Cancelled"),
         "confirmForget": _("Forget this tablet's kiosk token?"),
+        "holdToForget": _("Hold for 2 seconds to forget this tablet's token."),
+        "checking": _("Checking the token…"),
+        "pairOffline": _("No connection: the token could not be checked. Connect the tablet and try again."),
+        "pairLinkBad": _("This pairing link is not complete. Type the token instead."),
     }
 
 

@@ -36,14 +36,52 @@
 
   var resultTimer = null;
 
+  // The server's sentence with each known name in its own <bdi> (an Arabic name inside an English
+  // sentence keeps its place), built as DOM nodes: server text never goes through innerHTML.
+  function isolatedText(parent, text, names) {
+    var parts = [{ text: text }];
+    names.filter(function (item) { return item.text; })
+      .sort(function (a, b) { return b.text.length - a.text.length; })
+      .forEach(function (item) {
+        var next = [];
+        parts.forEach(function (part) {
+          if (part.className !== undefined) { next.push(part); return; }
+          part.text.split(item.text).forEach(function (piece, index) {
+            if (index) { next.push({ text: item.text, className: item.className }); }
+            if (piece) { next.push({ text: piece }); }
+          });
+        });
+        parts = next;
+      });
+    parts.forEach(function (part) {
+      parent.appendChild(part.className !== undefined ? node("bdi", part.className, part.text) : document.createTextNode(part.text));
+    });
+  }
+
   function show(colour, message, answer) {
     var student = answer && answer.student;
     var teacher = answer && answer.teacher;
     var session = answer && answer.session;
+    var name = student ? student.name : (teacher ? teacher.name : "");
+    var group = session ? session.group : "";
+    message = message || "";
     result.dataset.colour = colour;
-    el("result-message").textContent = message || "";
-    el("result-student").textContent = student ? student.name : (teacher ? teacher.name : "");
-    el("result-group").textContent = session ? session.group + " · " + session.starts_at : "";
+    // Each piece once: the name as the heading unless the sentence already says it (then it is
+    // bold there), the group line only when the sentence does not name the group.
+    var nameLine = el("result-student");
+    var groupLine = el("result-group");
+    var messageLine = el("result-message");
+    nameLine.textContent = "";
+    groupLine.textContent = "";
+    messageLine.textContent = "";
+    nameLine.hidden = !name || message.indexOf(name) !== -1;
+    if (!nameLine.hidden) { nameLine.appendChild(node("bdi", "", name)); }
+    isolatedText(messageLine, message, [{ text: name, className: "kiosk-em" }, { text: group, className: "kiosk-em-group" }]);
+    groupLine.hidden = !group || message.indexOf(group) !== -1;
+    if (!groupLine.hidden) {
+      groupLine.appendChild(node("bdi", "", group));
+      groupLine.appendChild(document.createTextNode(" · " + session.starts_at));
+    }
     var photo = el("result-photo");
     if (student && student.photo) {
       photo.src = student.photo;
@@ -294,7 +332,7 @@
   scanInput.addEventListener("blur", function () { window.setTimeout(refocus, 50); });
   document.addEventListener("keydown", function (event) {
     audioUnlock();
-    if (door.hidden || event.target === scanInput || event.ctrlKey || event.altKey || event.metaKey) { return; }
+    if (door.hidden || event.target === scanInput || event.target.id === "unpair" || event.ctrlKey || event.altKey || event.metaKey) { return; }
     if (event.key.length === 1 || event.key === "Enter") { refocus(); }
   }, true);
   document.addEventListener("pointerdown", audioUnlock);
@@ -458,39 +496,149 @@
 
   // --- pairing, full screen, start ------------------------------------------------------------------------
 
+  var tokenInput = el("token-input");
+  var tokenMessage = el("token-message");
+
+  // A line under the token field: "checking…" (info) or why the token was not kept (error).
+  function tokenSay(text, kind) {
+    tokenMessage.textContent = text || "";
+    tokenMessage.dataset.kind = kind || "";
+    tokenMessage.hidden = !text;
+  }
+
   function ready() {
     var paired = staffMode || Boolean(token());
     tokenForm.hidden = paired;
     door.hidden = !paired;
+    if (el("unpair")) { el("unpair").hidden = !paired; }
     if (paired) {
+      tokenSay("");
       idle();
       scanInput.focus();
       rosterRefresh();
       replay();
     } else {
       cameraStop();
-      el("token-input").focus();
+      tokenInput.focus();
     }
   }
 
   function pairingLost() {
+    // 401 while scanning: the kiosk was revoked (or its token is wrong). Say so on the token form.
     window.localStorage.removeItem(TOKEN_KEY);
-    show("red", strings.refused, null);
     ready();
+    tokenSay(strings.refused, "error");
+    beep("red");
+  }
+
+  // A token is kept only once the server knows it: the roster answers 200 for a good token, 401
+  // for a wrong or revoked one. Without a network nothing is kept: the form says so and keeps it.
+  function tokenCheck(candidate) {
+    return fetch(body.dataset.rosterUrl, { credentials: "same-origin", headers: { "X-Kiosk-Token": candidate } })
+      .then(function (response) {
+        if (response.ok) { return { ok: true }; }
+        return response.json().catch(function () { return {}; }).then(function (answer) {
+          return { ok: false, message: response.status === 401 ? strings.refused : (answer.error || strings.noConnection) };
+        });
+      }, function () { return { ok: false, offline: true, message: strings.pairOffline }; });
+  }
+
+  var pairing = false;
+
+  function pairWith(candidate) {
+    candidate = (candidate || "").trim();
+    if (!candidate || pairing) { return; }
+    pairing = true;
+    el("token-save").disabled = true;
+    tokenForm.hidden = false;
+    door.hidden = true;
+    tokenSay(strings.checking, "info");
+    tokenCheck(candidate).then(function (check) {
+      pairing = false;
+      el("token-save").disabled = false;
+      if (check.ok) {
+        window.localStorage.setItem(TOKEN_KEY, candidate);
+        tokenInput.value = "";
+        ready();
+        return;
+      }
+      if (token()) {
+        // already paired: a bad pairing link does not undo the good token
+        ready();
+        show("white", check.message, null);
+        return;
+      }
+      tokenInput.value = check.offline ? candidate : "";
+      tokenSay(check.message, "error");
+      tokenInput.focus();
+    });
+  }
+
+  // The admin's QR code opens /kiosk/#pair=<token>: take the token and clear the address bar at
+  // once, so the token is neither left on screen nor kept in the history.
+  function pairFromAddress() {
+    var hash = window.location.hash;
+    if (hash.indexOf("#pair=") !== 0) { return false; }
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    var candidate = hash.slice("#pair=".length);
+    if (staffMode) { return false; }
+    if (!/^[A-Za-z0-9_-]{16,200}$/.test(candidate)) {
+      ready();
+      if (!token()) { tokenSay(strings.pairLinkBad, "error"); } else { show("white", strings.pairLinkBad, null); }
+      return true;
+    }
+    pairWith(candidate);
+    return true;
   }
 
   tokenForm.addEventListener("submit", function (event) {
     event.preventDefault();
     audioUnlock();
-    window.localStorage.setItem(TOKEN_KEY, el("token-input").value.trim());
-    el("token-input").value = "";
-    ready();
+    pairWith(tokenInput.value);
   });
 
+  // Forgetting the token unpairs the door: only a deliberate 2-second hold on the small settings
+  // control (a tap shows how), then the confirmation. A student's tap does nothing.
+  var HOLD_MS = 2000;
   var unpair = el("unpair");
   if (unpair) {
-    unpair.addEventListener("click", function () {
-      if (window.confirm(strings.confirmForget)) { window.localStorage.removeItem(TOKEN_KEY); ready(); }
+    var holdTimer = null;
+    var hintTimer = null;
+    var hint = el("unpair-hint");
+    var holdStart = function () {
+      if (holdTimer) { return; }
+      hint.hidden = true;
+      unpair.classList.add("is-holding");
+      holdTimer = window.setTimeout(function () {
+        holdTimer = null;
+        unpair.classList.remove("is-holding");
+        if (window.confirm(strings.confirmForget)) {
+          window.localStorage.removeItem(TOKEN_KEY);
+          ready();
+        } else {
+          refocus();
+        }
+      }, HOLD_MS);
+    };
+    var holdEnd = function () {
+      if (!holdTimer) { return; }
+      window.clearTimeout(holdTimer);
+      holdTimer = null;
+      unpair.classList.remove("is-holding");
+      hint.textContent = strings.holdToForget;
+      hint.hidden = false;
+      window.clearTimeout(hintTimer);
+      hintTimer = window.setTimeout(function () { hint.hidden = true; }, RESULT_MS);
+      refocus();
+    };
+    unpair.addEventListener("pointerdown", function (event) { event.preventDefault(); holdStart(); });
+    ["pointerup", "pointerleave", "pointercancel"].forEach(function (type) { unpair.addEventListener(type, holdEnd); });
+    unpair.addEventListener("contextmenu", function (event) { event.preventDefault(); });
+    unpair.addEventListener("keydown", function (event) {
+      if ((event.key === "Enter" || event.key === " ") && !event.repeat) { event.preventDefault(); holdStart(); }
+    });
+    unpair.addEventListener("keyup", function (event) {
+      if (event.key === "Enter" || event.key === " ") { holdEnd(); }
     });
   }
 
@@ -521,6 +669,6 @@
     if (navigator.onLine === false) { offline = true; }
     bannerUpdate();
   }
-  ready();
+  if (!pairFromAddress()) { ready(); }
   window.addEventListener("load", workerRegister);
 }());
