@@ -17,6 +17,7 @@ class CoreConfig(AppConfig):
         # so a template named admin/login.html here would never be found; name ours instead.
         admin.site.login_template = "core/login.html"
         admin.site.index_template = "core/dashboard.html"
+        admin.site.index_title = _("Dashboard")  # not Django's "Site administration"
 
         # Runs after Django's own create_permissions (auth is ready first), so every
         # permission a role names already exists.

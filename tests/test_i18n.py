@@ -65,10 +65,6 @@ def test_admin_pages_carry_the_center_title_and_no_view_site_link(client, owner,
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="Django's index_title 'Site administration' until core/apps.py sets admin.site.index_title",
-)
 def test_the_dashboard_is_titled_dashboard_not_site_administration(client, owner):
     client.force_login(owner)
     response = client.get(reverse("admin:index"))
