@@ -14,6 +14,7 @@ from unfold.decorators import action
 
 from core.admin.base import CenterModelAdmin
 from core.admin.exports import CenterExportMixin
+from core.admin.people import ltr
 from core.cards import teacher_card_masked
 from core.models import Attendance, Branch, DoorFollowUp, Group, Kiosk, ScanEvent, User
 from core.normalize import digits_ascii, search_key
@@ -199,11 +200,11 @@ class ScanEventAdmin(ReadOnlyMixin, CenterExportMixin, CenterModelAdmin):
 
     @admin.display(description=gettext_lazy("code"), ordering="code")
     def code_shown(self, scan):
-        return teacher_card_masked(scan.code)
+        return ltr(teacher_card_masked(scan.code))
 
     @admin.display(description=gettext_lazy("scanned text"))
     def raw_code_shown(self, scan):
-        return teacher_card_masked(scan.raw_code)
+        return ltr(teacher_card_masked(scan.raw_code))
 
     @admin.display(description=gettext_lazy("kiosk"), ordering="kiosk__name")
     def kiosk_shown(self, scan):

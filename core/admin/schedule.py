@@ -370,13 +370,13 @@ class ExtraSessionForm(forms.ModelForm):
     """
 
     actor = None
-    start_time = forms.TimeField(label=_("start time"), widget=UnfoldAdminTimeWidget(attrs={"dir": "ltr"}))
+    start_time = forms.TimeField(label=_("start time"), widget=UnfoldAdminTimeWidget())
     duration_minutes = forms.IntegerField(
         label=_("duration (minutes)"),
         min_value=1,
         max_value=720,
         initial=120,
-        widget=UnfoldAdminIntegerFieldWidget(attrs={"dir": "ltr"}),
+        widget=UnfoldAdminIntegerFieldWidget(),
     )
 
     class Meta:
