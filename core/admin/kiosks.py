@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from unfold.decorators import action
+from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 
 from core.admin.base import CenterModelAdmin, ServiceErrorsMixin, validation_messages
@@ -67,13 +67,19 @@ class KioskAdmin(ServiceErrorsMixin, CenterModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["name", "branch", "room"]
-        return ["name", "branch", "room", "token_prefix", "is_active", "revoked_at", "last_seen_at"]
+        # a revoked kiosk is read-only: its room without the "leave empty" help of the input
+        room = "room_shown" if obj.revoked_at is not None else "room"
+        return ["name", "branch", room, "token_prefix", "is_active", "revoked_at", "last_seen_at"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         # The branch decides which students the token may admit: another branch is a new kiosk.
-        return ["branch", *self.readonly_fields]
+        return ["branch", "room_shown", *self.readonly_fields]
+
+    @display(description=gettext_lazy("room"))
+    def room_shown(self, kiosk):
+        return kiosk.room or _("Any room of the branch")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

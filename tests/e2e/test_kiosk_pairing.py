@@ -13,8 +13,8 @@ from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from core.kiosk import kiosk_strings
-from core.models import Attendance, FeePeriod, Kiosk
-from core.services.kiosks import kiosk_revoke
+from core.models import Attendance, FeePeriod, Kiosk, ScanEvent
+from core.services.kiosks import kiosk_create, kiosk_from_token, kiosk_revoke
 from tests.e2e import test_kiosk
 from tests.e2e.browser import submit_login
 from tests.e2e.conftest import PASSWORD
@@ -274,3 +274,44 @@ def test_the_page_has_no_token_in_its_html(page, door_now):
     response = page.goto(f"/kiosk/#pair={token}")
     assert token not in response.text()
     assert base64.urlsafe_b64decode(token + "=")  # a token is url-safe: no escaping in the link
+
+
+def test_a_pairing_qr_shown_to_the_door_camera_pairs_and_is_never_sent_as_a_scan(
+    page, door_now, main_branch, live_server
+):
+    (_student, _other), token = door_now
+    pair(page, token)
+    _side, side_token = kiosk_create(actor=None, name="Side door", branch=main_branch)
+    scan(page, f"{live_server.url}/kiosk/#pair={side_token}")
+    page.wait_for_function(f"() => window.localStorage.getItem('kioskToken') === '{side_token}'")
+    expect(page.locator("#scan-input")).to_be_visible()
+    assert not ScanEvent.objects.exists()
+
+
+def test_the_kiosk_change_page_renames_and_revokes_with_a_reason(page, door_now, owner, log_in, problems, screenshot):
+    (_student, _other), token = door_now
+    kiosk = Kiosk.objects.get()
+    owner.set_password(PASSWORD)
+    owner.save(update_fields=["password"])
+    log_in(page, owner.username, PASSWORD)
+    page.goto(f"/admin/core/kiosk/{kiosk.pk}/change/")
+    page.fill("#id_name", "باب القاعة الكبيرة")
+    screenshot(page, "change")
+    with page.expect_navigation():
+        page.click("button[name=_continue]")
+    kiosk.refresh_from_db()
+    assert kiosk.name == "باب القاعة الكبيرة"
+
+    with page.expect_navigation():
+        page.click(f"a[href$='/admin/core/kiosk/{kiosk.pk}/revoke/']")
+    page.wait_for_load_state("networkidle")
+    page.fill("#id_reason", "الجهاز سُرق")
+    screenshot(page, "revoke")
+    with page.expect_navigation():
+        page.click("#kiosk-revoke-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    kiosk.refresh_from_db()
+    assert kiosk.revoked_at is not None and kiosk_from_token(token) is None
+    assert page.locator("button[name=_save]").count() == 0 and page.locator("#id_name").count() == 0
+    assert page.locator(f"a[href$='/admin/core/kiosk/{kiosk.pk}/revoke/']").count() == 0
+    screenshot(page, "revoked")

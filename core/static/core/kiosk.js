@@ -282,6 +282,11 @@
   function submit(code) {
     code = (code || "").trim();
     if (!code) { return; }
+    // The admin's pairing QR shown to the door camera: pair with it, never send it as a scan (the
+    // scan log would keep the token).
+    var pairLink = /#pair=([A-Za-z0-9_-]{16,200})$/.exec(code);
+    if (pairLink && !staffMode) { pairWith(pairLink[1]); return; }
+    if (code.indexOf("#pair=") !== -1) { show("white", strings.pairLinkBad, null); return; }
     var scan = { code: code, client_scan_id: scanId(), at: localIso(new Date()) };
     if (!staffMode && (offline || waiting > 0 || navigator.onLine === false)) {
       enqueue(scan); // keep the order: nothing overtakes the scans already waiting
