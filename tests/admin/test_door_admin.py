@@ -237,3 +237,8 @@ def test_the_404_and_500_pages_render_without_a_request(name):
     html = get_template(name).render()
     assert reverse("admin:index") in html
     assert_self_contained(html)
+
+
+def test_the_scan_log_filters_work_with_counts_shown(client_as, manager, old_teacher_scan):
+    response = client_as(manager).get(reverse("admin:core_scanevent_changelist"), {"_facets": "True", "kiosk": "desk"})
+    assert response.status_code == 200
