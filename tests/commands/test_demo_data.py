@@ -1,22 +1,32 @@
 """manage.py demo_data: a realistic, deterministic, conflict-free demo center, loaded once."""
 
+import datetime
 from collections import Counter as Tally
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from core.models import (
+    Attendance,
     Branch,
     CenterSettings,
     Counter,
     Enrollment,
+    EntryType,
     FeePlan,
     Group,
     Guardian,
+    Kiosk,
+    LedgerEntry,
+    Message,
     PayScheme,
+    Receipt,
     Room,
+    ScanEvent,
+    ScanOutcomeCode,
     ScheduleSlot,
     Session,
     Student,
@@ -26,6 +36,8 @@ from core.models import (
 )
 from core.normalize import phone_e164, search_key
 from core.roles import Role
+from core.selectors.money import enrollments_with_balance
+from core.services.scanning import money_verdict, scan_process
 from core.services.schedule import slot_conflicts
 from core.services.students import GuardianInput, student_register
 
@@ -33,7 +45,9 @@ SMALL = ["--students", "200"]
 
 
 @pytest.fixture
-def demo(db, capsys) -> str:
+def demo(db, capsys, monkeypatch) -> str:
+    # Three groups' history instead of ten: enough to show every case, and a faster suite.
+    monkeypatch.setattr("core.management.commands.demo_data.HISTORY_GROUPS", 3)
     call_command("demo_data", *SMALL)
     return capsys.readouterr().out
 
@@ -53,16 +67,16 @@ def test_the_default_demo_is_a_center_of_600_students(capsys):
     assert "600 students" in capsys.readouterr().out
 
 
+def _counts() -> tuple:
+    models = (Student, Guardian, Enrollment, User, Receipt, LedgerEntry, Attendance, ScanEvent, Session, Kiosk)
+    return tuple(model.objects.count() for model in models)
+
+
 def test_running_it_again_adds_nothing(demo, capsys):
-    counts = (Student.objects.count(), Guardian.objects.count(), Enrollment.objects.count(), User.objects.count())
+    counts = _counts()
     call_command("demo_data", *SMALL)
     assert "already has students" in capsys.readouterr().out
-    assert counts == (
-        Student.objects.count(),
-        Guardian.objects.count(),
-        Enrollment.objects.count(),
-        User.objects.count(),
-    )
+    assert counts == _counts()
 
 
 @pytest.mark.django_db
@@ -216,3 +230,100 @@ def test_a_bigger_center_grows_rooms_teachers_and_groups():
 def test_at_least_one_student_is_needed():
     with pytest.raises(CommandError):
         call_command("demo_data", "--students", "0")
+
+
+# --- the recent past: payments this month, two weeks at the door ---------------------------------
+
+
+def test_most_students_paid_this_month_with_numbered_receipts(demo):
+    today = timezone.localdate()
+    month = Receipt.objects.filter(date__gte=today.replace(day=1), date__lte=today)
+    payers = month.values("student").distinct().count()
+    assert payers >= 0.75 * Student.objects.count()
+    for branch_id, year in Receipt.objects.values_list("branch_id", "year").distinct():
+        sequences = sorted(Receipt.objects.filter(branch_id=branch_id, year=year).values_list("sequence", flat=True))
+        assert sequences == list(range(1, len(sequences) + 1))  # gap-free per branch and year
+        assert Counter.objects.get(key=f"receipt:{branch_id}:{year}").value == len(sequences)
+    for receipt in Receipt.objects.prefetch_related("entries__enrollment")[:300]:
+        assert receipt.number == f"{receipt.year}-{receipt.sequence:06d}"
+        lines = list(receipt.entries.all())
+        assert lines and all(line.entry_type == EntryType.PAYMENT for line in lines)
+        assert sum(line.amount for line in lines) == receipt.total > 0
+        assert all(line.enrollment.student_id == receipt.student_id for line in lines)
+    assert len(set(Receipt.objects.values_list("method", flat=True))) >= 2
+
+
+def test_some_students_owe_and_most_first_scans_would_be_green(demo):
+    center = CenterSettings.load()
+    today = timezone.localdate()
+    verdicts = [
+        money_verdict(enrollment, today=today, center=center).admitted
+        for enrollment in Enrollment.objects.filter(is_active=True).select_related("group", "student")
+    ]
+    assert sum(verdicts) >= 0.85 * len(verdicts)
+    assert not all(verdicts)  # the yellow case is there to try
+    never_paid = Student.objects.exclude(receipts__isnull=False).exclude(enrollments__fee_plan=FeePlan.EXEMPT)
+    assert never_paid.exists()
+
+
+def test_two_weeks_of_classes_have_attendance_charges_and_scans(demo):
+    today = timezone.localdate()
+    past = Session.objects.filter(date__lt=today)
+    assert past.exists()
+    assert past.filter(date__lte=today - datetime.timedelta(days=7)).exists()
+    assert not past.filter(status=Session.Status.SCHEDULED).exists()  # held (or one cancelled)
+    assert past.filter(status=Session.Status.HELD, teacher_checked_in_at__isnull=False).exists()
+    statuses = Tally(Attendance.objects.filter(session__date__lt=today).values_list("status", flat=True))
+    assert {Attendance.Status.PRESENT, Attendance.Status.LATE, Attendance.Status.ABSENT} <= set(statuses)
+    assert statuses[Attendance.Status.PRESENT] > statuses[Attendance.Status.ABSENT]
+    outcomes = set(ScanEvent.objects.values_list("outcome", flat=True))
+    assert {ScanOutcomeCode.PRESENT, ScanOutcomeCode.LATE, ScanOutcomeCode.TEACHER_IN} <= outcomes
+    assert ScanEvent.objects.filter(kiosk__isnull=False).count() == ScanEvent.objects.count()
+    charges = LedgerEntry.objects.filter(entry_type=EntryType.CHARGE, session__date__lt=today)
+    assert charges.exists()
+    # Every charge comes from an admitted attendance of that session (the door posted it).
+    admitted = set(
+        Attendance.objects.filter(status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE]).values_list(
+            "session_id", "enrollment_id"
+        )
+    )
+    assert set(charges.values_list("session_id", "enrollment_id")) <= admitted
+
+
+def test_no_message_about_the_past_is_left_to_send(demo):
+    assert Message.objects.exists()
+    assert not Message.objects.exclude(status=Message.Status.CANCELLED).exists()
+
+
+def test_a_paid_student_scanned_at_a_running_class_is_admitted(demo):
+    today = timezone.localdate()
+    paid = [
+        enrollment
+        for enrollment in enrollments_with_balance(
+            Enrollment.objects.filter(
+                is_active=True,
+                fee_plan=FeePlan.NORMAL,
+                student__receipts__date__gte=today.replace(day=1),
+                student__enrollments__isnull=False,
+            )
+            .annotate(groups=Count("student__enrollments", distinct=True))
+            .filter(groups=1)
+            .select_related("group", "student")
+        )
+        if enrollment.balance >= enrollment.group.fee
+    ]
+    assert paid
+    enrollment = paid[0]
+    now = timezone.now()
+    session = Session.objects.create(
+        group=enrollment.group,
+        date=today,
+        starts_at=now + datetime.timedelta(minutes=5),
+        ends_at=now + datetime.timedelta(minutes=95),
+        room=enrollment.group.default_room,
+        is_extra=True,
+    )
+    kiosk = Kiosk.objects.filter(branch_id=enrollment.group.branch_id).first()
+    outcome = scan_process(enrollment.student.code, kiosk=kiosk, at=now)
+    assert outcome.code == ScanOutcomeCode.PRESENT, outcome.message
+    assert outcome.session == session
