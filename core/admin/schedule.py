@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
@@ -370,9 +371,9 @@ class ExtraSessionForm(forms.ModelForm):
     """
 
     actor = None
-    start_time = forms.TimeField(label=_("start time"), widget=UnfoldAdminTimeWidget())
+    start_time = forms.TimeField(label=capfirst(_("start time")), widget=UnfoldAdminTimeWidget())
     duration_minutes = forms.IntegerField(
-        label=_("duration (minutes)"),
+        label=capfirst(_("duration (minutes)")),
         min_value=1,
         max_value=720,
         initial=120,

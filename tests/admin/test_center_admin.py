@@ -470,3 +470,12 @@ def test_the_cancel_page_says_what_will_happen_and_goes_back_without_cancelling(
     assert f">{back}</a>" in html and f">{cancel}</a>" not in html
     session.refresh_from_db()
     assert session.status == Session.Status.SCHEDULED
+
+
+def test_only_who_may_add_sessions_adds_an_extra_one(client, client_as, receptionist, main_branch):
+    room = make_room(main_branch)
+    group = make_group(main_branch, room=room)
+    data = extra_session_data(group, room, datetime.date.today() + datetime.timedelta(days=3))
+    assert client.post(reverse("admin:core_session_add"), data)["Location"].startswith("/admin/login/")
+    assert client_as(receptionist).post(reverse("admin:core_session_add"), data).status_code == 403
+    assert not Session.objects.exists()
