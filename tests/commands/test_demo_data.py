@@ -327,3 +327,13 @@ def test_a_paid_student_scanned_at_a_running_class_is_admitted(demo):
     outcome = scan_process(enrollment.student.code, kiosk=kiosk, at=now)
     assert outcome.code == ScanOutcomeCode.PRESENT, outcome.message
     assert outcome.session == session
+
+
+def test_each_branch_has_a_kiosk_whose_token_is_printed(demo):
+    from core.services.kiosks import kiosk_from_token
+
+    lines = demo.split("Kiosk tokens", 1)[1].split("Staff logins", 1)[0].strip().splitlines()[1:]
+    tokens = [line.split()[-1] for line in lines]
+    kiosks = {kiosk_from_token(token) for token in tokens}
+    assert None not in kiosks
+    assert {kiosk.branch_id for kiosk in kiosks} == set(Branch.objects.values_list("pk", flat=True))

@@ -129,9 +129,10 @@ class DemoHistory:
     # --- the whole thing -----------------------------------------------------------------------------
     def run(self) -> dict:
         first_message = Message.objects.aggregate(last=Max("pk"))["last"] or 0
-        self.kiosks = {}
+        self.kiosks, self.counts["kiosk_tokens"] = {}, []
         for branch in self.branches:
-            self.kiosks[branch.pk], _token = kiosk_create(actor=None, name=KIOSK_NAME, branch=branch)
+            self.kiosks[branch.pk], token = kiosk_create(actor=None, name=KIOSK_NAME, branch=branch)
+            self.counts["kiosk_tokens"].append((branch.name_en or branch.name_ar, token))
         groups = self.history_groups()
         sessions = self.past_sessions(groups)
         enrollments = list(

@@ -632,6 +632,8 @@ class Command(BaseCommand):
             "{past_sessions} sessions, {scans} scans at the door ({messages_cancelled} parent messages "
             "about the past cancelled, not sent).".format(days=HISTORY_DAYS, **history)
         )
+        tokens = "\n".join(f"  {branch:<18} {token}" for branch, token in history["kiosk_tokens"])
+        self.stdout.write(f"Kiosk tokens for /kiosk/ (shown only now; one kiosk per branch):\n{tokens}")
         if summary["staff"]:
             lines = [f"  {username:<12} {role}" for username, role in summary["staff"]]
             self.stdout.write(
