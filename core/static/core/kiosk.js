@@ -76,6 +76,7 @@
     messageLine.textContent = "";
     nameLine.hidden = !name || message.indexOf(name) !== -1;
     if (!nameLine.hidden) { nameLine.appendChild(node("bdi", "", name)); }
+    result.dataset.named = name && nameLine.hidden ? "in-message" : "";
     isolatedText(messageLine, message, [{ text: name, className: "kiosk-em" }, { text: group, className: "kiosk-em-group" }]);
     groupLine.hidden = !group || message.indexOf(group) !== -1;
     if (!groupLine.hidden) {
@@ -390,7 +391,11 @@
     if (rosterPending || door.hidden || !body.dataset.rosterUrl) { return; }
     rosterPending = true;
     fetch(body.dataset.rosterUrl, { credentials: "same-origin", headers: { "X-Kiosk-Token": staffMode ? "" : token() } })
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        // revoked while idle: say so within one roster refresh, not only at the next scan
+        if (response.status === 401 && !staffMode) { pairingLost(); return null; }
+        return response.ok ? response.json() : null;
+      })
       .then(function (data) { if (data) { rosterRender(data.sessions); rosterShown = true; } })
       .catch(function () {
         // Offline: the banner says so; the roster waits. A page reloaded offline never had one, and
