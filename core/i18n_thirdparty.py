@@ -48,6 +48,10 @@ DJANGO = (
     gettext_noop("%(model)s instance with %(field)s %(value)r is not a valid choice."),
     ngettext_lazy("Please submit at most %(num)d form.", "Please submit at most %(num)d forms."),
     ngettext_lazy("Please submit at least %(num)d form.", "Please submit at least %(num)d forms."),
+    # unfold's error note counts ``errors.items|length``, which is always 0, and Django's Arabic
+    # for the count 0 reads "no errors to correct" above every form with errors: every form of
+    # ours says "correct the errors below".
+    ngettext_lazy("Please correct the error below.", "Please correct the errors below."),
 )
 
 # django-unfold 0.91.0 (with unfold.contrib.filters, forms and import_export): no translations at all.

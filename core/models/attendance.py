@@ -193,7 +193,9 @@ class ScanEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} · {self.get_outcome_display()}"
+        from core.cards import teacher_card_masked
+
+        return f"{teacher_card_masked(self.code)} · {self.get_outcome_display()}"
 
 
 class DoorFollowUp(models.Model):
