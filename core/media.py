@@ -94,12 +94,14 @@ def media_serve(request: HttpRequest, name: str):
     try:
         if not default_storage.exists(cleaned):
             raise Http404
-        modified = default_storage.get_modified_time(cleaned)
-    except (SuspiciousFileOperation, NotImplementedError, OSError):
+    except (SuspiciousFileOperation, OSError):
         raise Http404 from None
-    last_modified = http_date(modified.timestamp())
+    try:
+        modified = int(default_storage.get_modified_time(cleaned).timestamp())
+    except (NotImplementedError, OSError):  # a storage that does not know: no 304s then
+        modified = None
     cache_seconds = signed_for if signed_for is not None else getattr(settings, "MEDIA_CACHE_SECONDS", DEFAULT_MAX_AGE)
-    if not was_modified_since(request.META.get("HTTP_IF_MODIFIED_SINCE"), int(modified.timestamp())):
+    if modified is not None and not was_modified_since(request.META.get("HTTP_IF_MODIFIED_SINCE"), modified):
         response = HttpResponseNotModified()
     else:
         content_type, encoding = mimetypes.guess_type(cleaned)
@@ -113,7 +115,8 @@ def media_serve(request: HttpRequest, name: str):
             filename=posixpath.basename(cleaned),
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Last-Modified"] = last_modified
+    if modified is not None:
+        response.headers["Last-Modified"] = http_date(modified)
     response.headers["Cache-Control"] = f"private, max-age={int(cache_seconds)}"
     if not signed_for:
         response.headers["Vary"] = "Cookie"

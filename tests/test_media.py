@@ -139,3 +139,13 @@ def test_an_unchanged_file_answers_304(staff_client, photo):
 def test_only_get_and_head(staff_client, photo):
     assert staff_client.head(f"/media/{photo}").status_code == 200
     assert staff_client.post(f"/media/{photo}").status_code in (403, 405)
+
+
+def test_a_storage_that_does_not_know_modification_times_still_serves(staff_client, photo, monkeypatch):
+    def unknown(name):
+        raise NotImplementedError
+
+    monkeypatch.setattr(default_storage, "get_modified_time", unknown)
+    response = staff_client.get(f"/media/{photo}")
+    assert response.status_code == 200
+    assert "Last-Modified" not in response
