@@ -205,6 +205,7 @@ class DemoCenter:
         self.today = today
         self.rng = rng
         self.used_phones: set[str] = set()
+        self.branch_list: list[Branch] = []
 
     # --- helpers -------------------------------------------------------------------------------
     def phone(self) -> str:
@@ -221,7 +222,7 @@ class DemoCenter:
 
     # --- the center ----------------------------------------------------------------------------
     def build(self) -> dict:
-        branches = self.branches()
+        branches = self.branch_list = self.branches()
         rooms = self.rooms(branches)
         teachers = self.teachers()
         plans = self.groups(branches, rooms, teachers)
@@ -616,7 +617,7 @@ class Command(BaseCommand):
             history = DemoHistory(
                 rng=random.Random(SEED + 1),  # noqa: S311
                 now=now,
-                branches=list(Branch.objects.order_by("pk")[:2]),
+                branches=center.branch_list,
                 groups=HISTORY_GROUPS if center.scale <= 2 else HISTORY_GROUPS_BIG,
             ).run()
         seconds = time.monotonic() - started
