@@ -13,9 +13,9 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import SuspiciousFileOperation
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseForbidden, HttpResponseNotModified
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseNotModified
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 from django.views.static import was_modified_since
@@ -88,7 +88,7 @@ def media_serve(request: HttpRequest, name: str):
     signed_for = media_signature_valid(cleaned, request.GET.get("s", "")) if cleaned else None
     staff = _staff(request)
     if not staff and signed_for is None:
-        return HttpResponseForbidden()
+        raise PermissionDenied  # the center's 403 page; an <img> just shows nothing
     if cleaned is None:
         raise Http404
     try:
