@@ -279,6 +279,8 @@ def test_two_weeks_of_classes_have_attendance_charges_and_scans(demo):
     outcomes = set(ScanEvent.objects.values_list("outcome", flat=True))
     assert {ScanOutcomeCode.PRESENT, ScanOutcomeCode.LATE, ScanOutcomeCode.TEACHER_IN} <= outcomes
     assert ScanEvent.objects.filter(kiosk__isnull=False).count() == ScanEvent.objects.count()
+    # One day the kiosks were offline and replayed their scans later.
+    assert Attendance.objects.filter(source=Attendance.Source.OFFLINE).exists()
     charges = LedgerEntry.objects.filter(entry_type=EntryType.CHARGE, session__date__lt=today)
     assert charges.exists()
     # Every charge comes from an admitted attendance of that session (the door posted it).

@@ -6,7 +6,8 @@ attendance sheets, collections and follow-ups have rows, and most first scans to
 
 Everything that matters goes through the real services, at past times: ``payment_record``
 (receipts, ledger, audit), ``scan_process`` at a kiosk (attendance present/late, door charges,
-refusals, scan events), ``teacher_check_in``, ``session_cancel`` and ``sessions_mark_absent``.
+refusals, scan events; one day's scans replayed offline, leaving follow-ups),
+``teacher_check_in``, ``session_cancel`` and ``sessions_mark_absent``.
 Services cost milliseconds each, so the full history is played for a few groups only
 (``HISTORY_GROUPS``, spread over teachers and branches); the other students' payments of this
 month are written in bulk as ``payment_record`` writes them (receipt from the same counter, one
@@ -106,6 +107,7 @@ class DemoHistory:
         self.today = timezone.localdate(now)
         self.month_start = self.today.replace(day=1)
         self.window_start = self.today - datetime.timedelta(days=HISTORY_DAYS)
+        self.outage_day: datetime.date | None = None
         self.branches = branches
         users = {user.username: user for user in User.objects.filter(username__in=_STAFF_NAMES)}
         self.cashiers = {
@@ -135,6 +137,10 @@ class DemoHistory:
             self.counts["kiosk_tokens"].append((branch.name_en or branch.name_ar, token))
         groups = self.history_groups()
         sessions = self.past_sessions(groups)
+        # One day the network was down: the kiosks let everyone in and replayed the scans later
+        # (offline), so refusals they could not enforce are left to the office as follow-ups.
+        days = sorted({session.date for session in sessions})
+        self.outage_day = days[len(days) // 2] if days else None
         enrollments = list(
             Enrollment.objects.filter(is_active=True, student__is_active=True)
             .select_related("group", "student")
@@ -165,7 +171,11 @@ class DemoHistory:
         while day <= self.today:
             self.bulk_pay(bulk_days.get(day, []), day=day, students=students)
             for session in sorted(sessions_by_day.get(day, []), key=lambda s: (s.starts_at, s.pk)):
-                cancel = not cancelled_one and day >= self.window_start + datetime.timedelta(days=3)
+                cancel = (
+                    not cancelled_one
+                    and day >= self.window_start + datetime.timedelta(days=3)
+                    and day != self.outage_day
+                )
                 cancelled_one |= cancel
                 self.play_session(session, enrolled_by_group.get(session.group_id, []), payers, students, cancel=cancel)
             if day < self.today:
@@ -248,15 +258,16 @@ class DemoHistory:
             student = students[enrollment.student_id]
             if payer.plan != "unpaid" and month not in payer.paid_months:
                 self.pay(payer, student, at=at - self.rng.randrange(2, 15) * minutes, month=month)
-            outcome = self.scan(student.code, kiosk=kiosk, at=at)
-            if outcome.code == ScanOutcomeCode.PAY_FIRST and self.rng.random() < PAYS_AT_THE_DESK:
+            offline = session.date == self.outage_day
+            outcome = self.scan(student.code, kiosk=kiosk, at=at, offline=offline)
+            if outcome.code == ScanOutcomeCode.PAY_FIRST and not offline and self.rng.random() < PAYS_AT_THE_DESK:
                 self.pay_owed(student, owed=outcome.amount_owed, at=at + 2 * minutes)
                 payer.paid_months.add(month)
                 self.scan(student.code, kiosk=kiosk, at=at + 4 * minutes)
 
-    def scan(self, code: str, *, kiosk, at: datetime.datetime):
+    def scan(self, code: str, *, kiosk, at: datetime.datetime, offline: bool = False):
         self.counts["scans"] += 1
-        return scan_process(code, kiosk=kiosk, at=at)
+        return scan_process(code, kiosk=kiosk, at=at, offline=offline)
 
     # --- payments through the service ------------------------------------------------------------------
     def pay(self, payer: Payer, student, *, at: datetime.datetime, month: datetime.date) -> None:
