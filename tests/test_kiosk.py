@@ -277,3 +277,23 @@ def test_the_roster_lists_who_is_expected_in_and_refused(door, main_branch, djan
 def test_the_roster_needs_a_kiosk_token(door):
     client, _csrf = kiosk_client()
     assert client.get("/kiosk/roster/", headers={"X-Kiosk-Token": "nope"}).status_code == 401
+
+
+def test_the_tablet_can_show_the_students_photo_and_nobody_else_can_fetch_it(door, settings, tmp_path):
+    """Uploads are private (core/media.py): the kiosk's answer carries a signed, expiring address."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    student, _kiosk, token = door
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
+    student.photo.save("photo.png", SimpleUploadedFile("photo.png", png, content_type="image/png"))
+    client, csrf = kiosk_client()
+    answer = post(client, csrf, token, {"code": student.code})
+    photo = answer.json()["student"]["photo"]
+    assert photo.startswith("/media/") and "?s=" in photo
+    fetched = Client().get(photo)
+    assert fetched.status_code == 200 and b"".join(fetched.streaming_content) == png
+    assert Client().get(photo.split("?")[0]).status_code == 403  # without the signature

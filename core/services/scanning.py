@@ -41,6 +41,7 @@ from django.utils.translation import ngettext
 
 from core.cards import teacher_card_masked, teacher_from_card
 from core.db import row_insert
+from core.media import media_url_signed
 from core.models import (
     Attendance,
     AuditLog,
@@ -117,7 +118,8 @@ class ScanOutcome:
                 {
                     "code": self.student.code,
                     "name": self.student.full_name,
-                    "photo": self.student.photo.url if self.student.photo else "",
+                    # a signed, expiring address: the tablet has no login to fetch uploads with
+                    "photo": media_url_signed(self.student.photo.name) if self.student.photo else "",
                 }
                 if self.student
                 else None
