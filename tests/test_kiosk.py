@@ -172,11 +172,20 @@ def test_admin_creates_a_kiosk_and_shows_its_token_once(client_as, owner, main_b
     assert kiosk.token_prefix in page
 
 
-def test_admin_revoke_action(client_as, owner, main_branch):
+def test_admin_revoke_action_asks_for_a_reason_first(client_as, owner, main_branch):
     kiosk, token = kiosk_create(actor=None, name="Door", branch=main_branch)
     client = client_as(owner)
-    client.post(reverse("admin:core_kiosk_changelist"), {"action": "revoke", "_selected_action": [kiosk.pk]})
+    changelist = reverse("admin:core_kiosk_changelist")
+    asked = client.post(changelist, {"action": "revoke", "_selected_action": [kiosk.pk]})
+    assert asked.status_code == 200 and "reason" in asked.context["form"].fields
+    assert kiosk_from_token(token) is not None  # nothing yet
+    blank = {"action": "revoke", "_selected_action": [kiosk.pk], "apply": "1", "reason": " "}
+    assert client.post(changelist, blank).status_code == 200
+    assert kiosk_from_token(token) is not None
+    done = client.post(changelist, {**blank, "reason": "tablet stolen"})
+    assert done.status_code == 302
     assert kiosk_from_token(token) is None
+    assert AuditLog.objects.get(model="core.kiosk", object_id=str(kiosk.pk), reason="tablet stolen")
 
 
 def test_staff_without_the_permission_cannot_open_kiosks(client_as, receptionist):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 
+from core.admin.actions import action_with_form
 from core.admin.base import CenterModelAdmin, ServiceErrorsMixin, validation_messages
 from core.admin.cards import qr_svg
 from core.admin.forms import ReasonForm
@@ -190,8 +191,17 @@ class KioskAdmin(ServiceErrorsMixin, CenterModelAdmin):
         }
         return TemplateResponse(request, "admin/core/kiosk/revoke.html", context)
 
+    def action_done_message(self, count):
+        return _("Revoked %(count)d kiosks.") % {"count": count}
+
     @action(description=gettext_lazy("Revoke the selected kiosks"), permissions=["change"])
     def revoke(self, request, queryset):
-        for kiosk in queryset:
-            kiosk_revoke(actor=request.user, kiosk=kiosk)
-        messages.success(request, _("Revoked %(count)d kiosks.") % {"count": queryset.count()})
+        """A confirmation with a reason first, as on the kiosk's own page: a revoked tablet stops at once."""
+        return action_with_form(
+            self,
+            request,
+            queryset.filter(revoked_at__isnull=True),
+            form_class=ReasonForm,
+            title=_("Revoke the kiosk"),
+            apply=lambda kiosk, data: kiosk_revoke(actor=request.user, kiosk=kiosk, reason=data["reason"].strip()),
+        )
