@@ -8,8 +8,9 @@ on SQLite and PostgreSQL; its values go through the converters the ORM itself ap
 datetimes, decimals and booleans come back as text and numbers on SQLite) and rows become
 ordinary model instances. tests/selectors/test_scan_read.py checks it against the ORM's answers.
 
-One row per (today's session at this door × guardian); a student with neither still gets one row,
-so "unknown card" (no row) and "no class now" (a row without a session) stay apart.
+One row per (active enrollment, with today's session at this door if it has one) × guardian; a
+student with none of these still gets one row, so "unknown card" (no row) and "no class now" (no
+row with a session) stay apart.
 """
 
 import dataclasses
@@ -161,50 +162,72 @@ def _door_query(vendor: str, place_shape: tuple) -> tuple[str, "_Select", dict[s
         "attendance_id": select.column("att.id", Attendance._meta.pk),
         "attendance_status": select.column("att.status", Attendance._meta.get_field("status")),
     }
+
+    # Money, attendance and refusals only for rows with a class today (an enrollment without
+    # one comes back too, with an empty session).
+    def for_session(sql: str) -> str:
+        return f"CASE WHEN se.id IS NULL THEN NULL ELSE {sql} END"
+
     credits, debits = _literals(CREDIT_TYPES), _literals(DEBIT_TYPES)
     at["balance"] = select.column(
-        f"(SELECT COALESCE(SUM(CASE WHEN l.entry_type IN ({credits}) THEN l.amount"
-        f" WHEN l.entry_type IN ({debits}) THEN -l.amount ELSE 0 END), 0)"
-        f" FROM {t['ledger']} l WHERE l.enrollment_id = en.id)",
+        for_session(
+            f"(SELECT COALESCE(SUM(CASE WHEN l.entry_type IN ({credits}) THEN l.amount"
+            f" WHEN l.entry_type IN ({debits}) THEN -l.amount ELSE 0 END), 0)"
+            f" FROM {t['ledger']} l WHERE l.enrollment_id = en.id)"
+        ),
         amount,
     )
     at["credits"] = select.column(
-        f"(SELECT COALESCE(SUM(l.amount), 0) FROM {t['ledger']} l"
-        f" WHERE l.enrollment_id = en.id AND l.entry_type IN ({credits}))",
+        for_session(
+            f"(SELECT COALESCE(SUM(l.amount), 0) FROM {t['ledger']} l"
+            f" WHERE l.enrollment_id = en.id AND l.entry_type IN ({credits}))"
+        ),
         amount,
     )
     at["debits_before"] = select.column(
-        f"(SELECT COALESCE(SUM(l.amount), 0) FROM {t['ledger']} l"
-        f" WHERE l.enrollment_id = en.id AND l.entry_type IN ({debits}) AND l.date < %s)",
+        for_session(
+            f"(SELECT COALESCE(SUM(l.amount), 0) FROM {t['ledger']} l"
+            f" WHERE l.enrollment_id = en.id AND l.entry_type IN ({debits}) AND l.date < %s)"
+        ),
         amount,
         ["month_start"],
     )
     at["month_charges"] = select.column(
-        f"(SELECT COUNT(*) FROM {t['ledger']} l WHERE l.enrollment_id = en.id"
-        f" AND l.entry_type = '{EntryType.CHARGE}' AND l.period_month = %s AND l.reversed_at IS NULL)",
+        for_session(
+            f"(SELECT COUNT(*) FROM {t['ledger']} l WHERE l.enrollment_id = en.id"
+            f" AND l.entry_type = '{EntryType.CHARGE}' AND l.period_month = %s AND l.reversed_at IS NULL)"
+        ),
         count,
         ["month_start"],
     )
     at["has_paid"] = select.column(
-        f"EXISTS (SELECT 1 FROM {t['ledger']} l INNER JOIN {t['enrollment']} e2 ON e2.id = l.enrollment_id"
-        f" WHERE e2.student_id = st.id AND l.entry_type = '{EntryType.PAYMENT}' AND l.reversed_at IS NULL)",
+        for_session(
+            f"EXISTS (SELECT 1 FROM {t['ledger']} l INNER JOIN {t['enrollment']} e2 ON e2.id = l.enrollment_id"
+            f" WHERE e2.student_id = st.id AND l.entry_type = '{EntryType.PAYMENT}' AND l.reversed_at IS NULL)"
+        ),
         flag,
     )
     at["attended"] = select.column(
-        f"(SELECT COUNT(*) FROM {t['attendance']} a2 INNER JOIN {t['session']} s2 ON s2.id = a2.session_id"
-        f" WHERE a2.enrollment_id = en.id AND a2.status IN ({_literals(ADMITTED_STATUSES)})"
-        f" AND s2.date >= %s AND s2.date <= %s)",
+        for_session(
+            f"(SELECT COUNT(*) FROM {t['attendance']} a2 INNER JOIN {t['session']} s2 ON s2.id = a2.session_id"
+            f" WHERE a2.enrollment_id = en.id AND a2.status IN ({_literals(ADMITTED_STATUSES)})"
+            f" AND s2.date >= %s AND s2.date <= %s)"
+        ),
         count,
         ["month_start", "today"],
     )
     at["refused_late"] = select.column(
-        f"EXISTS (SELECT 1 FROM {t['scan']} ev WHERE ev.session_id = se.id AND ev.student_id = st.id"
-        f" AND ev.outcome = '{ScanOutcomeCode.DOOR_CLOSED}')",
+        for_session(
+            f"EXISTS (SELECT 1 FROM {t['scan']} ev WHERE ev.session_id = se.id AND ev.student_id = st.id"
+            f" AND ev.outcome = '{ScanOutcomeCode.DOOR_CLOSED}')"
+        ),
         flag,
     )
     at["refused_pay"] = select.column(
-        f"EXISTS (SELECT 1 FROM {t['scan']} ev WHERE ev.session_id = se.id AND ev.student_id = st.id"
-        f" AND ev.outcome = '{ScanOutcomeCode.PAY_FIRST}')",
+        for_session(
+            f"EXISTS (SELECT 1 FROM {t['scan']} ev WHERE ev.session_id = se.id AND ev.student_id = st.id"
+            f" AND ev.outcome = '{ScanOutcomeCode.PAY_FIRST}')"
+        ),
         flag,
     )
     at["guardian"] = select.model("gu", Guardian)
@@ -222,24 +245,23 @@ def _door_query(vendor: str, place_shape: tuple) -> tuple[str, "_Select", dict[s
         place_sql, place_params = " AND 1 = 0", []
     else:
         place_sql, place_params = "", []
-    # The parenthesised joins keep "enrollment with a session today at this door" and "guardian"
-    # as optional sides of their own, so a student with neither still comes back as one row.
+    # Plain left joins, each on an index: an enrollment with no class today comes back with an
+    # empty session (skipped), and the money columns are only computed for rows with a session.
     sql = (
         f"SELECT {', '.join(select.columns)}"
         f" FROM {t['student']} st"
         f" LEFT JOIN {t['center']} cs ON cs.id = 1"
-        f" LEFT JOIN ({t['enrollment']} en"
-        f"  INNER JOIN {t['group']} gr ON gr.id = en.group_id"
-        f"  INNER JOIN {t['session']} se ON se.group_id = en.group_id AND se.date = %s{place_sql})"
-        f" ON en.student_id = st.id AND en.is_active = %s AND en.start_date <= %s"
-        f"  AND (en.end_date IS NULL OR en.end_date >= %s)"
+        f" LEFT JOIN {t['enrollment']} en ON en.student_id = st.id AND en.is_active = %s"
+        f"  AND en.start_date <= %s AND (en.end_date IS NULL OR en.end_date >= %s)"
+        f" LEFT JOIN {t['group']} gr ON gr.id = en.group_id"
+        f" LEFT JOIN {t['session']} se ON se.group_id = en.group_id AND se.date = %s{place_sql}"
         f" LEFT JOIN {t['attendance']} att ON att.session_id = se.id AND att.student_id = st.id"
-        f" LEFT JOIN ({t['link']} sg INNER JOIN {t['guardian']} gu ON gu.id = sg.guardian_id)"
-        f" ON sg.student_id = st.id"
+        f" LEFT JOIN {t['link']} sg ON sg.student_id = st.id"
+        f" LEFT JOIN {t['guardian']} gu ON gu.id = sg.guardian_id"
         f" WHERE st.code = %s AND st.is_active = %s"
         f" ORDER BY se.starts_at, se.id, sg.id"
     )
-    select.params.extend(["today", *place_params, "true", "today", "today", "code", "true"])
+    select.params.extend(["true", "today", "today", "today", *place_params, "code", "true"])
     return sql, select, at
 
 
