@@ -34,7 +34,7 @@ from core.models import (
 from core.scoping import scope_by_branch
 from core.selectors.door import sessions_board
 from core.services.door import attendance_set
-from core.services.scanning import teacher_check_in
+from core.services.scanning import teacher_check_in, teacher_window
 
 BOARD_PERMISSION = "core.view_attendance"
 TEACHER_PERMISSION = "core.add_attendance"  # who may scan at the door may mark the teacher in
@@ -93,24 +93,14 @@ def teacher_arrived(request: HttpRequest, pk: int) -> HttpResponse:
     """The supervisor marks the teacher arrived (R6), from the door window to the session end."""
     _require(request, TEACHER_PERMISSION)
     session = _session_visible(request, pk)
-    now = timezone.now()
-    if session.status == Session.Status.CANCELLED:
-        messages.error(request, _("%(group)s is cancelled today.") % {"group": session.group.name})
-    elif teacher_window(session, now=now, early=_early_window()) != "open":
-        messages.error(request, _("The teacher can be marked in only from the door opening to the end of the class."))
+    try:
+        outcome = teacher_check_in(session=session, actor=request.user, now=timezone.now())
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
     else:
-        outcome = teacher_check_in(session=session, actor=request.user, now=now)
         level = messages.SUCCESS if outcome.code == ScanOutcomeCode.TEACHER_IN else messages.INFO
         messages.add_message(request, level, outcome.message)
     return HttpResponseRedirect(f"{reverse('door-today')}?branch={session.room.branch_id}")
-
-
-def teacher_window(session: Session, *, now: datetime.datetime, early: datetime.timedelta) -> str:
-    """Where now stands against the window the teacher may be marked in (R6): from the door
-    opening (start − early window) to the end of the session: "before", "open" or "over"."""
-    if now < session.starts_at - early:
-        return "before"
-    return "open" if now <= session.ends_at else "over"
 
 
 def _early_window() -> datetime.timedelta:

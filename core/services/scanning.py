@@ -32,6 +32,7 @@ import datetime
 import math
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -578,14 +579,30 @@ def _teacher_scan(
     return teacher_check_in(session=session, teacher=teacher, actor=operator, now=now, by_card=True)
 
 
+def teacher_window(session: Session, *, now: datetime.datetime, early: datetime.timedelta) -> str:
+    """Where now stands against the window the teacher may be checked in (R6): from the door
+    opening (start − early window) to the end of the session: "before", "open" or "over"."""
+    if now < session.starts_at - early:
+        return "before"
+    return "open" if now <= session.ends_at else "over"
+
+
 def teacher_check_in(
     *, session: Session, teacher: Teacher | None = None, actor=None, now=None, by_card: bool = False
 ) -> ScanOutcome:
-    """Mark the teacher arrived (his card, or the door supervisor); once per session."""
+    """Mark the teacher arrived (his card, or the door supervisor); once per session, from the
+    door opening to the session end (R6). Raises ValidationError outside that or when cancelled."""
     now = now or timezone.now()
     teacher = teacher or session.group.teacher
+    early = datetime.timedelta(minutes=CenterSettings.load().early_window_minutes)
     with transaction.atomic():
         locked = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
+        if locked.status == Session.Status.CANCELLED:
+            raise ValidationError(_("%(group)s is cancelled today.") % {"group": locked.group.name}, code="cancelled")
+        if teacher_window(locked, now=now, early=early) != "open":
+            raise ValidationError(
+                _("The teacher can be marked in only from the door opening to the end of the class."), code="window"
+            )
         if locked.teacher_checked_in_at is not None:
             return ScanOutcome(
                 code=ScanOutcomeCode.ALREADY_IN,

@@ -190,3 +190,18 @@ def test_the_supervisor_marking_the_teacher_is_told_so_and_the_card_greets_the_t
         by_card = scan_process(teacher_card_value(teacher), at=cairo(17, 50))
     assert by_supervisor.message.startswith("وائل الشافعي is checked in to")
     assert by_card.session == carded and by_card.message.startswith("Welcome, وائل الشافعي.")
+
+
+def test_the_teacher_is_checked_in_only_from_the_door_opening_to_the_end(main_branch, group, room):
+    """R6, in the service: the supervisor's button and any other caller get the same refusal."""
+    from django.core.exceptions import ValidationError
+
+    from core.services.scanning import teacher_check_in
+
+    session = make_session(group, room)  # 16:00–18:00, the door opens at 15:30
+    for too_soon_or_late in (cairo(15, 29), session.ends_at + datetime.timedelta(seconds=1)):
+        with pytest.raises(ValidationError):
+            teacher_check_in(session=session, actor=None, now=too_soon_or_late)
+    session.refresh_from_db()
+    assert session.teacher_checked_in_at is None
+    assert teacher_check_in(session=session, actor=None, now=cairo(15, 30)).code == "teacher_in"
