@@ -239,9 +239,10 @@ def test_the_receipt_prints_in_arabic_on_a5_and_80mm_and_a_reprint_says_copy(
     align = "el => getComputedStyle(el).textAlign"
     assert sheet.locator(".receipt-lines thead th").last.evaluate(align) == total_align(sheet)
     # Digits are Latin, in a readable size.
-    total = sheet.locator(".receipt-lines tfoot .receipt-amount").first
-    assert total.inner_text() == "250.00"
-    assert float(total.evaluate("cell => getComputedStyle(cell).fontSize").removesuffix("px")) >= 12
+    total_cell = sheet.locator(".receipt-lines tfoot .receipt-amount").first
+    assert total_cell.inner_text() == "250.00"
+    font_px = total_cell.evaluate("cell => getComputedStyle(cell).fontSize").removesuffix("px")
+    assert float(font_px) >= 12  # a CSS size, not money
     screenshot(page, "original")
 
     with page.expect_response(lambda answer: answer.url.endswith(f"/receipt/{receipt.pk}/printed/")) as counted:
