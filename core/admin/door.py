@@ -12,7 +12,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateFilter, TextFilter
 from unfold.decorators import action
 
-from core.admin.base import CenterModelAdmin
+from core.admin.base import CenterModelAdmin, ReadOnlyMixin
 from core.admin.exports import CenterExportMixin
 from core.admin.people import ltr
 from core.cards import teacher_card_masked
@@ -21,17 +21,6 @@ from core.normalize import digits_ascii, search_key
 from core.resources import resource_for
 from core.scoping import branch_ids_visible, scope_by_branch
 from core.services.door import door_follow_up_resolve
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Attendance)

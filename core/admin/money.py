@@ -28,7 +28,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter,
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
-from core.admin.base import CenterModelAdmin, validation_messages
+from core.admin.base import CenterModelAdmin, ReadOnlyMixin, validation_messages
 from core.admin.cards import _center_context
 from core.csp import csp_strict
 from core.models import (
@@ -682,21 +682,12 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(CenterModelAdmin):
+class LedgerEntryAdmin(ReadOnlyMixin, CenterModelAdmin):
     branch_path = "enrollment__student__branch"
     list_display = ["date", "entry_type", "amount", "enrollment", "receipt", "source", "created_by", "note"]
     list_filter = [("entry_type", ChoicesDropdownFilter), ("date", RangeDateFilter), "source"]
     search_fields = ["enrollment__student__code", "enrollment__student__full_name", "receipt__number", "note"]
     list_select_related = ["enrollment__student", "enrollment__group", "receipt", "created_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- cash closes -----------------------------------------------------------------------------------
