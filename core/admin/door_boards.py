@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.admin.timetable import timetable_branches
+from core.admin.timetable import branch_chosen
 from core.models import (
     Attendance,
     CenterSettings,
@@ -56,15 +56,7 @@ def _session_visible(request: HttpRequest, pk: int) -> Session:
 
 def sessions_today(request: HttpRequest) -> HttpResponse:
     _require(request, BOARD_PERMISSION)
-    branches = timetable_branches(request.user)
-    branch = None
-    requested = request.GET.get("branch", "").strip()
-    if requested:
-        branch = next((candidate for candidate in branches if str(candidate.pk) == requested), None)
-        if branch is None:
-            raise Http404
-    elif branches:
-        branch = branches[0]
+    branches, branch = branch_chosen(request)
     today = timezone.localdate()
     rosters = sessions_board([branch.pk], day=today) if branch else []
     now = timezone.now()

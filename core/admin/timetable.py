@@ -64,6 +64,18 @@ def timetable_branches(user) -> list[Branch]:
     return list(branches.distinct().order_by("pk"))
 
 
+def branch_chosen(request: HttpRequest) -> tuple[list[Branch], Branch | None]:
+    """The user's branches and the one asked for in ``?branch=`` (404 if not his), else his first."""
+    branches = timetable_branches(request.user)
+    requested = request.GET.get("branch", "").strip()
+    if not requested:
+        return branches, branches[0] if branches else None
+    branch = next((candidate for candidate in branches if str(candidate.pk) == requested), None)
+    if branch is None:
+        raise Http404
+    return branches, branch
+
+
 def timetable_rows(*, user, branch: Branch) -> tuple[list[Room], list[DayRow], int]:
     """(rooms as columns, one row per weekday, number of classes) of a branch."""
     slots = (
@@ -98,15 +110,7 @@ def timetable_rows(*, user, branch: Branch) -> tuple[list[Room], list[DayRow], i
 def timetable(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("core.view_scheduleslot"):
         raise PermissionDenied
-    branches = timetable_branches(request.user)
-    branch = None
-    requested = request.GET.get("branch", "").strip()
-    if requested:
-        branch = next((candidate for candidate in branches if str(candidate.pk) == requested), None)
-        if branch is None:
-            raise Http404
-    elif branches:
-        branch = branches[0]
+    branches, branch = branch_chosen(request)
     rooms, rows, slot_count = timetable_rows(user=request.user, branch=branch) if branch else ([], [], 0)
     context = {
         **admin.site.each_context(request),

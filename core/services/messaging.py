@@ -228,28 +228,11 @@ def _message_build(
     )
 
 
-def _message_create(
-    *,
-    event: str,
-    guardian: Guardian,
-    source: _Source,
-    context: dict,
-    center: CenterSettings,
-    student: Student | None = None,
-    broadcast: Broadcast | None = None,
-) -> tuple[Message | None, bool]:
-    """Render and insert one message: (message, created). (None, False) when the guardian opted
-    out or the stored text is broken. A repeat of the event finds the first row through the
-    unique key (no read before the insert: the usual first queue costs one INSERT)."""
-    message = _message_build(
-        event=event,
-        guardian=guardian,
-        source=source,
-        context=context,
-        center=center,
-        student=student,
-        broadcast=broadcast,
-    )
+def _message_create(**build) -> tuple[Message | None, bool]:
+    """Render (``_message_build``'s arguments) and insert one message: (message, created).
+    (None, False) when the guardian opted out or the stored text is broken. A repeat of the event
+    finds the first row through the unique key (no read before the insert: one INSERT)."""
+    message = _message_build(**build)
     if message is None:
         return None, False
     try:
