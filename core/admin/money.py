@@ -803,9 +803,16 @@ class SettlementAdmin(MoneyPermissionsMixin, CenterModelAdmin):
         "paid_on",
         "payout_method",
         "payout_reference",
+        "approval_note",
     ]
     fields = readonly_fields
     inlines = [SettlementLineInline, SettlementItemInline]
+
+    @display(description=gettext_lazy("approval"))
+    def approval_note(self, obj):
+        if obj.status != Settlement.Status.DRAFT:
+            return "—"
+        return settlements.settlement_approval_blocker(obj) or _("Ready to approve.")
     actions_list = ["open_run_month", "open_report"]
     actions_detail = ["print_statement", "recompute", "add_item", "approve", "mark_paid"]
 
@@ -882,6 +889,8 @@ class SettlementAdmin(MoneyPermissionsMixin, CenterModelAdmin):
                 subject=settlement,
                 question=_("Approve %(settlement)s for %(total)s EGP? It is locked afterwards.")
                 % {"settlement": settlement, "total": settlement.total},
+                # Why it cannot be approved yet (the month has not ended, ...): no button then.
+                blocked=settlements.settlement_approval_blocker(settlement),
                 back_url=reverse("admin:core_settlement_change", args=[settlement.pk]),
             )
         try:

@@ -30,6 +30,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.models import (
@@ -395,10 +396,33 @@ def _locked(settlement: Settlement) -> Settlement:
     return Settlement.objects.select_for_update().select_related("teacher").get(pk=settlement.pk)
 
 
-def settlement_approve(*, settlement: Settlement, actor: User) -> Settlement:
-    """The owner approves a draft: it is locked from now on."""
+def settlement_approvable_from(month: datetime.date) -> datetime.date:
+    """The first Cairo day on which a month's settlement may be approved: the day after it ends.
+
+    Approving earlier would lock the month while receipts can still be dated in it, and the
+    teacher would never be paid his share of them (R9)."""
+    return month_after(month_first(month))
+
+
+def settlement_approval_blocker(settlement: Settlement, *, now: datetime.datetime | None = None) -> str:
+    """Why this settlement cannot be approved yet (translated), or "" when it can."""
+    if settlement.status != Settlement.Status.DRAFT:
+        return _("This settlement is already %(status)s.") % {"status": settlement.get_status_display()}
+    opens = settlement_approvable_from(settlement.month)
+    if timezone.localdate(now or timezone.now()) < opens:
+        return _(
+            "%(month)s has not ended yet: receipts can still be recorded in it. It can be approved from %(day)s."
+        ) % {"month": f"{settlement.month:%Y-%m}", "day": date_format(opens, "DATE_FORMAT")}
+    if settlement.computed_at is None:
+        return _("Compute the settlement before approving it.")
+    return ""
+
+
+def settlement_approve(*, settlement: Settlement, actor: User, now: datetime.datetime | None = None) -> Settlement:
+    """The owner approves a draft of a month that has ended (Cairo time): it is locked from now on."""
     if not actor.has_perm("core.approve_settlement"):
         raise PermissionDenied(_("Only the owner approves settlements."))
+    now = now or timezone.now()
     with transaction.atomic():
         settlement = _locked(settlement)
         if settlement.status != Settlement.Status.DRAFT:
@@ -406,9 +430,10 @@ def settlement_approve(*, settlement: Settlement, actor: User) -> Settlement:
                 _("This settlement is already %(status)s.") % {"status": settlement.get_status_display()},
                 code="not_draft",
             )
+        if timezone.localdate(now) < settlement_approvable_from(settlement.month):
+            raise ValidationError(settlement_approval_blocker(settlement, now=now), code="month_not_ended")
         if settlement.computed_at is None:
             raise ValidationError(_("Compute the settlement before approving it."), code="not_computed")
-        now = timezone.now()
         settlement.status, settlement.approved_at, settlement.approved_by = Settlement.Status.APPROVED, now, actor
         settlement.save(update_fields=["status", "approved_at", "approved_by"])
         audit_record(

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import (
     AuditLog,
@@ -307,7 +308,9 @@ def test_settlement_report_shows_the_center_margin(client_as, owner, receptionis
     enrollment_create(actor=None, student=student, group=group, start_date=datetime.date(2026, 9, 1))
     receipt = payment_record(student=student, cashier=receptionist, amount="1000")
     month = receipt.date.replace(day=1)
-    settlement_approve(settlement=settlement_run(teacher=teacher, month=month, actor=accountant), actor=owner)
+    after_the_month = timezone.now() + datetime.timedelta(days=32)
+    settlement = settlement_run(teacher=teacher, month=month, actor=accountant)
+    settlement_approve(settlement=settlement, actor=owner, now=after_the_month)
     response = client_as(accountant).get(reverse("admin:core_settlement_report"), {"month": f"{month:%Y-%m}"})
     row = response.context["rows"][0]
     assert (row["collected"], row["amount"], row["margin"]) == (
@@ -490,3 +493,19 @@ def test_the_cashier_sees_what_the_door_will_ask(client_as, receptionist, main_b
     payment_record(student=student, cashier=receptionist, amount="225")
     ((row, _field),) = client_as(receptionist).get(record_url(student)).context["rows"]
     assert row.with_next_class == Decimal("0.00")
+
+
+def test_approve_button_says_the_month_has_not_ended_yet(client_as, owner, accountant, main_branch):
+    teacher = make_teacher()
+    make_group(main_branch, teacher=teacher)
+    this_month = timezone.localdate().replace(day=1)
+    settlement = settlement_run(teacher=teacher, month=this_month, actor=accountant)
+    client = client_as(owner)
+    page = client.get(reverse("admin:core_settlement_approve", args=[settlement.pk])).content.decode()
+    assert "has not ended yet" in page and "Yes, I&#x27;m sure" not in page
+    change = client.get(reverse("admin:core_settlement_change", args=[settlement.pk])).content.decode()
+    assert "has not ended yet" in change
+    response = client.post(reverse("admin:core_settlement_approve", args=[settlement.pk]), follow=True)
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    settlement.refresh_from_db()
+    assert settlement.status == Settlement.Status.DRAFT

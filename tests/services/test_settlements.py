@@ -123,7 +123,7 @@ def test_void_after_approval_becomes_an_adjustment_next_month(main_branch, recep
     # Recomputing the draft does not count it twice, and January does not see it again.
     december = settlement_run(teacher=teacher, month=DECEMBER, actor=accountant)
     assert december.total == Decimal("-210.00")
-    settlement_approve(settlement=december, actor=owner)
+    settlement_approve(settlement=december, actor=owner, now=at(1, month=12) + datetime.timedelta(days=31))
     january = settlement_run(teacher=teacher, month=datetime.date(2027, 1, 1), actor=accountant)
     assert not january.lines.filter(kind=SettlementLine.Kind.ADJUSTMENT).exists()
 
@@ -243,3 +243,51 @@ def test_a_refused_background_run_is_marked_failed(receptionist):
     run = settlement_run_execute(run_id=run.pk)
     assert run.status == SettlementRun.Status.FAILED and run.error
     assert not Settlement.objects.exists()
+
+
+# --- R9: a month is approved only after it has ended (Cairo time) ---------------------------------
+
+
+def test_approving_a_month_before_it_ends_is_refused(main_branch, receptionist, accountant, owner, teacher):
+    group = make_group(main_branch, teacher=teacher)
+    student, enrollment = enrolled(main_branch, group)
+    pay(receptionist, student, enrollment, "100", at(3))
+    settlement = settlement_run(teacher=teacher, month=NOVEMBER, actor=accountant)
+    audits = AuditLog.objects.count()
+    # 23:59 on the 30th in Cairo is still November (it is already 21:59 UTC).
+    last_minute = datetime.datetime(2026, 11, 30, 23, 59, tzinfo=CAIRO)
+    with pytest.raises(ValidationError) as refused:
+        settlement_approve(settlement=settlement, actor=owner, now=last_minute)
+    assert refused.value.code == "month_not_ended"
+    assert "2026-11" in refused.value.messages[0]
+    settlement.refresh_from_db()
+    assert settlement.status == Settlement.Status.DRAFT and AuditLog.objects.count() == audits
+
+
+def test_approving_a_month_is_allowed_from_the_first_cairo_day_after_it(
+    main_branch, receptionist, accountant, owner, teacher
+):
+    group = make_group(main_branch, teacher=teacher)
+    student, enrollment = enrolled(main_branch, group)
+    pay(receptionist, student, enrollment, "100", at(3))
+    settlement = settlement_run(teacher=teacher, month=NOVEMBER, actor=accountant)
+    # 00:00 on 1 December in Cairo is still 30 November in UTC.
+    first_minute = datetime.datetime(2026, 12, 1, 0, 0, tzinfo=CAIRO)
+    approved = settlement_approve(settlement=settlement, actor=owner, now=first_minute)
+    assert approved.status == Settlement.Status.APPROVED
+
+
+def test_a_receipt_recorded_late_in_the_month_is_paid_to_the_teacher(
+    main_branch, receptionist, accountant, owner, teacher
+):
+    """The defect behind the rule: an early approval locked the month and lost later receipts."""
+    group = make_group(main_branch, teacher=teacher)
+    student, enrollment = enrolled(main_branch, group)
+    pay(receptionist, student, enrollment, "100", at(3))
+    early = settlement_run(teacher=teacher, month=NOVEMBER, actor=accountant)
+    with pytest.raises(ValidationError):
+        settlement_approve(settlement=early, actor=owner, now=at(25))
+    pay(receptionist, student, enrollment, "200", at(29))
+    settlement = settlement_run(teacher=teacher, month=NOVEMBER, actor=accountant)
+    settlement_approve(settlement=settlement, actor=owner, now=at(1, month=12))
+    assert settlement.total == Decimal("210.00")
