@@ -1,5 +1,6 @@
 """Rooms, groups, the weekly timetable, enrollments and dated sessions."""
 
+import datetime
 from decimal import Decimal
 
 from django.db import models
@@ -136,6 +137,24 @@ class Enrollment(models.Model):
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # R12: a transfer inside a month carries that month. The new enrollment remembers which month
+    # and how much the earlier group already charged for it, so it charges only a higher fee's
+    # difference for that month instead of a second month.
+    transferred_from = models.OneToOneField(
+        "self",
+        verbose_name=_("transferred from"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transferred_to",
+        editable=False,
+    )
+    carried_month = models.DateField(
+        _("carried month"), null=True, blank=True, editable=False, help_text=_("First day of the month carried.")
+    )
+    carried_amount = models.DecimalField(
+        _("carried amount (EGP)"), max_digits=12, decimal_places=2, default=Decimal("0.00"), editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -156,6 +175,10 @@ class Enrollment(models.Model):
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")), name="enrollment_dates_ordered"
             ),
+            models.CheckConstraint(
+                condition=Q(carried_amount__gte=0) & (Q(carried_month__isnull=False) | Q(carried_amount=0)),
+                name="enrollment_carry_consistent",
+            ),
         ]
         indexes = [models.Index(fields=["group", "is_active"])]
 
@@ -170,6 +193,14 @@ class Enrollment(models.Model):
         if self.fee_plan == FeePlan.REDUCED:
             return self.custom_fee
         return self.group.fee
+
+    def month_price(self, month: datetime.date) -> Decimal:
+        """What this enrollment's month charge for ``month`` is (R4, R12): the price, less what an
+        earlier group already charged for a month carried here by a transfer."""
+        price = self.price or Decimal("0.00")
+        if self.carried_month == month:
+            return max(price - self.carried_amount, Decimal("0.00"))
+        return price
 
 
 class Session(models.Model):
