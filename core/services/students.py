@@ -1,14 +1,14 @@
 """Registering students, changing them, and linking their guardians."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from core.models import AuditLog, Branch, Guardian, Student, StudentGuardian
+from core.models import AuditLog, Branch, Counter, Guardian, Student, StudentGuardian
 from core.normalize import name_clean, phone_e164, search_key
 from core.services.audit import audit_record, changes_between, snapshot
 from core.services.counters import counter_next
@@ -48,6 +48,36 @@ def _next_free_code() -> str:
         code = str(counter_next(STUDENT_CODE_COUNTER, start=STUDENT_CODE_START))
         if not _code_taken(code):
             return code
+
+
+def student_twin_find(*, full_name: str, guardian_phones: Iterable[str]) -> Student | None:
+    """R12: the existing student with the same folded name and any of these guardian phones (E.164).
+
+    The folding is ``search_key`` (أحمد = احمد, فاطمة = فاطمه, diacritics dropped), so spelling
+    variants of one child are one child; a different guardian phone is a different child.
+    """
+    key = search_key(full_name)
+    phones = {phone for phone in guardian_phones if phone}
+    if not key or not phones:
+        return None
+    return (
+        Student.objects.filter(search_key=key, guardian_links__guardian__phone__in=phones)
+        .select_related("branch")
+        .order_by("pk")
+        .first()
+    )
+
+
+def student_registrations_lock() -> None:
+    """Serialize registrations (form and import) on the student code counter's row, so two
+    clerks saving the same child at once cannot both miss the other (R12). Held to commit."""
+    if Counter.objects.select_for_update().filter(key=STUDENT_CODE_COUNTER).first() is None:
+        try:
+            with transaction.atomic():
+                Counter.objects.create(key=STUDENT_CODE_COUNTER, value=STUDENT_CODE_START)
+        except IntegrityError:
+            pass  # another transaction created it first; lock theirs below
+        Counter.objects.select_for_update().get(key=STUDENT_CODE_COUNTER)
 
 
 def _guardian_for_phone(phone: str, *, full_name: str, relation: str) -> Guardian:
@@ -100,8 +130,15 @@ def student_register(
     school: str = "",
     notes: str = "",
     photo=None,
+    allow_duplicate: bool = False,
 ) -> Student:
-    """Create a student with a gap-free code (or the typed one if unused) and link guardians."""
+    """Create a student with a gap-free code (or the typed one if unused) and link guardians.
+
+    R12: when a student with the same folded name and one of these guardian phones exists, nothing
+    is created: ``ValidationError`` with code ``"duplicate"`` (its params name the existing
+    student: ``student_id``, ``code``, ``name``), unless ``allow_duplicate`` says this is a
+    different child with the same name; the audit row then records the overridden warning.
+    """
     errors: dict[str, list[str]] = {}
     name = name_clean(full_name)
     if not name:
@@ -126,6 +163,17 @@ def student_register(
         raise ValidationError(errors)
 
     with transaction.atomic():
+        student_registrations_lock()
+        twin = student_twin_find(full_name=name, guardian_phones=[guardian.phone for guardian in guardian_inputs])
+        if twin is not None and not allow_duplicate:
+            raise ValidationError(
+                _(
+                    "%(name)s (code %(code)s) is already registered with this name and guardian phone. "
+                    "Open that student instead, or confirm that this is a different child with the same name."
+                ),
+                code="duplicate",
+                params={"name": twin.full_name, "code": twin.code, "student_id": twin.pk},
+            )
         if typed_code and _code_taken(typed_code):
             raise ValidationError(
                 {"code": _("The code %(code)s is already used by another student.") % {"code": typed_code}}
@@ -155,15 +203,17 @@ def student_register(
                 guardian_input.phone, full_name=guardian_input.full_name, relation=guardian_input.relation
             )
             StudentGuardian.objects.create(student=student, guardian=guardian, is_primary=guardian_input.is_primary)
-        audit_record(
-            actor=actor,
-            action=AuditLog.Action.CREATE,
-            instance=student,
-            changes={
-                **{field: [None, value] for field, value in snapshot(student, STUDENT_FIELDS).items()},
-                "guardians": [None, [guardian.phone for guardian in guardian_inputs]],
-            },
-        )
+        changes = {
+            **{field: [None, value] for field, value in snapshot(student, STUDENT_FIELDS).items()},
+            "guardians": [None, [guardian.phone for guardian in guardian_inputs]],
+        }
+        reason = ""
+        if twin is not None:
+            changes["duplicate_warning_overridden"] = [None, twin.code]
+            reason = _("Registered although %(code)s has the same name and guardian phone: a different child.") % {
+                "code": twin.code
+            }
+        audit_record(actor=actor, action=AuditLog.Action.CREATE, instance=student, changes=changes, reason=reason)
     return student
 
 

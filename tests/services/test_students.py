@@ -162,3 +162,82 @@ def test_fifty_concurrent_registrations_get_fifty_consecutive_codes(main_branch)
     assert errors == []
     codes = sorted(int(code) for code in Student.objects.values_list("code", flat=True))
     assert codes == list(range(1001, 1001 + workers))
+
+
+# --- R12: the same child registered twice -------------------------------------------------------
+
+
+def test_registering_the_same_child_twice_is_refused_with_the_existing_student(branch, receptionist):
+    first = make_student(branch, name="أحمد محمد", guardian_phone="01001112233", actor=receptionist)
+    count, audits = Student.objects.count(), AuditLog.objects.count()
+    with pytest.raises(ValidationError) as error:
+        make_student(branch, name="أحمد  محمد", guardian_phone="+20 100 111 2233", actor=receptionist)
+    assert error.value.code == "duplicate"
+    assert error.value.params["student_id"] == first.pk
+    message = error.value.messages[0]
+    assert first.full_name in message and first.code in message
+    assert (Student.objects.count(), AuditLog.objects.count()) == (count, audits)
+
+
+def test_registering_a_same_named_child_anyway_creates_a_second_student_and_audits_it(branch, receptionist):
+    first = make_student(branch, name="أحمد محمد", guardian_phone="01001112233")
+    second = make_student(
+        branch, name="أحمد محمد", guardian_phone="01001112233", actor=receptionist, allow_duplicate=True
+    )
+    assert second.pk != first.pk and second.code != first.code
+    assert Student.objects.filter(search_key=first.search_key).count() == 2
+    entry = AuditLog.objects.get(model="core.student", object_id=str(second.pk))
+    assert entry.actor == receptionist and entry.action == AuditLog.Action.CREATE
+    assert entry.changes["duplicate_warning_overridden"] == [None, first.code]
+    assert first.code in entry.reason
+    plain = AuditLog.objects.get(model="core.student", object_id=str(first.pk))
+    assert "duplicate_warning_overridden" not in plain.changes and plain.reason == ""
+
+
+@pytest.mark.parametrize(
+    ("registered", "typed"),
+    [
+        ("أحمد علي", "احمد علي"),  # hamza on the alef
+        ("إسراء علي", "اسراء علي"),
+        ("فاطمة علي", "فاطمه علي"),  # taa marbuta
+        ("منى علي", "مني علي"),  # alef maqsura
+        ("مُحَمَّد علي", "محمد علي"),  # diacritics
+        ("محمـــد علي", "محمد علي"),  # tatweel
+    ],
+)
+def test_spelling_variants_of_the_name_are_the_same_child(branch, registered, typed):
+    make_student(branch, name=registered, guardian_phone="01001112233")
+    with pytest.raises(ValidationError) as error:
+        make_student(branch, name=typed, guardian_phone="01001112233")
+    assert error.value.code == "duplicate"
+    assert Student.objects.count() == 1
+
+
+def test_a_different_guardian_phone_is_a_different_child(branch):
+    make_student(branch, name="أحمد محمد", guardian_phone="01001112233")
+    other = make_student(branch, name="احمد محمد", guardian_phone="01201112233")
+    assert Student.objects.filter(search_key=other.search_key).count() == 2
+    assert "duplicate_warning_overridden" not in AuditLog.objects.get(object_id=str(other.pk)).changes
+
+
+def test_any_guardian_of_the_existing_student_matches_either_phone_typed(branch):
+    existing = student_register(
+        actor=None,
+        full_name="منى حسن",
+        branch=branch,
+        guardians=[GuardianInput("01001112233"), GuardianInput("01201112233", relation=Guardian.Relation.MOTHER)],
+    )
+    with pytest.raises(ValidationError) as error:
+        student_register(
+            actor=None,
+            full_name="منى حسن",
+            branch=branch,
+            guardians=[GuardianInput("01501112233"), GuardianInput("٠١٢٠١١١٢٢٣٣")],  # the mother, second
+        )
+    assert error.value.params["code"] == existing.code
+
+
+def test_a_sibling_with_the_same_guardian_is_not_a_twin(branch):
+    make_student(branch, name="سارة علي", guardian_phone="01001112233")
+    make_student(branch, name="عمر علي", guardian_phone="01001112233")
+    assert Student.objects.count() == 2
