@@ -1,5 +1,6 @@
 from core.models.attendance import Attendance, DoorFollowUp, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
+from core.models.backups import Backup
 from core.models.imports import ImportJob
 from core.models.messaging import Broadcast, Message, MessageTemplate, TemplateKey
 from core.models.money import (
@@ -21,6 +22,7 @@ from core.models.settings import CenterSettings
 __all__ = [
     "Attendance",
     "AuditLog",
+    "Backup",
     "Branch",
     "Broadcast",
     "CashClose",
