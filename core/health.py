@@ -1,12 +1,22 @@
-"""Health endpoints: /health/ for the PaaS web check, /health/tasks/ for the worker."""
+"""Health endpoints: /health/ for the PaaS web check, /health/tasks/ for the worker.
+
+A PaaS probe sends a bare GET: no Accept header, no query string, plain HTTP inside the
+platform, and often the container's address or an internal name as Host. Each endpoint answers
+it with 200 or 500 (HTML); ``Accept: application/json`` or ``?format=json`` gets JSON.
+``HealthProbeMiddleware`` serves these two paths before the host check, so a probe's Host
+needs no place in ALLOWED_HOSTS; the pages build no absolute URL, so nothing trusts that Host.
+"""
 
 import dataclasses
 from datetime import datetime
 
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database, Storage
@@ -51,10 +61,80 @@ def heartbeat_record() -> None:
     cache.set(HEARTBEAT_CACHE_KEY, timezone.now().isoformat(), timeout=24 * 3600)
 
 
-class WebHealthView(HealthCheckView):
+def heartbeat_age_seconds() -> float | None:
+    """Seconds since the task cluster's last heartbeat, or None when it never wrote one."""
+    beat = cache.get(HEARTBEAT_CACHE_KEY)
+    if beat is None:
+        return None
+    return (timezone.now() - datetime.fromisoformat(beat)).total_seconds()
+
+
+class ProbeHealthView(HealthCheckView):
+    """health-check's view with our own page: its template belongs to an app we do not install.
+
+    Only the formats a probe or an operator uses are offered (HTML, JSON, text); the feed
+    formats would build absolute URLs from the Host header, which the probe path does not check.
+    """
+
+    template_name = "core/health.html"
+    offered_formats = {"json", "text"}
+
+    async def get(self, request, *args, **kwargs):
+        if request.GET.get("format") not in self.offered_formats:
+            accept = request.headers.get("accept", "")
+            # Feed and OpenMetrics types would build absolute URLs: answer those with HTML.
+            if "atom" in accept or "rss" in accept or "openmetrics" in accept:
+                request.META["HTTP_ACCEPT"] = "text/html"
+            request.GET = request.GET.copy()
+            request.GET.pop("format", None)
+        response = await super().get(request, *args, **kwargs)
+        # The page has no script and one inline style; nothing else may load.
+        response.setdefault("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["title"] = self.title
+        return context
+
+
+class WebHealthView(ProbeHealthView):
     # Listed explicitly: health-check 4's defaults include DNS and mail checks that fail offline.
     checks = (Database, Cache, Storage, MigrationsApplied)
+    title = "web"
 
 
-class TasksHealthView(HealthCheckView):
+class TasksHealthView(ProbeHealthView):
     checks = (TaskHeartbeat,)
+    title = "tasks"
+
+
+class HealthProbeMiddleware:
+    """Serves /health/ and /health/tasks/ before CommonMiddleware checks the Host header.
+
+    Placed after SecurityMiddleware (its SSL redirect exempts these paths) and before anything
+    that reads the host, sessions or CSRF. A PaaS probe's Host is the container's address or an
+    internal name (Railway sends healthcheck.railway.app, Kubernetes-style platforms the pod IP),
+    which ALLOWED_HOSTS rightly rejects for every other page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._paths: frozenset[str] | None = None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._paths is None:
+            self._paths = frozenset({reverse("health"), reverse("health-tasks")})
+        if request.method in ("GET", "HEAD") and request.path in self._paths:
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                return self.get_response(request)
+            request.resolver_match = match
+            view = match.func
+            if iscoroutinefunction(view):
+                view = async_to_sync(view)
+            response = view(request, *match.args, **match.kwargs)
+            # The handler renders template responses only for the views it calls itself.
+            return response.render() if hasattr(response, "render") else response
+        return self.get_response(request)

@@ -112,6 +112,9 @@ MIDDLEWARE = [
     "core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.PermissionsPolicyMiddleware",
+    # /health/ and /health/tasks/ answer here, before CommonMiddleware's ALLOWED_HOSTS check:
+    # PaaS probes send the container's address as Host (core/health.py).
+    "core.health.HealthProbeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -1,21 +1,13 @@
 """/health/ for the PaaS web check and /health/tasks/ for the worker's heartbeat."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-import requests
 from django.core.cache import cache
 
 from core import tasks
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.served import TcpRelay, bare_get, gunicorn_start, manage, postgres_database, production_env
 
 
 @pytest.mark.django_db
@@ -48,88 +40,110 @@ def test_tasks_health_fails_when_the_heartbeat_is_old(client, settings):
     assert "last heartbeat" in response.content.decode()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.mark.django_db
+def test_a_bare_get_gets_html_and_accept_json_gets_json(client):
+    page = client.get("/health/")
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    assert "MigrationsApplied" in page.content.decode()
+    negotiated = client.get("/health/", HTTP_ACCEPT="application/json")
+    assert negotiated["Content-Type"] == "application/json"
+    assert set(json.loads(negotiated.content).values()) == {"OK"}
 
 
-def serve_with_gunicorn(database_url: str):
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    env.update(APP_ENV="development", DEBUG="0", DATABASE_URL=database_url, PORT=str(port), WEB_CONCURRENCY="1")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "project.wsgi",
-            "--config",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise AssertionError("gunicorn did not start")
+@pytest.mark.django_db
+def test_health_answers_a_probe_whose_host_is_not_an_allowed_host(client, settings):
+    settings.ALLOWED_HOSTS = ["center.example.com"]
+    assert client.get("/health/", HTTP_HOST="10.0.3.7:8000").status_code == 200
+    # Every other page still refuses the unknown host.
+    assert client.get("/admin/login/", HTTP_HOST="10.0.3.7:8000").status_code == 400
 
 
-def stop(process):
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
+# --- A served production instance: gunicorn as the Procfile starts it, PostgreSQL ------------
 
 
-def test_gunicorn_serves_health_ok_on_a_migrated_database(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'health.sqlite3'}"
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    env.update(APP_ENV="development", DATABASE_URL=database_url)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    process, base = serve_with_gunicorn(database_url)
+@pytest.fixture(scope="module")
+def migrated_postgres(tmp_path_factory):
+    with postgres_database("syseducore_health") as database_url:
+        manage(production_env(database_url, tmp_path_factory.mktemp("media")), "migrate", "--noinput")
+        yield database_url
+
+
+@pytest.fixture
+def relay(migrated_postgres):
+    """The database behind a relay the test can cut, as if the server stopped."""
+    address = urlsplit(migrated_postgres)
+    relay = TcpRelay(address.hostname, address.port or 5432)
+    relay.start()
+    yield relay, address._replace(netloc=f"{address.username}@127.0.0.1:{relay.port}").geturl()
+    relay.cut()
+
+
+@pytest.fixture
+def served(relay, tmp_path):
+    _relay, database_url = relay
+    env = production_env(database_url, tmp_path / "media")
+    process, base = gunicorn_start(env, tmp_path / "gunicorn.log")
+    yield env, base
+    process.stop()
+
+
+def heartbeat_set(env, iso_time: str) -> None:
+    manage(env, "shell", "-c", f"from django.core.cache import cache; cache.set('tasks:heartbeat', '{iso_time}', 3600)")
+
+
+def test_served_instance_answers_a_bare_get_of_health_with_200(served):
+    _env, base = served
+    status, final_url, content_type, body = bare_get(f"{base}/health/")
+    assert status == 200, body
+    assert final_url == f"{base}/health/"  # plain HTTP is not redirected to https
+    assert content_type.startswith("text/html")
+    status, _url, content_type, body = bare_get(f"{base}/health/", {"Accept": "application/json"})
+    assert (status, content_type) == (200, "application/json")
+    assert set(json.loads(body).values()) == {"OK"}
+    status, _url, _type, body = bare_get(f"{base}/health/?format=json")
+    assert status == 200
+    assert set(json.loads(body)) >= {"Database(alias='default')", "MigrationsApplied(alias='default')"}
+
+
+def test_served_instance_answers_500_when_the_database_stops_and_200_when_it_is_back(served, relay):
+    database, _url = relay
+    _env, base = served
+    assert bare_get(f"{base}/health/")[0] == 200
+    database.cut()
+    status, _url, content_type, body = bare_get(f"{base}/health/")
+    assert status == 500
+    assert content_type.startswith("text/html")
+    status, _url, _type, body = bare_get(f"{base}/health/?format=json")
+    failing = {name for name, result in json.loads(body).items() if result != "OK"}
+    assert "Database(alias='default')" in failing
+    database.start()
+    assert bare_get(f"{base}/health/")[0] == 200
+
+
+def test_served_tasks_health_follows_the_worker_heartbeat(served):
+    env, base = served
+    heartbeat_set(env, "2020-01-01T00:00:00+00:00")  # the worker stopped long ago
+    status, _url, content_type, body = bare_get(f"{base}/health/tasks/")
+    assert status == 500
+    assert content_type.startswith("text/html")
+    assert "last heartbeat" in bare_get(f"{base}/health/tasks/?format=json")[3]
+    manage(env, "shell", "-c", "from core.health import heartbeat_record; heartbeat_record()")
+    status, _url, _type, body = bare_get(f"{base}/health/tasks/")
+    assert status == 200, body
+
+
+def test_served_instance_refuses_unknown_hosts_outside_health(served):
+    _env, base = served
+    assert bare_get(f"{base}/admin/login/")[0] == 400
+
+
+def test_served_health_reports_unapplied_migrations(tmp_path):
+    env = production_env(f"sqlite:///{tmp_path / 'empty.sqlite3'}", tmp_path / "media")
+    process, base = gunicorn_start(env, tmp_path / "gunicorn.log")
     try:
-        response = requests.get(f"{base}/health/?format=json", timeout=10)
-        assert response.status_code == 200, response.text
-        assert set(response.json().values()) == {"OK"}
+        status, _url, _type, body = bare_get(f"{base}/health/?format=json")
+        assert status == 500
+        assert any("MigrationsApplied" in name and "not applied" in result for name, result in json.loads(body).items())
     finally:
-        stop(process)
-
-
-def test_health_names_the_database_when_it_is_down(tmp_path):
-    # Nothing listens on port 1: the database is down.
-    process, base = serve_with_gunicorn("postgres://postgres@127.0.0.1:1/nowhere")
-    try:
-        response = requests.get(f"{base}/health/?format=json", timeout=20)
-        assert response.status_code == 500
-        failing = {name: status for name, status in response.json().items() if status != "OK"}
-        assert any("Database" in name for name in failing)
-    finally:
-        stop(process)
-
-
-def test_health_reports_unapplied_migrations(tmp_path):
-    process, base = serve_with_gunicorn(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
-    try:
-        response = requests.get(f"{base}/health/?format=json", timeout=20)
-        assert response.status_code == 500
-        statuses = response.json()
-        assert any("MigrationsApplied" in name and "not applied" in status for name, status in statuses.items())
-    finally:
-        stop(process)
+        process.stop()
