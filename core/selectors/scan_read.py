@@ -211,7 +211,7 @@ def _door_query(vendor: str, place_shape: tuple) -> tuple[str, "_Select", dict[s
         for_session(
             f"(SELECT COUNT(*) FROM {t['attendance']} a2 INNER JOIN {t['session']} s2 ON s2.id = a2.session_id"
             f" WHERE a2.enrollment_id = en.id AND a2.status IN ({_literals(ADMITTED_STATUSES)})"
-            f" AND s2.date >= %s AND s2.date <= %s)"
+            f" AND s2.date >= %s AND s2.date <= %s AND s2.status <> '{Session.Status.CANCELLED}')"
         ),
         count,
         ["month_start", "today"],

@@ -33,33 +33,57 @@ logger = logging.getLogger(__name__)
 LOOKBACK = datetime.timedelta(days=2)
 
 
-def session_charges_reverse(*, session: Session, actor=None, reason: str = "") -> int:
-    """Undo every live charge the door posted for this session (R6: cancelled means not charged).
+ADMITTED = (Attendance.Status.PRESENT, Attendance.Status.LATE)
 
-    Adds a ``reversal`` entry per charge and marks the charge reversed; returns how many.
-    Call inside the caller's transaction.
-    """
-    charges = list(
-        LedgerEntry.objects.select_for_update().filter(
-            session=session, entry_type=EntryType.CHARGE, reversed_at__isnull=True
-        )
+
+def _charge_undo(charge: LedgerEntry, *, actor, reason: str, source: str, now: datetime.datetime) -> LedgerEntry:
+    """A ``reversal`` entry undoing ``charge`` (append-only: the charge is only marked)."""
+    charge.reversed_at = now
+    charge.save(update_fields=["reversed_at"])
+    return LedgerEntry.objects.create(
+        enrollment_id=charge.enrollment_id,
+        entry_type=EntryType.REVERSAL,
+        amount=charge.amount,
+        date=timezone.localdate(now),
+        session_id=charge.session_id,
+        reverses=charge,
+        source=source,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        note=reason[:255],
     )
-    now = timezone.now()
-    today = timezone.localdate(now)
-    for charge in charges:
-        charge.reversed_at = now
-        charge.save(update_fields=["reversed_at"])
-        reversal = LedgerEntry.objects.create(
-            enrollment_id=charge.enrollment_id,
-            entry_type=EntryType.REVERSAL,
-            amount=charge.amount,
-            date=today,
-            session=session,
-            reverses=charge,
-            source=LedgerEntry.Source.SYSTEM,
-            created_by=actor if getattr(actor, "pk", None) else None,
-            note=reason[:255],
+
+
+def _next_admitted_session(charge: LedgerEntry, *, leaving_session_id: int) -> Session | None:
+    """The enrollment's earliest other admitted attendance in the month a monthly charge is for,
+    at a session that is not cancelled: where that month's charge belongs once it leaves a session."""
+    month = charge.period_month
+    following = (
+        month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
+    )
+    return (
+        Session.objects.filter(
+            attendances__enrollment_id=charge.enrollment_id,
+            attendances__status__in=ADMITTED,
+            date__gte=month,
+            date__lt=following,
         )
+        .exclude(status=Session.Status.CANCELLED)
+        .exclude(pk=leaving_session_id)
+        .order_by("date", "starts_at", "pk")
+        .first()
+    )
+
+
+def _charge_leave_session(
+    charge: LedgerEntry, *, leaving_session_id: int, actor, reason: str, source: str, now: datetime.datetime
+) -> str:
+    """A charge loses the attendance that caused it (its session cancelled, or the attendance
+    taken back). R6: a session charge is reversed; a month charge moves to the student's next
+    admitted attendance in that month (reversed here, posted again there, so the ledger stays
+    append-only), and is reversed only when he attended nothing else of that group that month.
+    Returns ``"reversed"``, ``"moved"`` or ``"kept"`` (a month charge posted at another session)."""
+    if charge.period_month is None:
+        reversal = _charge_undo(charge, actor=actor, reason=reason, source=source, now=now)
         audit_record(
             actor=actor,
             action=AuditLog.Action.CREATE,
@@ -67,7 +91,51 @@ def session_charges_reverse(*, session: Session, actor=None, reason: str = "") -
             changes={"reverses": [None, charge.pk], "amount": [None, str(charge.amount)]},
             reason=reason,
         )
-    return len(charges)
+        return "reversed"
+    if charge.session_id is not None and charge.session_id != leaving_session_id:
+        return "kept"
+    target = _next_admitted_session(charge, leaving_session_id=leaving_session_id)
+    reversal = _charge_undo(charge, actor=actor, reason=reason, source=source, now=now)
+    changes = {"reverses": [None, charge.pk], "amount": [None, str(charge.amount)]}
+    if target is not None:
+        moved = LedgerEntry.objects.create(
+            enrollment_id=charge.enrollment_id,
+            entry_type=EntryType.CHARGE,
+            amount=charge.amount,
+            date=target.date,
+            period_month=charge.period_month,
+            session=target,
+            source=LedgerEntry.Source.SYSTEM,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            note=reason[:255],
+        )
+        changes["moved_to"] = [None, moved.pk]
+    audit_record(actor=actor, action=AuditLog.Action.CREATE, instance=reversal, changes=changes, reason=reason)
+    return "moved" if target is not None else "reversed"
+
+
+def session_charges_reverse(*, session: Session, actor=None, reason: str = "") -> int:
+    """Undo what this session's attendances were charged (R6: cancelled means not charged).
+
+    Session charges are reversed. A month charge posted here moves to the student's next
+    admitted attendance of the month, if any (R6), and is reversed otherwise. Returns how many
+    charges were reversed without moving. Call inside the caller's transaction, with the session
+    row locked: a scan admitting to another session of the month holds its month charge FOR KEY
+    SHARE (scanning._month_charge_hold), so whichever commits first, the other sees it.
+    """
+    charges = list(
+        LedgerEntry.objects.select_for_update()
+        .filter(session=session, entry_type=EntryType.CHARGE, reversed_at__isnull=True)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    outcomes = [
+        _charge_leave_session(
+            charge, leaving_session_id=session.pk, actor=actor, reason=reason, source=LedgerEntry.Source.SYSTEM, now=now
+        )
+        for charge in charges
+    ]
+    return outcomes.count("reversed")
 
 
 def sessions_auto_cancel(*, now: datetime.datetime | None = None) -> int:
@@ -253,45 +321,30 @@ def attendance_set(
 
 
 def _attendance_charge_reverse(attendance: Attendance, *, actor, reason: str) -> int:
-    """Undo what this attendance was charged: its session's charge, or the month's charge once
-    no admitted attendance is left in that month."""
+    """Undo what this attendance was charged (taken back to absent or excused): its session's
+    charge, and the month's charge if it was posted here (moved to the next admitted attendance
+    of the month, or reversed when there is none). Returns how many charges were reversed."""
     month_start = attendance.session.date.replace(day=1)
     charges = LedgerEntry.objects.select_for_update().filter(
-        Q(session_id=attendance.session_id, period_month__isnull=True) | Q(period_month=month_start),
+        Q(session_id=attendance.session_id, period_month__isnull=True)
+        | Q(session_id=attendance.session_id, period_month=month_start),
         enrollment_id=attendance.enrollment_id,
         entry_type=EntryType.CHARGE,
         reversed_at__isnull=True,
     )
-    others_this_month = (
-        Attendance.objects.filter(
-            enrollment_id=attendance.enrollment_id,
-            status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
-            session__date__year=month_start.year,
-            session__date__month=month_start.month,
-        )
-        .exclude(pk=attendance.pk)
-        .exists()
-    )
-    count = 0
     now = timezone.now()
-    for charge in charges:
-        if charge.period_month is not None and others_this_month:
-            continue  # the month is still attended: its charge stands
-        charge.reversed_at = now
-        charge.save(update_fields=["reversed_at"])
-        LedgerEntry.objects.create(
-            enrollment_id=charge.enrollment_id,
-            entry_type=EntryType.REVERSAL,
-            amount=charge.amount,
-            date=timezone.localdate(now),
-            session_id=charge.session_id,
-            reverses=charge,
+    outcomes = [
+        _charge_leave_session(
+            charge,
+            leaving_session_id=attendance.session_id,
+            actor=actor,
+            reason=reason,
             source=LedgerEntry.Source.MANUAL,
-            created_by=actor if getattr(actor, "pk", None) else None,
-            note=reason[:255],
+            now=now,
         )
-        count += 1
-    return count
+        for charge in charges.order_by("pk")
+    ]
+    return outcomes.count("reversed") + outcomes.count("moved")
 
 
 def door_follow_up_resolve(*, actor, follow_up: DoorFollowUp) -> DoorFollowUp:

@@ -5,10 +5,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.models import AuditLog, Enrollment, FeePlan, Group, Student
+from core.models import AuditLog, Enrollment, EntryType, FeePeriod, FeePlan, Group, LedgerEntry, Student
 from core.services.audit import audit_record, changes_between, snapshot
 
 ENROLLMENT_FIELDS = ["student", "group", "fee_plan", "custom_fee", "fee_reason", "start_date", "end_date", "is_active"]
@@ -146,13 +147,28 @@ def enrollment_end(
     return locked
 
 
+def _month_already_charged(enrollment: Enrollment, month: datetime.date) -> Decimal:
+    """What the student was charged for ``month`` in this enrollment, a month it carried included."""
+    charged = LedgerEntry.objects.filter(
+        enrollment=enrollment, entry_type=EntryType.CHARGE, period_month=month, reversed_at__isnull=True
+    ).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    if enrollment.carried_month == month:
+        charged += enrollment.carried_amount
+    return charged
+
+
 def enrollment_transfer(
     *, actor, enrollment: Enrollment, to_group: Group, on_date: datetime.date | None = None, reason: str = ""
 ) -> Enrollment:
-    """Move a student to another group: the old enrollment ends, a new one opens with the same plan."""
+    """Move a student to another group: the old enrollment ends, a new one opens with the same plan.
+
+    R12: between two monthly groups the month of the transfer is carried. What the old group
+    already charged for it is kept on the new enrollment, which then charges only a higher fee's
+    difference for that month (nothing when the new fee is the same or lower)."""
     if to_group.pk == enrollment.group_id:
         raise ValidationError({"to_group": _("Choose a different group to transfer to.")})
     day = on_date or timezone.localdate()
+    month = day.replace(day=1)
     with transaction.atomic():
         ended = enrollment_end(actor=actor, enrollment=enrollment, on_date=day, reason=reason)
         new = enrollment_create(
@@ -164,11 +180,16 @@ def enrollment_transfer(
             fee_reason=ended.fee_reason,
             start_date=day,
         )
-        audit_record(
-            actor=actor,
-            action=AuditLog.Action.TRANSFER,
-            instance=new,
-            changes={"group": [ended.group.code, to_group.code]},
-            reason=reason,
-        )
+        changes = {"group": [ended.group.code, to_group.code]}
+        both_monthly = ended.group.fee_period == FeePeriod.MONTH and new.group.fee_period == FeePeriod.MONTH
+        carried = _month_already_charged(ended, month) if both_monthly else Decimal("0.00")
+        new.transferred_from = ended
+        update_fields = ["transferred_from"]
+        if carried > 0:
+            new.carried_month, new.carried_amount = month, carried
+            update_fields += ["carried_month", "carried_amount"]
+            changes["carried_month"] = [None, f"{month:%Y-%m}"]
+            changes["carried_amount"] = [None, str(carried)]
+        new.save(update_fields=update_fields)
+        audit_record(actor=actor, action=AuditLog.Action.TRANSFER, instance=new, changes=changes, reason=reason)
     return new

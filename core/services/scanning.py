@@ -247,12 +247,17 @@ def _month_start(day: datetime.date) -> datetime.date:
 
 
 def _attended_this_month(enrollment: Enrollment, month_start: datetime.date, today: datetime.date) -> int:
-    return Attendance.objects.filter(
-        enrollment=enrollment,
-        status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
-        session__date__gte=month_start,
-        session__date__lte=today,
-    ).count()
+    """Admitted attendances of this month so far; one at a session later cancelled does not count (R5)."""
+    return (
+        Attendance.objects.filter(
+            enrollment=enrollment,
+            status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
+            session__date__gte=month_start,
+            session__date__lte=today,
+        )
+        .exclude(session__status=Session.Status.CANCELLED)
+        .count()
+    )
 
 
 def money_verdict(
@@ -277,7 +282,7 @@ def money_verdict(
     if price <= 0:
         charge = ZERO
     elif is_month_group:
-        charge = ZERO if money.month_charged else price
+        charge = ZERO if money.month_charged else money_round(enrollment.month_price(month_start))
     else:
         charge = price
     owed = max(charge - money.balance, ZERO)  # a credit in hand pays this scan's charge
@@ -468,6 +473,36 @@ def _session_still_open(session: Session) -> bool:
     return row is not None and row[0] != Session.Status.CANCELLED
 
 
+def _month_charge_hold(enrollment: Enrollment, today: datetime.date) -> bool:
+    """Hold the month's live charge, posted at another session, FOR KEY SHARE (PostgreSQL).
+
+    A manager cancelling that other session takes the charge FOR UPDATE and moves it to the
+    student's next admitted attendance of the month (R6). Whichever commits first, the other
+    sees it: the cancellation waits for our attendance and moves the charge onto it, or we wait
+    for the cancellation and find the charge gone. False when the charge is gone."""
+    if not connection.features.has_select_for_update:
+        return True  # SQLite: the write lock taken at BEGIN serializes us with the cancellation
+    table = connection.ops.quote_name(LedgerEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE enrollment_id = %s AND entry_type = %s AND period_month = %s"  # noqa: S608
+            " AND reversed_at IS NULL FOR KEY SHARE",
+            [enrollment.pk, EntryType.CHARGE.value, _month_start(today)],
+        )
+        return cursor.fetchone() is not None
+
+
+def _month_charge_post_late(*, enrollment: Enrollment, session: Session, today, operator) -> LedgerEntry | None:
+    """Post the month's charge after a racing cancellation reversed it; if that cancellation moved
+    it to another attendance of the month instead, the unique constraint keeps that one."""
+    amount = money_round(enrollment.month_price(_month_start(today)))
+    try:
+        with transaction.atomic():
+            return post_charge(enrollment=enrollment, session=session, amount=amount, today=today, operator=operator)
+    except IntegrityError:
+        return None
+
+
 def _admit(
     *, read: DoorRead, candidate, verdict, kiosk, operator, now, today, offline=False, center, notify=True
 ) -> ScanOutcome:
@@ -499,7 +534,14 @@ def _admit(
         attendance = Attendance(pk=candidate.attendance_id, session=session, student=student, enrollment=enrollment)
         attendance.__dict__.update(fields)
         before = candidate.attendance_status
-    charge = post_charge(enrollment=enrollment, session=session, amount=verdict.charge, today=today, operator=operator)
+    if verdict.charge <= 0 and candidate.money.month_charged and not _month_charge_hold(enrollment, today):
+        # A cancellation of the session that carried the month's charge reversed it while we
+        # were deciding, before our attendance was there to take it over (R6): it is ours now.
+        charge = _month_charge_post_late(enrollment=enrollment, session=session, today=today, operator=operator)
+    else:
+        charge = post_charge(
+            enrollment=enrollment, session=session, amount=verdict.charge, today=today, operator=operator
+        )
     changes = {"status": [before, status]}
     if charge is not None:
         changes["charge"] = [None, str(charge.amount)]
