@@ -152,7 +152,8 @@ def other_group(main_branch, room):
     return make
 
 
-def transferred(enrollment, group, day=december(7)):
+def transferred(enrollment, group, day: datetime.date | None = None):
+    day = day or december(7)
     return enrollment_transfer(actor=None, enrollment=enrollment, to_group=group, on_date=day, reason="timing")
 
 
