@@ -257,7 +257,7 @@ class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMix
     actions = ["end_enrollments", "transfer_enrollments"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("student", "group")
+        return super().get_queryset(request).select_related("student", "group", "transferred_from__group")
 
     def get_search_results(self, request, queryset, search_term):
         from core.normalize import search_key
@@ -288,10 +288,17 @@ class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMix
             "start_date",
             "end_date",
             "is_active",
+            "carried_display",
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["student_display", "group_display", "start_date", "end_date", "is_active"]
+        if obj is None:
+            return []
+        return ["student_display", "group_display", "start_date", "end_date", "is_active", "carried_display"]
+
+    @display(description=_("carried month"))
+    def carried_display(self, enrollment):
+        return enrollment.carry_note or "—"
 
     @display(description=_("student"))
     def student_display(self, enrollment):

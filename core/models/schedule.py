@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.models.org import Branch
@@ -193,6 +195,18 @@ class Enrollment(models.Model):
         if self.fee_plan == FeePlan.REDUCED:
             return self.custom_fee
         return self.group.fee
+
+    @property
+    def carry_note(self) -> str:
+        """The month a transfer carried here, in words for the enrollment and the receipt."""
+        if self.carried_month is None:
+            return ""
+        source = self.transferred_from.group.code if self.transferred_from_id else "—"
+        return gettext("%(month)s carried from %(group)s (%(amount)s already charged there)") % {
+            "month": date_format(self.carried_month, "YEAR_MONTH_FORMAT"),
+            "group": source,
+            "amount": self.carried_amount,
+        }
 
     def month_price(self, month: datetime.date) -> Decimal:
         """What this enrollment's month charge for ``month`` is (R4, R12): the price, less what an

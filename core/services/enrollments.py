@@ -154,7 +154,7 @@ def _month_already_charged(enrollment: Enrollment, month: datetime.date) -> Deci
     ).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
     if enrollment.carried_month == month:
         charged += enrollment.carried_amount
-    return charged
+    return Decimal(charged).quantize(Decimal("0.01"))
 
 
 def enrollment_transfer(
