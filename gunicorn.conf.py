@@ -1,6 +1,8 @@
 """gunicorn on the PaaS: it sets PORT and WEB_CONCURRENCY; logs go to stdout."""
 
 import os
+import tempfile
+from pathlib import Path
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -14,3 +16,23 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 max_requests = 2000
 max_requests_jitter = 200
+
+
+# /metrics (core/metrics.py): each worker process counts its own requests; prometheus-client's
+# multiprocess mode keeps the counts in files in this folder so one scrape sees every worker.
+# Set before the workers start (they inherit it); a fresh temporary folder unless configured.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="syseducore-metrics-"))
+
+
+def on_starting(server):
+    # A configured folder may hold the counts of an earlier run: they would add up with these.
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -109,6 +109,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so latency and query counts cover the whole stack (core/metrics.py).
+    "core.metrics.MetricsMiddleware",
     "core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.PermissionsPolicyMiddleware",
@@ -313,6 +315,9 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 TASK_HEARTBEAT_MAX_AGE_SECONDS = env_int("TASK_HEARTBEAT_MAX_AGE_SECONDS", 180)
+
+# --- Metrics: /metrics for Prometheus, off (404) unless a token is set (core/metrics.py) ---------
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- WhatsApp messages (SPEC.md R10) --------------------------------------------------------------
 # console logs messages instead of sending them: the development default, and always in tests

@@ -10,6 +10,7 @@ from core.admin import cards as print_cards
 from core.admin import door_boards
 from core.admin import timetable as timetable_views
 from core.health import TasksHealthView, WebHealthView
+from core.metrics import metrics_view
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -18,6 +19,8 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("core/logo.svg"), permanent=False)),
     path("health/", WebHealthView.as_view(), name="health"),
     path("health/tasks/", TasksHealthView.as_view(), name="health-tasks"),
+    # Prometheus scrapes; off unless METRICS_TOKEN is set (core/metrics.py).
+    path("metrics", metrics_view, name="metrics"),
     # unfold's language menu posts to the view named "set_language"; ours also remembers the
     # choice on the staff member's account.
     path("i18n/setlang/", views.language_set, name="set_language"),
