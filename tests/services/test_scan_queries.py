@@ -60,6 +60,20 @@ def test_an_admitted_scan_with_its_parent_message_stays_within_ten_statements(do
     assert Message.objects.filter(student=student, template_key="arrived").count() == 1
 
 
+def test_a_later_class_of_a_charged_month_holds_the_charge_and_stays_within_ten_statements(door):
+    branch, group, kiosk, _token = door
+    student = make_student(branch)
+    pay(enroll(student, group), "200.00")
+    earlier = make_session(group, group.default_room, starts_at=AT - datetime.timedelta(days=7, minutes=-10))
+    scan_process(student.code, kiosk=None, at=AT - datetime.timedelta(days=7), client_scan_id="last-week")
+    assert earlier.attendances.filter(student=student).exists()
+    code, work = statements(student.code, kiosk, "q-month")
+    assert code == "present"
+    # read, [lock, month charge held against a racing cancellation], attendance, audit row,
+    # message, scan event; no charge: the month is charged
+    assert len(work) == 5 + 2 * LOCK, work
+
+
 def test_a_refused_scan_with_its_parent_message_stays_within_five_statements(door):
     branch, group, kiosk, _token = door
     student = make_student(branch)
