@@ -50,7 +50,13 @@ from core.models import (
 )
 from core.normalize import digits_ascii, search_key
 from core.scoping import branch_ids_visible, is_teacher_only, scope_by_branch
-from core.selectors.money import enrollments_with_balance, money_round, students_with_balance, unpaid_sessions
+from core.selectors.money import (
+    enrollments_payable,
+    enrollments_with_balance,
+    money_round,
+    students_with_balance,
+    unpaid_sessions,
+)
 from core.services import payments, settlements
 from core.services.scanning import money_verdict
 from core.services.settlements import month_after, month_first
@@ -121,7 +127,11 @@ class PaymentForm(forms.Form):
     amount = MoneyField(
         label=gettext_lazy("Amount (EGP)"),
         required=False,
-        help_text=gettext_lazy("Paid to the oldest debt first. Or fill in the amount per group below."),
+        help_text=gettext_lazy(
+            "Filled in with what lets him in at the door: all he owes, ended enrollments included, "
+            "plus his next class wherever the door would refuse him without it. Paid to the oldest "
+            "debt first. Or fill in the amount per group below."
+        ),
     )
     method = forms.ChoiceField(
         label=gettext_lazy("Method"),
@@ -151,9 +161,10 @@ class PaymentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.enrollment_rows = list(enrollments)
         for enrollment in self.enrollment_rows:
-            self.fields[f"line_{enrollment.pk}"] = MoneyField(
-                label=f"{enrollment.group.code} · {enrollment.group.name}", required=False
-            )
+            label = f"{enrollment.group.code} · {enrollment.group.name}"
+            if not enrollment.is_active:
+                label = _("%(group)s (ended)") % {"group": label}
+            self.fields[f"line_{enrollment.pk}"] = MoneyField(label=label, required=False)
 
     def clean(self):
         cleaned = super().clean()
@@ -380,12 +391,22 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
         if request.method == "POST" and not can_take:
             raise PermissionDenied
         student = get_object_or_404(self._students(request), pk=student_id)
-        enrollments = list(
-            enrollments_with_balance(Enrollment.objects.filter(student=student, is_active=True))
-            .select_related("group")
-            .order_by("group__code")
-        )
-        form = PaymentForm(request.POST or None, enrollments=enrollments, initial={"idempotency_key": uuid.uuid4().hex})
+        # Every active enrollment and every ended one that still owes (R8), with the door's figures.
+        enrollments = enrollments_payable(student)
+        center, today = CenterSettings.load(), timezone.localdate()
+        for row in enrollments:
+            row.balance, row.owed = money_round(row.balance), money_round(row.owed)
+            row.with_next_class, row.to_pay = None, row.owed
+            if row.is_active:
+                # What the door will ask at his next class (R4 + R5): the office sees the same number,
+                # and takes it where the door would refuse him without it.
+                verdict = money_verdict(row, today=today, center=center)
+                row.with_next_class = verdict.owed
+                if not verdict.admitted:
+                    row.to_pay = max(row.owed, verdict.owed)
+        to_pay = sum((row.to_pay for row in enrollments), money_round(0))
+        initial = {"idempotency_key": uuid.uuid4().hex, "amount": to_pay if to_pay > 0 else None}
+        form = PaymentForm(request.POST or None, enrollments=enrollments, initial=initial)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -409,11 +430,6 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
                 )
                 url = reverse("admin:core_receipt_print", args=[receipt.pk])
                 return HttpResponseRedirect(f"{url}?layout={data['layout']}")
-        center, today = CenterSettings.load(), timezone.localdate()
-        for row in enrollments:
-            row.balance, row.owed = money_round(row.balance), money_round(row.owed)
-            # What the door will ask at his next class (R4 + R5): the office sees the same number.
-            row.with_next_class = money_verdict(row, today=today, center=center).owed
         owed_total = sum((row.owed for row in enrollments), money_round(0))
         recent = Receipt.objects.filter(student=student).select_related("cashier")[:5]
         return _page(
@@ -425,6 +441,8 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
             form=form,
             enrollments=enrollments,
             owed_total=owed_total,
+            to_pay=to_pay,
+            balance=payments.student_balance(student),
             recent=recent,
             rows=[(row, form[f"line_{row.pk}"]) for row in enrollments],
             can_discount=request.user.has_perm("core.grant_discount"),
@@ -813,6 +831,7 @@ class SettlementAdmin(MoneyPermissionsMixin, CenterModelAdmin):
         if obj.status != Settlement.Status.DRAFT:
             return "—"
         return settlements.settlement_approval_blocker(obj) or _("Ready to approve.")
+
     actions_list = ["open_run_month", "open_report"]
     actions_detail = ["print_statement", "recompute", "add_item", "approve", "mark_paid"]
 

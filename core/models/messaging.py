@@ -82,7 +82,7 @@ PLACEHOLDER_SAMPLES = {
     "minutes_late": 7,
     "date": datetime.date(2026, 3, 14),
     "amount": Decimal("350.00"),
-    "balance": Decimal("0.00"),
+    "balance": "عليه 150.00 جنيه",  # balance_words(): the balance in words, with its currency
     "receipt_number": "2026-000123",
     "reason": "ظرف طارئ للمدرس",
     "details": "رياضيات: 200 جنيه\nفيزياء: 150 جنيه",

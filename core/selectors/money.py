@@ -4,12 +4,15 @@ Balance = credits − debits; negative means the student owes. ``owed`` is the p
 owed (0 when the balance is zero or in credit).
 """
 
+import contextlib
 import dataclasses
 import datetime
 from decimal import ROUND_CEILING, Decimal
 
 from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from core.models import Enrollment, EntryType, LedgerEntry
 from core.models.money import CREDIT_TYPES, DEBIT_TYPES
@@ -23,6 +26,24 @@ DEBIT_LIST = sorted(DEBIT_TYPES)
 def money_round(value) -> Decimal:
     """The one rounding helper: two places."""
     return Decimal(value).quantize(Decimal("0.01"))
+
+
+def balance_words(balance, language: str | None = None, *, currency: bool = False) -> str:
+    """A balance as a person reads it (R8): "owes 225.00", "credit 225.00" or "nothing owed",
+    never a bare signed number (parents read "-225.00" and "225.00" both as money owed).
+
+    ``language`` translates into that language (a guardian's) instead of the active one;
+    ``currency`` adds the currency after the amount (messages, whose texts carry no unit)."""
+    amount = money_round(balance if balance is not None else ZERO)
+    override = translation.override(language) if language else contextlib.nullcontext()
+    with override:
+        if amount == 0:
+            return _("nothing owed")
+        if currency:
+            text = _("owes %(amount)s EGP") if amount < 0 else _("credit %(amount)s EGP")
+        else:
+            text = _("owes %(amount)s") if amount < 0 else _("credit %(amount)s")
+        return text % {"amount": abs(amount)}
 
 
 def _signed_amount(prefix: str = ""):
@@ -146,3 +167,13 @@ def students_with_balance(queryset: QuerySet | None = None) -> QuerySet:
         balance=Coalesce(Subquery(balance, output_field=_MONEY), Value(ZERO), output_field=_MONEY),
         owed=Coalesce(Subquery(owed, output_field=_MONEY), Value(ZERO), output_field=_MONEY),
     )
+
+
+def enrollments_payable(student) -> list[Enrollment]:
+    """What the desk takes money for (R8): every active enrollment of the student and every
+    ended (or transferred) one that still owes, annotated with ``balance`` and ``owed``;
+    active ones first, each part by group code."""
+    rows = enrollments_with_balance(Enrollment.objects.filter(student=student)).select_related("group")
+    return [
+        row for row in rows.order_by("-is_active", "group__code", "start_date", "id") if row.is_active or row.owed > 0
+    ]

@@ -23,6 +23,7 @@ from core.models import (
     CashClose,
     Enrollment,
     EntryType,
+    FeePlan,
     LedgerEntry,
     PaymentMethod,
     Receipt,
@@ -32,7 +33,7 @@ from core.models import (
     User,
 )
 from core.models.money import CREDIT_TYPES
-from core.selectors.money import ZERO, money_round, student_balance_through, students_with_balance
+from core.selectors.money import ZERO, balance_words, money_round, student_balance_through, students_with_balance
 from core.services.audit import audit_record
 from core.services.counters import counter_next
 
@@ -117,13 +118,15 @@ def _oldest_debt_order(enrollments: list[Enrollment]) -> list[tuple[Enrollment, 
 
 
 def payment_allocate(*, student: Student, amount: Decimal) -> list[PaymentLine]:
-    """Split a payment over the student's active enrollments, oldest debt first; what is left
-    after every debt is paid stays as credit on the enrollment paid last (or the newest one)."""
-    enrollments = list(
-        Enrollment.objects.filter(student=student, is_active=True).select_related("group").order_by("start_date", "id")
-    )
+    """Split a payment over the student's debts, oldest first, ended and transferred enrollments
+    included (R8: the old group's debt is the old group's money, not the new teacher's).
+
+    What is left after every debt is credit on an active enrollment: the one paid last if it is
+    active, else the newest active one (not exempt, when there is a choice); never on an ended one,
+    unless the student has no active enrollment: then on the ended one that owed last."""
+    enrollments = list(Enrollment.objects.filter(student=student).select_related("group").order_by("start_date", "id"))
     if not enrollments:
-        raise ValidationError(_("This student has no active enrollment to pay for."), code="no_enrollment")
+        raise ValidationError(_("This student has no enrollment to pay for."), code="no_enrollment")
     lines: dict[int, PaymentLine] = {}
     remaining = amount
     for enrollment, owed in _oldest_debt_order(enrollments):
@@ -133,10 +136,26 @@ def payment_allocate(*, student: Student, amount: Decimal) -> list[PaymentLine]:
         lines[enrollment.pk] = PaymentLine(enrollment, part)
         remaining -= part
     if remaining > 0:
-        target = list(lines.values())[-1].enrollment if lines else enrollments[-1]
+        target = _credit_target(enrollments, paid_last=list(lines.values())[-1].enrollment if lines else None)
         current = lines.get(target.pk)
         lines[target.pk] = PaymentLine(target, (current.amount if current else ZERO) + remaining)
     return list(lines.values())
+
+
+def _credit_target(enrollments: list[Enrollment], *, paid_last: Enrollment | None) -> Enrollment:
+    """Where money left after every debt goes (see payment_allocate)."""
+    if paid_last is not None and paid_last.is_active:
+        return paid_last
+    active = [enrollment for enrollment in enrollments if enrollment.is_active]
+    paying = [enrollment for enrollment in active if enrollment.fee_plan != FeePlan.EXEMPT] or active
+    if paying:
+        return paying[-1]
+    if paid_last is not None:
+        return paid_last
+    raise ValidationError(
+        _("This student has no active enrollment and owes nothing: there is nothing to pay for."),
+        code="no_enrollment",
+    )
 
 
 def _lines_checked(*, student: Student, lines) -> list[PaymentLine]:
@@ -179,13 +198,15 @@ def receipt_balance_after(receipt: Receipt) -> Decimal:
 def _notify_payment(receipt: Receipt, balance: Decimal) -> None:
     from core.services.messaging import message_queue
 
-    context = {
-        "student_name": receipt.student.full_name,
-        "amount": str(receipt.total),
-        "receipt_number": receipt.number,
-        "balance": str(balance),
-    }
     for link in StudentGuardian.objects.filter(student=receipt.student).select_related("guardian"):
+        # The balance in words, in the guardian's language: a stored text (the default or a
+        # center's own) reads right whatever it says around {balance}.
+        context = {
+            "student_name": receipt.student.full_name,
+            "amount": str(receipt.total),
+            "receipt_number": receipt.number,
+            "balance": balance_words(balance, link.guardian.language or "ar", currency=True),
+        }
         message_queue(
             event=f"payment_received:{receipt.pk}",
             guardian=link.guardian,
@@ -193,6 +214,23 @@ def _notify_payment(receipt: Receipt, balance: Decimal) -> None:
             context=context,
             student=receipt.student,
         )
+
+
+def _receipt_with_key(idempotency_key: str | None, student: Student) -> Receipt | None:
+    """The receipt a form with this key has recorded already, if any (a double submit).
+
+    The key belongs to one cashier form for one student: the same key for another student is a
+    form sent to the wrong page (or made up), refused, so it never answers with another
+    student's receipt and never records a second payment under a used key."""
+    if not idempotency_key:
+        return None
+    existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None and existing.student_id != student.pk:
+        raise ValidationError(
+            _("This payment form was already used for another student. Open the student's cashier page again."),
+            code="key_other_student",
+        )
+    return existing
 
 
 def payment_record(
@@ -211,16 +249,16 @@ def payment_record(
 
     Give ``lines`` to say which enrollments it pays, or only ``amount`` to pay the oldest debt
     first. ``idempotency_key`` (a value the form carries) makes a double submit record once:
-    the second call returns the first receipt."""
+    the second call returns the first receipt; the same key for another student is refused
+    (ValidationError) and records nothing."""
     if not cashier.has_perm("core.record_payment"):
         raise PermissionDenied(_("You may not record payments."))
     if method not in PaymentMethod.values:
         raise ValidationError(_("Choose a payment method."), code="method")
     idempotency_key = (idempotency_key or "").strip()[:64] or None
-    if idempotency_key:
-        existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
+    existing = _receipt_with_key(idempotency_key, student)
+    if existing is not None:
+        return existing
     if lines:
         checked = _lines_checked(student=student, lines=lines)
         if amount not in (None, "") and money_parse(amount) != sum(line.amount for line in checked):
@@ -244,7 +282,7 @@ def payment_record(
                 now=now or timezone.now(),
             )
     except (_AlreadyRecorded, IntegrityError):
-        existing = Receipt.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        existing = _receipt_with_key(idempotency_key, student)
         if existing is None:
             raise
         return existing

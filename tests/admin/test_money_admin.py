@@ -20,7 +20,7 @@ from core.models import (
     SettlementRun,
 )
 from core.services.enrollments import enrollment_create
-from core.services.payments import payment_record
+from core.services.payments import payment_record, payment_void
 from core.services.settlements import settlement_approve, settlement_pay, settlement_run
 from tests.admin.test_cards import STRICT_POLICY
 from tests.factories import make_group, make_student, make_teacher
@@ -131,7 +131,8 @@ def test_taking_a_payment_prints_the_receipt(client_as, receptionist, student):
     printed = client.get(response["Location"])
     assert parse_csp(printed["Content-Security-Policy"]) == STRICT_POLICY
     page = printed.content.decode()
-    assert receipt.number in page and "150.00" in page and "-50.00" in page
+    assert receipt.number in page and "150.00" in page and "عليه 50.00" in page  # the balance in words
+    assert "-50.00" not in page
     assert printed.context["is_copy"] is False and "data-copy-mark hidden" in page
     client.post(reverse("admin:core_receipt_printed", args=[receipt.pk]))  # the browser printed it
     again = client.get(reverse("admin:core_receipt_print", args=[receipt.pk]) + "?layout=thermal")
@@ -509,3 +510,88 @@ def test_approve_button_says_the_month_has_not_ended_yet(client_as, owner, accou
     assert [m.level_tag for m in response.context["messages"]] == ["error"]
     settlement.refresh_from_db()
     assert settlement.status == Settlement.Status.DRAFT
+
+
+# --- what the desk shows and takes (issue 11: items 3, 8, 9) -------------------------------------------
+
+
+def _balance_cell(page: str) -> str:
+    """The text of the receipt's balance cell."""
+    row = page.split('class="receipt-balance"', 1)[1].split("</tr>", 1)[0]
+    return row.split("<bdi>", 1)[1].split("</bdi>", 1)[0]
+
+
+def test_receipt_writes_a_credit_as_credit(client_as, receptionist, accountant, student):
+    """Issue 11.9: a credit printed as "new balance 225.00" and, after a void, "-225.00"."""
+    receipt = payment_record(student=student, cashier=receptionist, amount="425")  # owed 200
+    client = client_as(receptionist)
+    url = reverse("admin:core_receipt_print", args=[receipt.pk])
+    for layout in ("a5", "thermal"):
+        cell = _balance_cell(client.get(f"{url}?layout={layout}").content.decode())
+        assert cell == "له 225.00"
+    payment_void(receipt=receipt, actor=accountant, reason="wrong amount")
+    cell = _balance_cell(client.get(url).content.decode())
+    assert cell == "عليه 200.00"
+
+
+def test_a_settled_balance_reads_nothing_owed(client_as, receptionist, student):
+    receipt = payment_record(student=student, cashier=receptionist, amount="200")
+    page = client_as(receptionist).get(reverse("admin:core_receipt_print", args=[receipt.pk])).content.decode()
+    assert _balance_cell(page) == "لا توجد مستحقات"
+
+
+def test_cashier_opens_with_the_amount_the_door_asks(client_as, receptionist, main_branch):
+    """Issue 11.8: the door sent a new student to the office; the amount box was empty."""
+    from core.models import FeePeriod
+
+    group = make_group(main_branch, fee="225.00", fee_period=FeePeriod.MONTH)
+    student = make_student(main_branch)
+    enrollment_create(actor=None, student=student, group=group, start_date=datetime.date(2026, 9, 1))
+    response = client_as(receptionist).get(record_url(student))
+    assert response.context["form"]["amount"].value() == Decimal("225.00")
+    assert 'name="amount" value="225.00"' in response.content.decode()
+    # Paying what is filled in lets him in: the next visit to the desk asks nothing.
+    payment_record(student=student, cashier=receptionist, amount="225.00")
+    again = client_as(receptionist).get(record_url(student))
+    assert again.context["form"]["amount"].value() is None
+
+
+def test_cashier_lists_debt_on_an_ended_enrollment_and_fills_it_in(client_as, receptionist, main_branch):
+    """Issue 11.3/11.8: the old group's debt is listed, labelled ended, and taken first."""
+    from core.models import FeePeriod
+    from core.services.enrollments import enrollment_transfer
+
+    old = make_group(main_branch, fee="150.00", fee_period=FeePeriod.SESSION)
+    new = make_group(main_branch, fee="100.00", fee_period=FeePeriod.SESSION)
+    student = make_student(main_branch)
+    first = enrollment_create(actor=None, student=student, group=old, start_date=datetime.date(2026, 9, 1))
+    for entry_type, amount in [("payment", "150"), ("charge", "150"), ("charge", "150")]:
+        LedgerEntry.objects.create(
+            enrollment=first, entry_type=entry_type, amount=Decimal(amount), date=NOVEMBER, source="x"
+        )
+    second = enrollment_transfer(actor=None, enrollment=first, to_group=new, on_date=NOVEMBER)
+    for _ in range(2):  # two unpaid sessions: the door refuses the third, asking 300.00
+        LedgerEntry.objects.create(
+            enrollment=second, entry_type="charge", amount=Decimal("100"), date=NOVEMBER, source="x"
+        )
+    response = client_as(receptionist).get(record_url(student))
+    rows = {row.pk: row for row, _field in response.context["rows"]}
+    assert set(rows) == {first.pk, second.pk}
+    assert (rows[first.pk].owed, rows[first.pk].with_next_class) == (Decimal("150.00"), None)
+    assert rows[second.pk].with_next_class == Decimal("300.00")
+    assert response.context["form"]["amount"].value() == Decimal("450.00")  # 150 ended + 300 the door asks
+    page = response.content.decode()
+    assert "data-ended" in page and old.name in page
+    assert "الرصيد: <strong>عليه 350.00</strong>" in page  # the total in words
+    client_as(receptionist).post(
+        record_url(student), {"amount": "450.00", "method": "cash", "layout": "a5", "idempotency_key": "k-450"}
+    )
+    lines = dict(Receipt.objects.get().entries.values_list("enrollment_id", "amount"))
+    assert lines == {first.pk: Decimal("150.00"), second.pk: Decimal("300.00")}
+
+
+def test_defaulters_and_the_cashier_search_write_what_is_owed_in_words(client_as, accountant, receptionist, student):
+    page = client_as(accountant).get(reverse("admin:core_receipt_defaulters")).content.decode()
+    assert "عليه 200.00" in page
+    found = client_as(receptionist).get(reverse("admin:core_receipt_cashier"), {"q": student.full_name})
+    assert "عليه 200.00" in found.content.decode()

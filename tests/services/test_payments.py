@@ -9,9 +9,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
 
-from core.models import AuditLog, CashClose, EntryType, LedgerEntry, Message, Receipt
+from core.models import AuditLog, CashClose, EntryType, Guardian, LedgerEntry, Message, Receipt
 from core.selectors.money import enrollment_balance, enrollments_with_balance, students_with_balance
-from core.services.enrollments import enrollment_create
+from core.services.enrollments import enrollment_create, enrollment_end, enrollment_transfer
 from core.services.payments import (
     cash_close,
     discount_grant,
@@ -129,13 +129,91 @@ def test_double_submit_records_once(receptionist, student, two_groups):
     assert LedgerEntry.objects.filter(entry_type=EntryType.PAYMENT).count() == 1
 
 
+def test_payment_pays_debt_on_an_ended_enrollment_first(main_branch, receptionist, student):
+    """Issue 11.3: the old group's debt was skipped and its money went to the new group."""
+    old = make_group(main_branch, fee="200.00")
+    new = make_group(main_branch, fee="150.00")
+    first = enrollment_create(actor=None, student=student, group=old, start_date=datetime.date(2026, 9, 1))
+    charge(first, "200.00", datetime.date(2026, 10, 1))
+    second = enrollment_transfer(actor=None, enrollment=first, to_group=new, on_date=datetime.date(2026, 10, 15))
+    charge(second, "150.00", datetime.date(2026, 11, 1))
+    receipt = payment_record(student=student, cashier=receptionist, amount="250.00", now=at(5))
+    lines = {entry.enrollment_id: entry.amount for entry in receipt.entries.all()}
+    assert lines == {first.pk: Decimal("200.00"), second.pk: Decimal("50.00")}
+    assert enrollment_balance(first) == Decimal("0.00")
+    assert enrollment_balance(second) == Decimal("-100.00")
+
+
+def test_credit_left_after_every_debt_goes_on_the_active_enrollment_not_the_ended_one(
+    main_branch, receptionist, student
+):
+    old = make_group(main_branch, fee="200.00")
+    first = enrollment_create(actor=None, student=student, group=old, start_date=datetime.date(2026, 9, 1))
+    charge(first, "200.00", datetime.date(2026, 10, 1))
+    second = enrollment_transfer(
+        actor=None, enrollment=first, to_group=make_group(main_branch), on_date=datetime.date(2026, 10, 15)
+    )
+    payment_record(student=student, cashier=receptionist, amount="300.00", now=at(5))
+    assert enrollment_balance(first) == Decimal("0.00")
+    assert enrollment_balance(second) == Decimal("100.00")
+
+
+def test_a_student_with_only_ended_enrollments_pays_the_one_that_owed_last(main_branch, receptionist, student):
+    older = enrollment_create(
+        actor=None, student=student, group=make_group(main_branch), start_date=datetime.date(2026, 9, 1)
+    )
+    newer = enrollment_create(
+        actor=None, student=student, group=make_group(main_branch), start_date=datetime.date(2026, 9, 1)
+    )
+    charge(older, "100.00", datetime.date(2026, 9, 1))
+    charge(newer, "100.00", datetime.date(2026, 10, 1))
+    for enrollment in (older, newer):
+        enrollment_end(actor=None, enrollment=enrollment, on_date=datetime.date(2026, 10, 31))
+    payment_record(student=student, cashier=receptionist, amount="250.00", now=at(5))
+    assert enrollment_balance(older) == Decimal("0.00")
+    assert enrollment_balance(newer) == Decimal("50.00")
+
+
+def test_a_student_with_no_enrollment_gets_a_clear_error_and_nothing_is_recorded(receptionist, student):
+    with pytest.raises(ValidationError) as raised:
+        payment_record(student=student, cashier=receptionist, amount="100")
+    assert raised.value.code == "no_enrollment"
+    assert raised.value.messages == ["هذا الطالب غير مشترك في أي مجموعة ليُدفع عنها."]
+    assert Receipt.objects.count() == 0
+
+
+def test_reused_idempotency_key_for_another_student_is_refused(main_branch, receptionist, student, two_groups):
+    """Issue 11.10: a key reused for another student answered with the first student's receipt."""
+    first = payment_record(student=student, cashier=receptionist, amount="100", idempotency_key="form-1")
+    other = make_student(main_branch)
+    enrollment_create(actor=None, student=other, group=two_groups[0].group, start_date=datetime.date(2026, 9, 1))
+    with pytest.raises(ValidationError) as raised:
+        payment_record(student=other, cashier=receptionist, amount="70", idempotency_key="form-1")
+    assert raised.value.code == "key_other_student"
+    assert list(Receipt.objects.values_list("pk", flat=True)) == [first.pk]
+    assert not LedgerEntry.objects.filter(enrollment__student=other).exists()
+    # The first student's own double submit still answers with his receipt.
+    again = payment_record(student=student, cashier=receptionist, amount="100", idempotency_key="form-1")
+    assert again.pk == first.pk
+
+
 def test_payment_writes_audit_and_queues_the_message(receptionist, student, two_groups):
     charge(two_groups[0], "200.00", datetime.date(2026, 11, 1))
     receipt = payment_record(student=student, cashier=receptionist, amount="150", now=at(5))
     assert AuditLog.objects.filter(model="core.receipt", object_id=str(receipt.pk)).count() == 1
     message = Message.objects.get(template_key="payment_received")
     assert receipt.number in message.body
-    assert "-50.00" in message.body  # the new balance
+    # The new balance in words (issue 11.9: parents read "-50.00" as money paid or owed alike).
+    assert "الرصيد الحالي: عليه 50.00 جنيه." in message.body
+    assert "-50.00" not in message.body
+
+
+def test_payment_received_writes_a_credit_as_credit_in_the_guardians_language(main_branch, receptionist, two_groups):
+    student = two_groups[0].student
+    Guardian.objects.filter(students=student).update(language="en")
+    receipt = payment_record(student=student, cashier=receptionist, amount="225", now=at(5))
+    message = Message.objects.get(template_key="payment_received")
+    assert f"receipt {receipt.number}. Balance: credit 225.00 EGP." in message.body
 
 
 def test_receipt_numbers_are_per_branch_and_year(main_branch, receptionist, student, two_groups):

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from core.models import CenterSettings, EntryType, FeePeriod, LedgerEntry, Message
+from core.models import CenterSettings, EntryType, FeePeriod, Group, Guardian, LedgerEntry, Message
 from core.schedules import SCHEDULES
-from core.services.enrollments import enrollment_create
+from core.services.enrollments import enrollment_create, enrollment_end, enrollment_transfer
 from core.services.reminders import payment_reminders_queue
 from tests.factories import make_group, make_student
 
@@ -90,4 +90,44 @@ def test_exempt_enrollments_are_not_reminded(main_branch, center):
         start_date=datetime.date(2026, 9, 1),
     )
     post(exempt, EntryType.CHARGE, "200.00")
+    assert payment_reminders_queue(today=TODAY) == 0
+
+
+def test_reminder_lists_debt_on_an_ended_enrollment(main_branch, center):
+    """Issue 11.4: a debt left on a transferred enrollment was never reminded."""
+    old = make_group(main_branch, fee="200.00")
+    new = make_group(main_branch, fee="150.00")
+    student = make_student(main_branch)
+    first = enroll(student, old)
+    post(first, EntryType.CHARGE, "200.00")
+    enrollment_transfer(actor=None, enrollment=first, to_group=new, on_date=TODAY)
+    assert payment_reminders_queue(today=TODAY) == 1
+    message = Message.objects.get(template_key="payment_reminder")
+    assert old.name in message.body and "200.00" in message.body
+    assert f"{old.name} (اشتراك منتهٍ): عليه 200.00 جنيه" in message.body  # named as ended, in words
+    assert new.name not in message.body  # the new group owes nothing
+
+
+def test_reminder_lists_the_ended_debt_in_the_guardians_language_with_words(main_branch, center):
+    group = make_group(main_branch, fee="200.00")
+    student = make_student(main_branch)
+    Guardian.objects.filter(students=student).update(language="en")
+    enrollment = enroll(student, group)
+    post(enrollment, EntryType.CHARGE, "200.00")
+    post(enrollment, EntryType.PAYMENT, "50.00")
+    enrollment_end(actor=None, enrollment=enrollment, on_date=TODAY)
+    Group.objects.filter(pk=group.pk).update(is_active=False)  # the old group closed since
+    assert payment_reminders_queue(today=TODAY) == 1
+    body = Message.objects.get(template_key="payment_reminder").body
+    assert f"{group.name} (ended): owes 150.00 EGP" in body
+
+
+def test_a_student_who_owes_nothing_is_never_reminded(main_branch, center):
+    group = make_group(main_branch, fee="200.00")
+    student = make_student(main_branch)
+    ended = enroll(student, group)
+    post(ended, EntryType.CHARGE, "200.00")
+    post(ended, EntryType.PAYMENT, "200.00")
+    enrollment_end(actor=None, enrollment=ended, on_date=TODAY)
+    post(enroll(student, make_group(main_branch)), EntryType.PAYMENT, "100.00")  # credit, no debt
     assert payment_reminders_queue(today=TODAY) == 0
