@@ -2,13 +2,15 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from core.models import FeePlan, Group, Guardian, Student
 from core.normalize import phone_e164
 from core.services.enrollments import fee_plan_clean
-from core.services.students import student_code_clean
+from core.services.students import student_code_clean, student_twin_find
 
 
 class PhoneField(forms.CharField):
@@ -29,7 +31,9 @@ class FeePlanFormMixin:
 
     def clean_fee_plan_fields(self, cleaned):
         try:
-            fee_plan_clean(cleaned.get("fee_plan") or FeePlan.NORMAL, cleaned.get("custom_fee"), cleaned.get("fee_reason", ""))
+            fee_plan_clean(
+                cleaned.get("fee_plan") or FeePlan.NORMAL, cleaned.get("custom_fee"), cleaned.get("fee_reason", "")
+            )
         except ValidationError as error:
             for field, messages in error.message_dict.items():
                 self.add_error(field, messages)
@@ -38,14 +42,24 @@ class FeePlanFormMixin:
 class StudentAddForm(FeePlanFormMixin, forms.ModelForm):
     guardian_name = forms.CharField(label=_("Guardian name"), max_length=150, required=False)
     guardian_phone = PhoneField(label=_("Guardian phone"))
-    guardian_relation = forms.ChoiceField(label=_("Relation"), choices=Guardian.Relation.choices, initial=Guardian.Relation.FATHER)
+    guardian_relation = forms.ChoiceField(
+        label=_("Relation"), choices=Guardian.Relation.choices, initial=Guardian.Relation.FATHER
+    )
     second_guardian_name = forms.CharField(label=_("Second guardian name"), max_length=150, required=False)
     second_guardian_phone = PhoneField(label=_("Second guardian phone"), required=False)
-    enroll_group = forms.ModelChoiceField(label=_("Enroll in group"), queryset=Group.objects.filter(is_active=True), required=False)
+    enroll_group = forms.ModelChoiceField(
+        label=_("Enroll in group"), queryset=Group.objects.filter(is_active=True), required=False
+    )
     fee_plan = forms.ChoiceField(label=_("Fee plan"), choices=FeePlan.choices, initial=FeePlan.NORMAL, required=False)
-    custom_fee = forms.DecimalField(label=_("Custom fee (EGP)"), max_digits=12, decimal_places=2, required=False, min_value=0)
+    custom_fee = forms.DecimalField(
+        label=_("Custom fee (EGP)"), max_digits=12, decimal_places=2, required=False, min_value=0
+    )
     fee_reason = forms.CharField(label=_("Fee plan reason"), max_length=255, required=False)
     phone = PhoneField(label=_("Student phone"), required=False)
+    # Shown (by StudentAdmin) only once the form found a student with this name and guardian phone.
+    register_anyway = forms.BooleanField(
+        label=_("This is a different child with the same name; register anyway"), required=False
+    )
 
     class Meta:
         model = Student
@@ -73,7 +87,33 @@ class StudentAddForm(FeePlanFormMixin, forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("enroll_group"):
             self.clean_fee_plan_fields(cleaned)
+        self.clean_twin(cleaned)
         return cleaned
+
+    def clean_twin(self, cleaned):
+        """R12: the same folded name and a guardian phone of an existing student: show him and ask."""
+        self.twin = None
+        if not cleaned.get("full_name") or not cleaned.get("guardian_phone"):
+            return
+        self.twin = student_twin_find(
+            full_name=cleaned["full_name"],
+            guardian_phones=[cleaned["guardian_phone"], cleaned.get("second_guardian_phone", "")],
+        )
+        if self.twin is not None and not cleaned.get("register_anyway"):
+            message = format_html(
+                _(
+                    "This child may already be registered: {link} has the same name and guardian phone. "
+                    "Open his page instead, or tick “{confirm}” and save again."
+                ),
+                link=format_html(
+                    '<a href="{}" class="underline font-semibold">{} (<bdi dir="ltr">{}</bdi>)</a>',
+                    reverse("admin:core_student_change", args=[self.twin.pk]),
+                    self.twin.full_name,
+                    self.twin.code,
+                ),
+                confirm=self.fields["register_anyway"].label,
+            )
+            self.add_error(None, ValidationError(message, code="duplicate"))
 
     def _post_clean(self):
         # The service builds and validates the student (search key, code); skip the model pass.
@@ -118,9 +158,17 @@ class EnrollmentAddForm(FeePlanFormMixin, forms.ModelForm):
         self.clean_fee_plan_fields(cleaned)
         student, group = cleaned.get("student"), cleaned.get("group")
         if student and group and group.enrollments.filter(student=student, is_active=True).exists():
-            self.add_error("group", _("%(student)s is already enrolled in %(group)s.") % {"student": student.full_name, "group": group.code})
+            self.add_error(
+                "group",
+                _("%(student)s is already enrolled in %(group)s.")
+                % {"student": student.full_name, "group": group.code},
+            )
         elif group and group.enrollments.filter(is_active=True).count() >= group.capacity:
-            self.add_error("group", _("The group %(group)s is full (%(capacity)s students).") % {"group": group.code, "capacity": group.capacity})
+            self.add_error(
+                "group",
+                _("The group %(group)s is full (%(capacity)s students).")
+                % {"group": group.code, "capacity": group.capacity},
+            )
         return cleaned
 
     def _post_clean(self):

@@ -209,6 +209,13 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
     def get_inlines(self, request, obj):
         return [] if obj is None else self.inlines
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # R12: the "register anyway" box appears only once the add form found the same child.
+        adminform = context.get("adminform")
+        if add and adminform is not None and getattr(adminform.form, "twin", None) is not None:
+            adminform.fieldsets = [(_("Possible duplicate"), {"fields": ["register_anyway"]}), *adminform.fieldsets]
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
     @display(description=_("code"), ordering="code")
     def code_display(self, student):
         return ltr(student.code)
@@ -240,6 +247,7 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
                 school=data.get("school", ""),
                 notes=data.get("notes", ""),
                 photo=data.get("photo"),
+                allow_duplicate=data.get("register_anyway", False),
             )
             if data.get("enroll_group"):
                 enrollment_create(
