@@ -155,6 +155,12 @@ def _groups() -> list[dict]:
             "items": [
                 link(_("Scheduled jobs"), "schedule", "admin:django_q_schedule_changelist", "django_q.view_schedule"),
                 link(_("Failed jobs"), "error", "admin:django_q_failure_changelist", "django_q.view_failure"),
+                {
+                    "title": _("Backups"),
+                    "icon": "backup",
+                    "link": reverse_lazy("admin:core_backup_changelist"),
+                    "permission": lambda request: is_owner(request.user),
+                },
             ],
         },
     ]

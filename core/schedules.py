@@ -85,6 +85,13 @@ SCHEDULES: tuple[ScheduleEntry, ...] = (
         schedule_type=Schedule.MINUTES,
         minutes=1,
     ),
+    # SPEC §5: a verified backup of the whole center every night, then the retention.
+    ScheduleEntry(
+        name="daily backup",
+        func="core.tasks.backups_daily",
+        schedule_type=Schedule.DAILY,
+        at=datetime.time(2, 30),
+    ),
     # R11: one reminder per guardian and day (the message's event carries the date).
     ScheduleEntry(
         name="payment reminders",

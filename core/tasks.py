@@ -75,3 +75,16 @@ def payment_reminders_send() -> None:
     from core.services.reminders import payment_reminders_queue
 
     payment_reminders_queue()
+
+
+def backup_now(actor_id: int) -> None:
+    from core.models import User
+    from core.services.backups import backup_create
+
+    backup_create(actor=User.objects.get(pk=actor_id))
+
+
+def backups_daily() -> None:
+    from core.services.backups import backup_daily
+
+    backup_daily()

@@ -164,6 +164,14 @@ def backup_prune(*, keep_daily: int | None = None, keep_monthly: int | None = No
     return deleted
 
 
+def backup_request(*, actor) -> None:
+    """The owner's "back up now": the worker takes the backup (minutes for a big center), verifies
+    and audits it under the owner's name."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("core.tasks.backup_now", actor.pk, group="backups"))
+
+
 def backup_daily() -> Backup:
     """The scheduled job: take a daily backup (verified), then apply the retention."""
     backup = backup_create(kind=Backup.Kind.DAILY)
