@@ -109,6 +109,10 @@ def test_receptionist_takes_a_payment_and_a_double_click_records_one(
     assert STUDENT_NAME in page.locator(".money-subject").inner_text()
     owed = page.locator(".money-table tfoot .money-owed")
     expect(owed).to_have_text("500.00")
+    # The total in words, and the amount box already holds what the door will ask (issue 11.8).
+    expect(page.locator("[data-balance] strong")).to_have_text(arabic("owes %(amount)s") % {"amount": "500.00"})
+    expect(page.locator("#id_amount")).to_have_value(re.compile(r"^\d+\.\d\d$"))
+    assert Decimal(page.locator("#id_amount").input_value()) >= Decimal("500.00")
     screenshot(page, "record")
 
     # Arabic-Indic digits, as an Arabic keyboard types them; no lines: the oldest debt first.
@@ -171,7 +175,9 @@ def test_receptionist_takes_a_payment_and_a_double_click_records_one(
     total_row = receipt_box.locator(".receipt-lines tfoot tr").first
     assert total_row.locator(".receipt-amount").inner_text() == "250.00"
     balance_row = receipt_box.locator(".receipt-lines tfoot tr", has_text=arabic("New balance"))
-    assert balance_row.locator(".receipt-amount").inner_text() == "-250.00"
+    # In words, never a bare signed number (issue 11.9).
+    owes = arabic("owes %(amount)s")
+    assert balance_row.locator(".receipt-amount").inner_text() == owes % {"amount": "250.00"}
     # Right to left: the label is on the right and the amount on the left.
     label_box = total_row.locator("th").bounding_box()
     amount_box = total_row.locator("td").bounding_box()
@@ -358,7 +364,7 @@ def test_the_accountant_voids_a_receipt_with_a_reason_and_the_receptionist_canno
     expect(sheet.locator(".receipt-void-mark")).to_have_text(arabic("VOID"))
     expect(sheet.locator(".receipt-void-reason")).to_contain_text("المبلغ كُتب خطأ")
     balance_row = sheet.locator(".receipt-lines tfoot tr", has_text=arabic("New balance"))
-    assert balance_row.locator(".receipt-amount").inner_text() == "-500.00"
+    assert balance_row.locator(".receipt-amount").inner_text() == arabic("owes %(amount)s") % {"amount": "500.00"}
     # What it took is crossed out; the balance, still true, is not. (A line-through drawn on an
     # ancestor crosses its text out too, so the ancestors are asked as well.)
     crossed = """el => {
