@@ -112,13 +112,14 @@ class ImportJobAdmin(CenterModelAdmin):
     def status_badge(self, job):
         return job.get_status_display()
 
-    @display(description=gettext_lazy("new / updated / unchanged / errors"))
+    @display(description=gettext_lazy("new / updated / unchanged / duplicates / errors"))
     def counts(self, job):
         return format_html(
-            '<bdi dir="ltr">{} / {} / {} / {}</bdi>',
+            '<bdi dir="ltr">{} / {} / {} / {} / {}</bdi>',
             job.new_count,
             job.update_count,
             job.unchanged_count,
+            job.duplicate_count,
             job.error_count,
         )
 
@@ -210,11 +211,13 @@ class ImportJobAdmin(CenterModelAdmin):
                     (imports.NEW, _("New"), job.new_count),
                     (imports.UPDATE, _("Update"), job.update_count),
                     (imports.UNCHANGED, _("Unchanged"), job.unchanged_count),
+                    (imports.DUPLICATE, _("Duplicates"), job.duplicate_count),
                 ],
                 action_labels={
                     imports.NEW: _("New"),
                     imports.UPDATE: _("Update"),
                     imports.UNCHANGED: _("Unchanged"),
+                    imports.DUPLICATE: _("Duplicate"),
                     imports.ERROR: _("Error"),
                 },
                 may_apply=job.can_apply and can_import(request.user, job.kind),
@@ -239,8 +242,16 @@ class ImportJobAdmin(CenterModelAdmin):
             if job.status == ImportJob.Status.DONE:
                 messages.success(
                     request,
-                    _("Imported: %(new)s new, %(update)s updated, %(unchanged)s unchanged.")
-                    % {"new": job.new_count, "update": job.update_count, "unchanged": job.unchanged_count},
+                    _(
+                        "Imported: %(new)s new, %(update)s updated, %(unchanged)s unchanged, "
+                        "%(duplicate)s duplicates skipped."
+                    )
+                    % {
+                        "new": job.new_count,
+                        "update": job.update_count,
+                        "unchanged": job.unchanged_count,
+                        "duplicate": job.duplicate_count,
+                    },
                 )
             elif job.status != ImportJob.Status.APPLYING:
                 messages.error(request, job.message or _("Nothing was imported."))

@@ -42,6 +42,7 @@ class ImportJob(models.Model):
     new_count = models.PositiveIntegerField(_("new"), default=0)
     update_count = models.PositiveIntegerField(_("updated"), default=0)
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    duplicate_count = models.PositiveIntegerField(_("duplicates"), default=0)
     error_count = models.PositiveIntegerField(_("errors"), default=0)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     message = models.TextField(_("message"), blank=True)

@@ -5,8 +5,9 @@ One engine for the admin, the background task and ``manage.py import_students``:
 1. read the file (``core/services/spreadsheets.py``) and find the header row (Arabic or English);
 2. normalize every cell with ``core/normalize.py`` (the rules the forms use);
 3. check every row and report each problem with its row number, column and a translated message;
-4. plan each row as new / update / unchanged / error, with look-ups made once per file
-   (groups by code, guardians by phone, students by folded name + guardian phone and by code);
+4. plan each row as new / update / unchanged / duplicate / error, with look-ups made once per
+   file (groups by code, guardians by phone, students by folded name + guardian phone and by
+   code); a row repeating an earlier row of the file is a duplicate, skipped (R12);
 5. apply: all rows or none, in one transaction, with bulk writes and one locked advance of
    the student code counter for the whole file.
 """
@@ -62,7 +63,12 @@ from core.services.spreadsheets import (
     merged_header_ranges,
     sheet_read,
 )
-from core.services.students import STUDENT_CODE_COUNTER, STUDENT_CODE_START, student_code_clean
+from core.services.students import (
+    STUDENT_CODE_COUNTER,
+    STUDENT_CODE_START,
+    student_code_clean,
+    student_registrations_lock,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +76,8 @@ BACKGROUND_ROWS = 2000  # bigger files are checked and applied by a django-q2 ta
 BATCH_SIZE = 1000
 PROGRESS_EVERY = 500
 
-NEW, UPDATE, UNCHANGED, ERROR = "new", "update", "unchanged", "error"
-ACTIONS = (NEW, UPDATE, UNCHANGED, ERROR)
+NEW, UPDATE, UNCHANGED, DUPLICATE, ERROR = "new", "update", "unchanged", "duplicate", "error"
+ACTIONS = (NEW, UPDATE, UNCHANGED, DUPLICATE, ERROR)
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,7 @@ class RowOutcome:
     number: int
     action: str = NEW
     label: str = ""
+    note: str = ""  # which existing student or earlier row this row is (R12)
     changes: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
@@ -240,6 +247,8 @@ class RowOutcome:
 
     def as_json(self) -> dict:
         data = {"n": self.number, "a": self.action, "l": self.label}
+        if self.note:
+            data["m"] = self.note
         if self.changes:
             data["c"] = self.changes
         if self.errors:
@@ -566,29 +575,25 @@ class StudentImporter:
             .values_list("group_id", "total")
         )
 
+        # R12: the first row naming a student (folded name + guardian phone, or code, or the existing
+        # student they resolve to) is planned; a later row naming him again is a duplicate, skipped.
         seen_identity: dict[tuple[str, str], int] = {}
         seen_code: dict[str, int] = {}
+        seen_student: dict[int, int] = {}
         for row in rows:
             outcome = row.outcome
             identity = (row.key, row.guardian_phone)
+            earlier = [
+                seen[value] for seen, value in ((seen_identity, identity), (seen_code, row.code)) if value in seen
+            ]
+            # A row with its own errors stays an error: what is wrong in it is shown, not hidden.
+            if earlier and outcome.action != ERROR:
+                self._duplicate(outcome, min(earlier))
+                continue
             if row.key and row.guardian_phone:
-                if identity in seen_identity:
-                    outcome.error(
-                        self.title("full_name"),
-                        _("The same student (name and guardian phone) is already in row %(row)s.")
-                        % {"row": seen_identity[identity]},
-                    )
-                else:
-                    seen_identity[identity] = outcome.number
+                seen_identity.setdefault(identity, outcome.number)
             if row.code:
-                if row.code in seen_code:
-                    outcome.error(
-                        self.title("code"),
-                        _("The code %(code)s is already used in row %(row)s.")
-                        % {"code": row.code, "row": seen_code[row.code]},
-                    )
-                else:
-                    seen_code[row.code] = outcome.number
+                seen_code.setdefault(row.code, outcome.number)
             # which existing student is this? the typed code first (when the guardian matches), else name + phone
             student = None
             if row.code and row.code in by_code:
@@ -605,6 +610,11 @@ class StudentImporter:
                 student = self.students[by_identity[identity]]
                 if row.code and student.code != row.code and row.code in by_code:
                     student = None  # the clash is reported above
+            if student is not None and outcome.action != ERROR:
+                if student.pk in seen_student:  # an earlier row already updates this student
+                    self._duplicate(outcome, seen_student[student.pk])
+                    continue
+                seen_student[student.pk] = outcome.number
             if student is not None and visible is not None and student.branch_id not in visible:
                 outcome.error(
                     self.title("full_name"),
@@ -636,6 +646,10 @@ class StudentImporter:
                     )
                     continue
                 outcome.label = f"{student.full_name} ({student.code})"
+                outcome.note = _("same student as %(code)s — %(name)s") % {
+                    "code": student.code,
+                    "name": student.full_name,
+                }
             for group in row.new_groups:
                 group_load[group.pk] = group_load.get(group.pk, 0) + 1
                 if group_load[group.pk] > group.capacity:
@@ -647,6 +661,11 @@ class StudentImporter:
 
     def title(self, key: str) -> str:
         return self.header.titles[key]
+
+    @staticmethod
+    def _duplicate(outcome: RowOutcome, earlier_row: int) -> None:
+        outcome.action = DUPLICATE
+        outcome.note = _("duplicate of row %(row)s") % {"row": earlier_row}
 
     def _student_diff(self, row: StudentRow, student: Student, phones: set[str], groups, enrollments) -> None:
         changes = {}
@@ -840,6 +859,8 @@ class StudentImporter:
         self.header = header_find(sheet, self.columns)
         result.ignored_columns = self.header.ignored
         data_rows = [(number, cells) for number, cells in sheet.rows if number > self.header.header_row]
+        if apply:
+            student_registrations_lock()  # plan and write with no registration in between (R12)
         parsed: list[StudentRow] = []
         total = len(data_rows)
         for index, (number, cells) in enumerate(data_rows, start=1):
@@ -916,11 +937,24 @@ def rows_insert(model, objects: list, *, batch_size: int = 500) -> None:
 
 
 def values_insert(model, field_names: list[str], rows: list[tuple], *, batch_size: int = 500) -> None:
-    """INSERT rows given as tuples of ``field_names`` values (foreign keys as ids); no ids back."""
+    """INSERT rows given as tuples of ``field_names`` values (foreign keys as ids); no ids back.
+
+    Columns not named that have a model default get it, as ``save()`` would: a column added to
+    the model later (with its default) does not break the import."""
     if not rows:
         return
     connection = connections[router.db_for_write(model)]
     fields = [model._meta.get_field(name) for name in field_names]
+    named = {column.attname for column in fields}
+    defaulted = [
+        column
+        for column in model._meta.concrete_fields
+        if not column.primary_key and column.attname not in named and column.has_default()
+    ]
+    if defaulted:
+        fields += defaulted
+        defaults = tuple(column.get_default() for column in defaulted)
+        rows = [(*row, *defaults) for row in rows]
     converters = [_converter(column, connection) for column in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(column.column) for column in fields)
@@ -1464,6 +1498,7 @@ def _job_store(job: ImportJob, result: ImportResult, *, status: str) -> None:
     job.total_rows = len(result.rows)
     job.new_count, job.update_count = counts[NEW], counts[UPDATE]
     job.unchanged_count, job.error_count = counts[UNCHANGED], counts[ERROR]
+    job.duplicate_count = counts[DUPLICATE]
     job.rows = [row.as_json() for row in result.rows]
     job.ignored_columns = result.ignored_columns
     job.message = result.file_error

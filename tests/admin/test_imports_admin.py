@@ -119,6 +119,37 @@ def test_fixed_error_report_imports_after_reupload(client_as, receptionist, cent
     assert history.status_code == 200 and "students.xlsx" in history.content.decode()
 
 
+def test_a_duplicate_row_is_previewed_in_arabic_and_skipped_while_the_others_import(client_as, receptionist, center):
+    fatma = Student.objects.get(full_name="فاطمة حسن")
+    rows = [
+        ["اسم الطالب", "هاتف ولي الأمر", "المدرسة"],
+        ["عمر خالد", "01001230000", "مدرسة النور"],
+        ["عمر  خالد", "+201001230000", "مدرسة أخرى"],  # row 2 again
+        ["فاطمه حسن", "01001112222", "مدرسة النيل"],  # the existing فاطمة حسن
+    ]
+    client = client_as(receptionist)
+    upload(client, xlsx_bytes(rows))
+    job = ImportJob.objects.get()
+    counts = (job.new_count, job.update_count, job.unchanged_count, job.duplicate_count, job.error_count)
+    assert counts == (1, 1, 0, 1, 0)
+    assert job.can_apply
+
+    text = client.get(job_url(job)).content.decode()
+    assert "imp-badge-duplicate" in text and "مكرر للصف 2" in text
+    assert f"الطالب نفسه ⁨{fatma.code}⁩ — فاطمة حسن" in text
+    only = client.get(job_url(job) + "?show=duplicate").content.decode()
+    assert only.count("imp-row-duplicate") == 1 and "imp-row-new" not in only
+    history = client.get(reverse("admin:core_importjob_changelist")).content.decode()
+    assert "1 / 1 / 0 / 1 / 0" in history
+
+    response = client.post(reverse("admin:core_importjob_confirm", args=[job.pk]), follow=True)
+    assert "وتُرك 1 مكرر" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == "done" and job.duplicate_count == 1
+    assert Student.objects.get(search_key="عمر خالد").school == "مدرسة النور"
+    assert Student.objects.filter(search_key=fatma.search_key).count() == 1
+
+
 def test_whole_file_error_is_shown(client_as, receptionist, center):
     client = client_as(receptionist)
     upload(client, b"not a sheet\x00\x01", "photo.png")

@@ -33,6 +33,19 @@ def test_dry_run_prints_a_summary_and_writes_nothing(center, tmp_path, capsys):
     assert Student.objects.count() == 2
 
 
+def test_dry_run_shows_a_duplicate_row_and_counts_it(center, tmp_path, capsys):
+    path = tmp_path / "twice.xlsx"
+    rows = [["اسم الطالب", "هاتف ولي الأمر"], ["عمر خالد", "01001230000"], ["عمر خالد", "01001230000"]]
+    path.write_bytes(xlsx_bytes(rows))
+    call_command("import_students", str(path), "--dry-run")  # a duplicate does not fail the file
+    out = capsys.readouterr().out
+    assert "الصف 3 (عمر خالد): مكرر للصف 2، تُرك." in out
+    assert "1 مكرر (يُترك)" in out
+    assert Student.objects.count() == 2
+    call_command("import_students", str(path))
+    assert Student.objects.filter(full_name="عمر خالد").count() == 1
+
+
 def test_import_writes_and_reimport_is_unchanged(center, tmp_path, capsys):
     path = tmp_path / "students.csv"
     path.write_bytes(xlsx_bytes(clean_rows()))

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.db import IntegrityError
+from django.utils import translation
 from openpyxl import load_workbook
 
 from core.models import AuditLog, Counter, Enrollment, FeePlan, Guardian, Student, StudentGuardian
@@ -25,6 +26,12 @@ def center(main_branch, receptionist):
     return {"branch": main_branch, "actor": receptionist, "fatma": fatma, "youssef": youssef}
 
 
+@pytest.fixture
+def english():
+    with translation.override("en"):
+        yield
+
+
 def run(center, data: bytes, *, apply: bool, name: str = "students.xlsx"):
     return import_run(data=data, file_name=name, branch=center["branch"], actor=center["actor"], apply=apply)
 
@@ -40,7 +47,7 @@ def test_messy_sheet_gets_the_expected_outcome_for_every_row(center):
     assert outcomes == MESSY_EXPECTED
     assert result.blank_rows == 1
     assert result.ignored_columns == ["العنوان"]
-    assert result.counts == {"new": 8, "update": 1, "unchanged": 1, "error": 4}
+    assert result.counts == {"new": 8, "update": 1, "unchanged": 1, "duplicate": 0, "error": 4}
 
 
 def test_each_error_names_row_column_and_reason(center):
@@ -79,7 +86,7 @@ def test_a_failure_while_writing_rolls_everything_back(center, monkeypatch):
 
 def test_clean_sheet_imports_students_guardians_and_enrollments(center):
     result = run(center, xlsx_bytes(clean_rows()), apply=True)
-    assert result.applied and result.counts == {"new": 8, "update": 1, "unchanged": 1, "error": 0}
+    assert result.applied and result.counts == {"new": 8, "update": 1, "unchanged": 1, "duplicate": 0, "error": 0}
 
     ahmed = Student.objects.get(full_name="أحمد محمد")  # trimmed, inner spaces collapsed
     assert ahmed.grade == "s1" and ahmed.school == "مدرسة النور"
@@ -124,7 +131,7 @@ def test_reimporting_the_same_file_changes_nothing(center):
     run(center, data, apply=True)
     before = table_counts()
     again = run(center, data, apply=True)
-    assert again.counts == {"new": 0, "update": 0, "unchanged": 10, "error": 0}
+    assert again.counts == {"new": 0, "update": 0, "unchanged": 10, "duplicate": 0, "error": 0}
     assert table_counts() == before
 
 
@@ -137,7 +144,7 @@ def test_csv_in_every_encoding_reads_the_same(center, encoding):
     ]
     result = run(center, csv_bytes(rows, encoding=encoding), apply=False, name="students.csv")
     assert result.file_error == ""
-    assert result.counts == {"new": 8, "update": 1, "unchanged": 1, "error": 0}
+    assert result.counts == {"new": 8, "update": 1, "unchanged": 1, "duplicate": 0, "error": 0}
 
 
 def test_english_headers_are_accepted(center):
@@ -160,11 +167,93 @@ def test_title_rows_above_the_header_are_skipped(center):
     assert [(row.number, row.action) for row in result.rows] == [(4, "new")]
 
 
-def test_same_student_twice_in_the_file_is_an_error(center):
-    rows = [["اسم الطالب", "هاتف ولي الأمر"], ["عمر خالد", "01001230000"], ["عمر  خالد", "+201001230000"]]
+def test_a_row_repeating_an_earlier_row_is_a_duplicate_and_skipped_while_the_others_apply(center, english):
+    rows = [
+        ["اسم الطالب", "هاتف ولي الأمر", "المدرسة"],
+        ["عمر خالد", "01001230000", "مدرسة النور"],
+        ["سارة خالد", "01001230000", ""],
+        ["عُمَر  خالد", "+201001230000", "مدرسة أخرى"],  # row 2 again: diacritics, spaces, phone form
+        ["فاطمه حسن", "01001112222", "مدرسة النيل"],  # the existing فاطمة حسن
+        ["فاطمة  حسن", "00201001112222", "مدرسة ثالثة"],  # row 5 again
+    ]
+    check = run(center, xlsx_bytes(rows), apply=False)
+    assert [(row.number, row.action) for row in check.rows] == [
+        (2, "new"),
+        (3, "new"),
+        (4, "duplicate"),
+        (5, "update"),
+        (6, "duplicate"),
+    ]
+    assert check.ok and check.rows[2].errors == [] and check.rows[4].errors == []
+    assert check.rows[2].note == "duplicate of row 2" and check.rows[4].note == "duplicate of row 5"
+    assert check.rows[2].as_json()["m"] == "duplicate of row 2"
+    assert check.counts == {"new": 2, "update": 1, "unchanged": 0, "duplicate": 2, "error": 0}
+
+    result = run(center, xlsx_bytes(rows), apply=True)
+    assert result.applied
+    omar = Student.objects.get(search_key="عمر خالد")  # one student, from the first row
+    assert omar.school == "مدرسة النور"
+    assert Student.objects.filter(full_name="سارة خالد").exists()
+    fatma = center["fatma"]
+    fatma.refresh_from_db()
+    assert fatma.school == "مدرسة النيل"
+    assert Student.objects.count() == 4  # فاطمة, يوسف, عمر, سارة
+    assert AuditLog.objects.filter(model="core.student", actor=center["actor"]).count() == 3
+
+
+def test_a_row_repeating_an_earlier_rows_code_is_a_duplicate(center, english):
+    rows = [
+        ["الكود", "اسم الطالب", "هاتف ولي الأمر"],
+        ["7001", "عمر خالد", "01001230000"],
+        ["٧٠٠١", "عمر خالد محمود", "01001230001"],
+    ]
+    result = run(center, xlsx_bytes(rows), apply=True)
+    assert [row.action for row in result.rows] == ["new", "duplicate"]
+    assert result.rows[1].note == "duplicate of row 2"
+    assert result.applied and Student.objects.filter(code="7001").count() == 1
+
+
+def test_two_rows_matching_one_existing_student_update_him_once(center, english):
+    # by code (with his mother's phone) in one row, by name and his father's phone in the other
+    rows = [
+        ["الكود", "اسم الطالب", "هاتف ولي الأمر", "المدرسة"],
+        ["5005", "يوسف أيمن", "01201113333", "مدرسة النور"],
+        ["", "يوسف ايمن", "01001113333", "مدرسة أخرى"],
+    ]
+    result = run(center, xlsx_bytes(rows), apply=True)
+    assert [row.action for row in result.rows] == ["update", "duplicate"]
+    assert result.rows[1].note == "duplicate of row 2"
+    youssef = center["youssef"]
+    youssef.refresh_from_db()
+    assert youssef.school == "مدرسة النور"
+    assert sorted(youssef.guardians.values_list("phone", flat=True)) == ["+201001113333", "+201201113333"]
+
+
+def test_a_row_matching_an_existing_student_updates_him_and_names_him(center, english):
+    fatma = center["fatma"]
+    rows = [["اسم الطالب", "هاتف ولي الأمر", "المدرسة"], ["فاطمه حسن", "+20 100 111 2222", "مدرسة النيل"]]
+    check = run(center, xlsx_bytes(rows), apply=False)
+    assert [row.action for row in check.rows] == ["update"]
+    assert check.rows[0].note == f"same student as {fatma.code} — {fatma.full_name}"
+    run(center, xlsx_bytes(rows), apply=True)
+    assert Student.objects.filter(search_key=fatma.search_key).count() == 1  # no twin
+    fatma.refresh_from_db()
+    assert fatma.school == "مدرسة النيل"
+    again = run(center, xlsx_bytes(rows), apply=False)
+    assert [(row.action, row.note) for row in again.rows] == [
+        ("unchanged", f"same student as {fatma.code} — {fatma.full_name}")
+    ]
+
+
+def test_a_duplicate_row_with_its_own_error_stays_an_error(center):
+    rows = [
+        ["اسم الطالب", "هاتف ولي الأمر", "الصف"],
+        ["عمر خالد", "01001230000", ""],
+        ["عمر خالد", "01001230000", "الصف العاشر"],  # no such grade
+    ]
     result = run(center, xlsx_bytes(rows), apply=False)
     assert [row.action for row in result.rows] == ["new", "error"]
-    assert "2" in result.rows[1].errors[0][1]
+    assert not result.ok
 
 
 def test_a_student_of_a_branch_the_user_does_not_work_in_is_an_error(center):

@@ -1,8 +1,9 @@
 """``manage.py import_students FILE [--dry-run] [--branch ...]``: the admin's import, for operators.
 
 Same engine as the admin (``core.services.imports.import_run``): every row is checked, then
-all rows are imported in one transaction or none. Prints a summary and each error with its row
-and column; exits with status 1 when the file or any row fails.
+all rows are imported in one transaction or none. Prints a summary, each error with its row
+and column, and each duplicate row (skipped) with the row it repeats; exits with status 1 when
+the file or any row fails.
 """
 
 from pathlib import Path
@@ -12,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from core.models import Branch, ImportJob
-from core.services.imports import import_run
+from core.services.imports import DUPLICATE, import_run
 
 
 class Command(BaseCommand):
@@ -49,9 +50,18 @@ class Command(BaseCommand):
             self.stderr.write(
                 _("Row %(row)s, %(column)s: %(message)s") % {"row": number, "column": column, "message": message}
             )
+        for row in result.rows:
+            if row.action == DUPLICATE:
+                self.stdout.write(
+                    _("Row %(row)s (%(name)s): %(message)s, skipped.")
+                    % {"row": row.number, "name": row.label, "message": row.note}
+                )
         counts = result.counts
         self.stdout.write(
-            _("%(rows)s rows: %(new)s new, %(update)s to update, %(unchanged)s unchanged, %(error)s with errors.")
+            _(
+                "%(rows)s rows: %(new)s new, %(update)s to update, %(unchanged)s unchanged, "
+                "%(duplicate)s duplicates (skipped), %(error)s with errors."
+            )
             % {"rows": len(result.rows), **counts}
         )
         if result.ignored_columns:
