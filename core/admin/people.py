@@ -20,6 +20,7 @@ from core.models import Enrollment, FeePlan, Guardian, Student, StudentGuardian,
 from core.models.attendance import Attendance
 from core.normalize import digits_ascii, search_key
 from core.resources import StudentResource
+from core.selectors.money import balance_words, enrollments_with_balance
 from core.services.enrollments import enrollment_create
 from core.services.students import GuardianInput, guardian_link, guardian_unlink, student_register, student_update
 
@@ -89,8 +90,24 @@ class EnrollmentInline(ReadOnlyTabInline):
     verbose_name_plural = _("Groups")
     fields = ["group", "fee_plan", "custom_fee", "start_date", "end_date", "is_active"]
 
+    @staticmethod
+    def _sees_money(user) -> bool:
+        # The door and the teachers see no student's money (SPEC.md §1): the office does.
+        return any(user.has_perm(f"core.{name}") for name in ("record_payment", "grant_discount", "view_money_reports"))
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("group")
+        queryset = super().get_queryset(request).select_related("group")
+        return enrollments_with_balance(queryset) if self._sees_money(request.user) else queryset
+
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "balance_in_words"] if self._sees_money(request.user) else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @display(description=_("balance"))
+    def balance_in_words(self, enrollment):
+        return balance_words(enrollment.balance)
 
 
 class RecentAttendanceInline(ReadOnlyTabInline):

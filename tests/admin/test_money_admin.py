@@ -595,3 +595,13 @@ def test_defaulters_and_the_cashier_search_write_what_is_owed_in_words(client_as
     assert "عليه 200.00" in page
     found = client_as(receptionist).get(reverse("admin:core_receipt_cashier"), {"q": student.full_name})
     assert "عليه 200.00" in found.content.decode()
+
+
+def test_student_page_writes_each_groups_balance_in_words_for_the_office_only(
+    client_as, receptionist, supervisor, student
+):
+    url = reverse("admin:core_student_change", args=[student.pk])
+    office = client_as(receptionist).get(url)
+    assert office.status_code == 200 and "عليه 200.00" in office.content.decode()
+    door = client_as(supervisor).get(url)
+    assert door.status_code == 200 and "عليه 200.00" not in door.content.decode()
