@@ -216,6 +216,27 @@ def test_payment_received_writes_a_credit_as_credit_in_the_guardians_language(ma
     assert f"receipt {receipt.number}. Balance: credit 225.00 EGP." in message.body
 
 
+def test_a_centers_edited_payment_received_text_drops_the_currency_it_wrote_after_the_balance(db):
+    """Migration 0016: {balance} now carries its currency ("owes 50.00 EGP"), so a text that wrote
+    "{balance} EGP" would say it twice; the migration fixes edited texts as well as the default."""
+    import importlib
+
+    from django.apps import apps
+
+    from core.models import MessageTemplate
+
+    migration = importlib.import_module("core.migrations.0016_payment_received_balance_words")
+    MessageTemplate.objects.filter(key="payment_received").update(
+        text_ar="وصلنا {amount} جنيه، المتبقي {balance} ج.م، شكرًا", text_en="Left: {balance}  EGP. Thanks"
+    )
+    migration.currency_drop(apps, None)
+    template = MessageTemplate.objects.get(key="payment_received")
+    assert (template.text_ar, template.text_en) == (
+        "وصلنا {amount} جنيه، المتبقي {balance}، شكرًا",
+        "Left: {balance}. Thanks",
+    )
+
+
 def test_receipt_numbers_are_per_branch_and_year(main_branch, receptionist, student, two_groups):
     first = payment_record(student=student, cashier=receptionist, amount="10", now=at(31, month=12))
     second = payment_record(student=student, cashier=receptionist, amount="10", now=at(1, month=1, year=2027))
