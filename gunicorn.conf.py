@@ -13,7 +13,10 @@ keepalive = 5
 # Requests are logged once, as structured lines, by core.middleware.RequestLogMiddleware.
 accesslog = None
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# Addresses whose X-Forwarded-Proto gunicorn believes: only a proxy on this machine unless set.
+# A PaaS router reaches the dyno from changing addresses and is its only way in: set "*" there
+# (app.json, render.yaml and fly.toml do). The client address is core/http.py's business.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 max_requests = 2000
 max_requests_jitter = 200
 

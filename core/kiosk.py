@@ -33,6 +33,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from core.csp import csp_strict
+from core.http import client_ip
 from core.ratelimit import rate_limit_hit
 from core.selectors.door import door_roster
 from core.services.kiosks import kiosk_from_token, kiosk_scans_since
@@ -49,10 +50,6 @@ CLOCK_SKEW = datetime.timedelta(minutes=2)
 
 def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
-
-
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _payload(request) -> dict | JsonResponse:
@@ -93,7 +90,7 @@ def kiosk_scan(request):
     kiosk = kiosk_from_token(request.headers.get(KIOSK_HEADER, ""))
     if kiosk is None:
         # Guessing tokens is slowed per address; a real kiosk never gets here.
-        if rate_limit_hit("kiosk-bad-token", _client_ip(request), limit=BAD_TOKENS_PER_MINUTE, window_seconds=60):
+        if rate_limit_hit("kiosk-bad-token", client_ip(request), limit=BAD_TOKENS_PER_MINUTE, window_seconds=60):
             return _error(_("Too many requests. Wait a minute."), 429)
         return _error(_("This kiosk is not registered or was revoked."), 401)
     # The rate limit counts the scans this kiosk sent in the last minute (their scan events): no
@@ -157,7 +154,7 @@ def kiosk_roster(request):
         return _error(_("Kiosks use their device token, not a staff login."), 403)
     kiosk = kiosk_from_token(request.headers.get(KIOSK_HEADER, ""))
     if kiosk is None:
-        if rate_limit_hit("kiosk-bad-token", _client_ip(request), limit=BAD_TOKENS_PER_MINUTE, window_seconds=60):
+        if rate_limit_hit("kiosk-bad-token", client_ip(request), limit=BAD_TOKENS_PER_MINUTE, window_seconds=60):
             return _error(_("Too many requests. Wait a minute."), 429)
         return _error(_("This kiosk is not registered or was revoked."), 401)
     return _roster_json(door_roster(_place_filter(kiosk)))

@@ -220,8 +220,11 @@ AXES_VERBOSE = False
 # axes warns when the lock key lacks the IP. Locking by IP would lock a whole front desk that
 # shares one connection; per-address abuse is capped by LoginRateLimitMiddleware instead.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-# Trusted reverse proxies in front of the app (the PaaS router is one).
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+# Reverse proxies in front of the app whose X-Forwarded-For is believed (core/http.py). None by
+# default: a server reached directly would let any client write its own address there and slip
+# past the login and kiosk rate limits. Behind a PaaS router set 1 (app.json, render.yaml and
+# fly.toml do); behind a load balancer and the router, 2.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 LOGIN_RATE_LIMIT_PER_MINUTE = env_int("LOGIN_RATE_LIMIT_PER_MINUTE", 20)
 
 # --- Security headers --------------------------------------------------------------------------
@@ -338,6 +341,9 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 TASK_HEARTBEAT_MAX_AGE_SECONDS = env_int("TASK_HEARTBEAT_MAX_AGE_SECONDS", 180)
+# manage.py worker: after SIGTERM, how long running tasks may finish before the cluster is killed
+# (under the PaaS's grace period: Heroku sends SIGKILL 30 s after SIGTERM).
+WORKER_STOP_SECONDS = env_int("WORKER_STOP_SECONDS", 20)
 
 # --- Metrics: /metrics for Prometheus, off (404) unless a token is set (core/metrics.py) ---------
 METRICS_TOKEN = env_str("METRICS_TOKEN")

@@ -883,6 +883,19 @@ class SettlementAdmin(MoneyPermissionsMixin, CenterModelAdmin):
     @action(description=gettext_lazy("Recompute"), icon="refresh", permissions=["run_settlement"])
     def recompute(self, request, object_id):
         settlement = self._settlement(request, object_id)
+        # A GET (a link, a prefetch, a crawler) only asks: the draft changes on the POST.
+        if request.method != "POST":
+            return _page(
+                self,
+                request,
+                "admin/money/confirm.html",
+                _("Recompute settlement"),
+                subject=settlement,
+                question=_("Recompute %(settlement)s from this month's payments and sessions?")
+                % {"settlement": settlement},
+                blocked=_("This settlement is approved and locked.") if settlement.is_locked else "",
+                back_url=reverse("admin:core_settlement_change", args=[settlement.pk]),
+            )
         try:
             settlements.settlement_run(teacher=settlement.teacher, month=settlement.month, actor=request.user)
         except ValidationError as error:
