@@ -1,6 +1,7 @@
 """The admin in Arabic, as a browser shows it: right to left, Arabic font, nothing broken."""
 
 import pytest
+from playwright.sync_api import expect
 
 from core.models import Branch
 from tests.e2e.browser import html_language
@@ -76,3 +77,42 @@ def test_change_list_mirrors_and_phone_numbers_keep_their_order(page, owner, sta
     plus_x, last_digit_x = phone_cell.evaluate(FIRST_AND_LAST_CHARACTER_X)
     assert plus_x < last_digit_x
     screenshot(page, "branches")
+
+
+def test_registering_the_same_child_again_shows_him_and_asks_in_arabic(
+    page, owner, staff_password, log_in, main_branch, screenshot
+):
+    from django.urls import reverse
+
+    from core.models import AuditLog, Student
+    from tests.factories import make_student
+
+    existing = make_student(main_branch, name="أحمد محمود", guardian_phone="01001234567")
+    log_in(page, owner.username, staff_password)
+    page.goto("/admin/core/student/add/")
+    page.fill("#id_full_name", "احمد محمود")  # typed without the hamza
+    page.fill("#id_guardian_phone", "٠١٠٠١٢٣٤٥٦٧")
+    # The branch picker is an autocomplete: choose the branch in the select behind it.
+    page.evaluate(
+        "([id, name]) => { const select = document.querySelector('#id_branch');"
+        " select.add(new Option(name, id, true, true)); }",
+        [str(main_branch.pk), str(main_branch)],
+    )
+    page.locator("button[name=_save]").click()
+
+    warning = page.get_by_text("يبدو أن هذا الطالب مسجل بالفعل")
+    expect(warning).to_be_visible()
+    link = page.locator(f"a[href='{reverse('admin:core_student_change', args=[existing.pk])}']")
+    expect(link).to_contain_text(existing.code)
+    box = page.get_by_label("هذا طفل آخر بنفس الاسم؛ سجّله على أي حال")
+    expect(box).to_be_visible()
+    assert Student.objects.count() == 1
+    screenshot(page, "duplicate-warning")
+
+    box.check()
+    page.locator("button[name=_save]").click()
+    page.wait_for_url("**/admin/core/student/")  # saved: back to the list
+    second = Student.objects.exclude(pk=existing.pk).get()
+    assert second.search_key == existing.search_key
+    entry = AuditLog.objects.get(model="core.student", object_id=str(second.pk))
+    assert entry.changes["duplicate_warning_overridden"] == [None, existing.code]
