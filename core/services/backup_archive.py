@@ -255,28 +255,35 @@ def _rows(archive: zipfile.ZipFile, label: str) -> Iterator[tuple[list[str], lis
 
 
 def _table_load(archive: zipfile.ZipFile, model, using: str) -> int:
+    """Insert a table's rows as they were (ids, times), CHUNK_ROWS at a time with executemany."""
+    connection = connections[using]
     by_attname = {model_field.attname: model_field for model_field in model._meta.concrete_fields}
-    for model_field in by_attname.values():
-        # The archive's times are the truth: auto_now would stamp the restore's time instead.
-        # (The model is the restore's own historical class, so this changes nothing else.)
-        if getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
-            model_field.auto_now = model_field.auto_now_add = False
-    manager = model._base_manager.using(using)
-    batch, count = [], 0
-    for columns, values in _rows(archive, model._meta.label_lower):
-        missing = [column for column in columns if column not in by_attname]
-        if missing:
-            raise BackupError(f"{model._meta.label_lower}: the archive has columns the schema lacks: {missing}")
-        batch.append(
-            model(**{column: _decode(by_attname[column], value) for column, value in zip(columns, values, strict=True)})
-        )
-        if len(batch) == CHUNK_ROWS:
-            manager.bulk_create(batch)
+    count, batch, statement, fields = 0, [], None, []
+    with connection.cursor() as cursor:
+        for columns, values in _rows(archive, model._meta.label_lower):
+            if statement is None:
+                missing = [column for column in columns if column not in by_attname]
+                if missing:
+                    raise BackupError(f"{model._meta.label_lower}: the archive has columns the schema lacks: {missing}")
+                fields = [by_attname[column] for column in columns]
+                quote = connection.ops.quote_name
+                statement = (
+                    f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"  # noqa: S608
+                    f" VALUES ({', '.join(['%s'] * len(fields))})"
+                )
+            batch.append(
+                [
+                    model_field.get_db_prep_save(_decode(model_field, value), connection)
+                    for model_field, value in zip(fields, values, strict=True)
+                ]
+            )
+            if len(batch) == CHUNK_ROWS:
+                cursor.executemany(statement, batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(statement, batch)
             count += len(batch)
-            batch = []
-    if batch:
-        manager.bulk_create(batch)
-        count += len(batch)
     return count
 
 
