@@ -264,7 +264,19 @@ class ReceiptLineInline(TabularInline):
 
 
 def receipt_lines(receipt: Receipt) -> list[LedgerEntry]:
-    return list(receipt.entries.filter(entry_type=EntryType.PAYMENT).select_related("enrollment__group").order_by("id"))
+    """The receipt's payment lines; a line paying a group that carried a month from a transfer
+    (R12) says so, while that month is the receipt's or the one before it."""
+    lines = list(
+        receipt.entries.filter(entry_type=EntryType.PAYMENT)
+        .select_related("enrollment__group", "enrollment__transferred_from__group")
+        .order_by("id")
+    )
+    this_month = receipt.date.replace(day=1)
+    last_month = (this_month - datetime.timedelta(days=1)).replace(day=1)
+    for line in lines:
+        carried = line.enrollment.carried_month
+        line.carry_note = line.enrollment.carry_note if carried in (this_month, last_month) else ""
+    return lines
 
 
 @admin.register(Receipt)
