@@ -5,10 +5,17 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
+from unfold.widgets import (
+    UnfoldAdminDecimalFieldWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminSingleDateWidget,
+    UnfoldAdminTextInputWidget,
+    UnfoldBooleanWidget,
+)
 
 from core.models import FeePlan, Group, Guardian, Student
 from core.normalize import phone_e164
+from core.scoping import scope_by_branch
 from core.services.enrollments import fee_plan_clean
 from core.services.students import student_code_clean, student_twin_find
 
@@ -26,6 +33,24 @@ class PhoneField(forms.CharField):
         return phone_e164(value) if value else ""
 
 
+class GroupChoiceField(forms.ModelChoiceField):
+    """A group picker that names each group's branch ("M3A · Maths 3 — Nasr City"): two branches
+    may run groups with look-alike names, and the desk must see which one it enrolls into."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", UnfoldAdminSelectWidget())
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, group):
+        return f"{group} — {group.branch}"
+
+
+def groups_for_user(user):
+    """The active groups of the branches this user works in, with their branch for the label."""
+    groups = Group.objects.filter(is_active=True).select_related("branch").order_by("branch_id", "code")
+    return scope_by_branch(groups, user, "branch")
+
+
 class FeePlanFormMixin:
     """Checks fee_plan / custom_fee / fee_reason together, errors on the right field."""
 
@@ -40,25 +65,32 @@ class FeePlanFormMixin:
 
 
 class StudentAddForm(FeePlanFormMixin, forms.ModelForm):
-    guardian_name = forms.CharField(label=_("Guardian name"), max_length=150, required=False)
+    guardian_name = forms.CharField(
+        label=_("Guardian name"), max_length=150, required=False, widget=UnfoldAdminTextInputWidget()
+    )
     guardian_phone = PhoneField(label=_("Guardian phone"))
     guardian_relation = forms.ChoiceField(
         label=_("Relation"), choices=Guardian.Relation.choices, initial=Guardian.Relation.FATHER
     )
-    second_guardian_name = forms.CharField(label=_("Second guardian name"), max_length=150, required=False)
-    second_guardian_phone = PhoneField(label=_("Second guardian phone"), required=False)
-    enroll_group = forms.ModelChoiceField(
-        label=_("Enroll in group"), queryset=Group.objects.filter(is_active=True), required=False
+    second_guardian_name = forms.CharField(
+        label=_("Second guardian name"), max_length=150, required=False, widget=UnfoldAdminTextInputWidget()
     )
+    second_guardian_phone = PhoneField(label=_("Second guardian phone"), required=False)
+    # StudentAdmin.get_form narrows the choices to the user's branches.
+    enroll_group = GroupChoiceField(label=_("Enroll in group"), queryset=Group.objects.none(), required=False)
     fee_plan = forms.ChoiceField(label=_("Fee plan"), choices=FeePlan.choices, initial=FeePlan.NORMAL, required=False)
     custom_fee = forms.DecimalField(
         label=_("Custom fee (EGP)"), max_digits=12, decimal_places=2, required=False, min_value=0
     )
-    fee_reason = forms.CharField(label=_("Fee plan reason"), max_length=255, required=False)
+    fee_reason = forms.CharField(
+        label=_("Fee plan reason"), max_length=255, required=False, widget=UnfoldAdminTextInputWidget()
+    )
     phone = PhoneField(label=_("Student phone"), required=False)
     # Shown (by StudentAdmin) only once the form found a student with this name and guardian phone.
     register_anyway = forms.BooleanField(
-        label=_("This is a different child with the same name; register anyway"), required=False
+        label=_("This is a different child with the same name; register anyway"),
+        required=False,
+        widget=UnfoldBooleanWidget(),
     )
 
     class Meta:
@@ -123,9 +155,11 @@ class StudentAddForm(FeePlanFormMixin, forms.ModelForm):
 class StudentChangeForm(forms.ModelForm):
     phone = PhoneField(label=_("Student phone"), required=False)
     add_guardian_phone = PhoneField(label=_("Add a guardian: phone"), required=False)
-    add_guardian_name = forms.CharField(label=_("Add a guardian: name"), max_length=150, required=False)
+    add_guardian_name = forms.CharField(
+        label=_("Add a guardian: name"), max_length=150, required=False, widget=UnfoldAdminTextInputWidget()
+    )
     add_guardian_relation = forms.ChoiceField(label=_("Relation"), choices=Guardian.Relation.choices, required=False)
-    add_guardian_primary = forms.BooleanField(label=_("Make primary"), required=False)
+    add_guardian_primary = forms.BooleanField(label=_("Make primary"), required=False, widget=UnfoldBooleanWidget())
 
     class Meta:
         model = Student
@@ -196,11 +230,27 @@ class ReasonForm(forms.Form):
 
 
 class EndEnrollmentForm(forms.Form):
-    end_date = forms.DateField(label=_("End date"), required=False, help_text=_("Empty: today."))
+    end_date = forms.DateField(
+        label=_("End date"), required=False, help_text=_("Empty: today."), widget=UnfoldAdminSingleDateWidget()
+    )
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False, widget=UnfoldAdminTextInputWidget())
 
 
 class TransferForm(forms.Form):
-    to_group = forms.ModelChoiceField(label=_("To group"), queryset=Group.objects.filter(is_active=True))
-    on_date = forms.DateField(label=_("Transfer date"), required=False, help_text=_("Empty: today."))
+    to_group = GroupChoiceField(label=_("To group"), queryset=Group.objects.none())
+    on_date = forms.DateField(
+        label=_("Transfer date"), required=False, help_text=_("Empty: today."), widget=UnfoldAdminSingleDateWidget()
+    )
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False, widget=UnfoldAdminTextInputWidget())
+
+    @classmethod
+    def for_user(cls, user) -> type["TransferForm"]:
+        """The form offering only the groups of the user's branches."""
+        queryset = groups_for_user(user)
+
+        class ScopedTransferForm(cls):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.fields["to_group"].queryset = queryset
+
+        return ScopedTransferForm

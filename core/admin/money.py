@@ -970,7 +970,14 @@ class SettlementAdmin(MoneyPermissionsMixin, CenterModelAdmin):
         if request.method == "POST" and form.is_valid():
             run = settlements.settlement_run_start(month=form.cleaned_data["month"], actor=request.user)
             return HttpResponseRedirect(reverse("admin:core_settlement_run", args=[run.pk]))
-        return _page(self, request, "admin/money/form.html", _("Run settlements for a month"), form=form)
+        return _page(
+            self,
+            request,
+            "admin/money/form.html",
+            _("Run settlements for a month"),
+            form=form,
+            submit_label=_("Run the settlements of this month"),
+        )
 
     def run_progress_view(self, request, run_id):
         if not request.user.has_perm("core.run_settlement"):

@@ -5,6 +5,7 @@ import datetime
 from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -15,11 +16,12 @@ from unfold.decorators import action, display
 
 from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyTabInline, ServiceErrorsMixin
 from core.admin.exports import CenterExportMixin
-from core.admin.forms import StudentAddForm, StudentChangeForm
-from core.models import Enrollment, FeePlan, Guardian, Student, StudentGuardian, Teacher
+from core.admin.forms import StudentAddForm, StudentChangeForm, groups_for_user
+from core.models import Branch, Enrollment, FeePlan, Guardian, Student, StudentGuardian, Teacher
 from core.models.attendance import Attendance
 from core.normalize import digits_ascii, search_key
 from core.resources import StudentResource
+from core.scoping import scope_by_branch
 from core.selectors.money import balance_words, enrollments_with_balance
 from core.services.enrollments import enrollment_create
 from core.services.students import GuardianInput, guardian_link, guardian_unlink, student_register, student_update
@@ -146,10 +148,11 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
     search_help_text = _("Name (any spelling of hamza or taa marbuta), code, or guardian phone.")
     code_search_fields = ("code",)
     phone_search_fields = ("guardians__phone", "phone")
-    autocomplete_fields = ["branch"]
     inlines = [GuardianLinkInline, EnrollmentInline, RecentAttendanceInline]
     # The guardians' WhatsApp history under the form (only for staff who may view messages).
     change_form_after_template = "admin/messaging/student_messages.html"
+    # The desk's home: balance and the everyday buttons above the form (student_desk_context).
+    change_form_outer_before_template = "admin/core/student_desk.html"
     actions = ["print_cards"]
     actions_detail = ["record_payment"]
     readonly_fields = ["created_at"]
@@ -215,7 +218,35 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = self.add_form
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "enroll_group" in form.base_fields:
+            # A fresh field per request: base_fields of the factory's class, not the shared one.
+            field = form.base_fields["enroll_group"]
+            form.base_fields["enroll_group"] = type(field)(
+                label=field.label, queryset=groups_for_user(request.user), required=False
+            )
+        return form
+
+    def get_changeform_initial_data(self, request):
+        """The branch the desk works in: its only one, or the one it chose last time."""
+        initial = super().get_changeform_initial_data(request)
+        if "branch" not in initial:
+            branch = self.branch_for_new_student(request)
+            if branch is not None:
+                initial["branch"] = branch.pk
+        return initial
+
+    LAST_BRANCH_KEY = "student_last_branch"
+
+    def branch_for_new_student(self, request) -> Branch | None:
+        branches = scope_by_branch(Branch.objects.filter(is_active=True), request.user, "id").order_by("id")
+        ids = list(branches.values_list("id", flat=True)[:50])
+        if len(ids) == 1:
+            return branches.first()
+        remembered = request.session.get(self.LAST_BRANCH_KEY)
+        if remembered in ids:
+            return branches.get(pk=remembered)
+        return None
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
@@ -231,7 +262,31 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
         adminform = context.get("adminform")
         if add and adminform is not None and getattr(adminform.form, "twin", None) is not None:
             adminform.fieldsets = [(_("Possible duplicate"), {"fields": ["register_anyway"]}), *adminform.fieldsets]
+        if obj is not None and obj.pk:
+            context["student_desk"] = self.student_desk_context(request, obj)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def student_desk_context(self, request, student) -> dict:
+        """What the top of the student page shows: the balance in words (for the office only) and
+        the desk's buttons, each only for staff who may use it."""
+        from core.admin.cards import student_cards_url
+        from core.models import Receipt
+        from core.services.payments import student_balance
+
+        user = request.user
+        desk = {"balance": None, "payment_url": None, "card_url": None, "receipt_url": None}
+        if EnrollmentInline._sees_money(user):
+            desk["balance"] = balance_words(student_balance(student))
+        if user.has_perm("core.record_payment"):
+            desk["payment_url"] = reverse("admin:core_receipt_record", args=[student.pk])
+        if user.has_perm("core.print_cards"):
+            desk["card_url"] = student_cards_url(ids=[student.pk])
+        if user.has_perm("core.view_receipt"):
+            receipts = scope_by_branch(Receipt.objects.filter(student=student), user)
+            last = receipts.order_by("-pk").values_list("pk", flat=True).first()
+            if last is not None:
+                desk["receipt_url"] = reverse("admin:core_receipt_print", args=[last])
+        return desk
 
     @display(description=_("code"), ordering="code")
     def code_display(self, student):
@@ -275,8 +330,10 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
                     custom_fee=data.get("custom_fee"),
                     fee_reason=data.get("fee_reason", ""),
                 )
-            obj.pk = student.pk  # the admin redirects to the saved student
+            # The admin's success message and "recent actions" name obj: make it the saved student.
+            obj.pk, obj.code, obj.full_name, obj.branch = student.pk, student.code, student.full_name, student.branch
             obj._state.adding = False
+            request.session[self.LAST_BRANCH_KEY] = student.branch_id
             return
         changes = {field: data[field] for field in form.changed_data if field in StudentChangeForm.Meta.fields}
         if changes:
@@ -316,8 +373,6 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
     @action(description=_("Record payment"), icon="point_of_sale", permissions=["record_payment"])
     def record_payment(self, request, object_id):
         """The cashier page for this student (core/admin/money.py): owed per group, take money, print."""
-        from django.urls import reverse
-
         return HttpResponseRedirect(reverse("admin:core_receipt_record", args=[object_id]))
 
     def has_delete_permission(self, request, obj=None):

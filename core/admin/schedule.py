@@ -357,7 +357,7 @@ class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMix
             self,
             request,
             queryset.filter(is_active=True),
-            form_class=TransferForm,
+            form_class=TransferForm.for_user(request.user),
             title=_("Transfer to another group"),
             apply=lambda enrollment, data: enrollment_transfer(
                 actor=request.user,
