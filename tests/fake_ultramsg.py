@@ -2,8 +2,17 @@
 
 Modes (one per request, taken from ``script`` first, then ``mode``): ``ok``, ``500``, ``400``,
 ``slow`` (sleeps ``slow_seconds`` before answering ok), ``garbage`` (200 with HTML),
-``invalid_number`` (UltraMsg's error for a bad recipient), ``error`` (another UltraMsg error).
+``invalid_number`` (UltraMsg's error for a bad recipient), ``error`` (another UltraMsg error),
+``late`` (takes the message, then answers ok only after ``late_seconds``: longer than the client's
+timeout, so the message left though the client never hears so), ``late_lost`` (the same wait, but
+the message was lost: it never left), ``hold`` (takes the message, sets ``received``, answers ok
+once the test sets ``release``, then sets ``answered``).
 Every request is kept with its raw body bytes, so tests can compare them byte for byte.
+
+``delivered`` lists what reached the parents: one entry per message the fake took (ok, slow,
+late, hold), with its ``referenceId``. ``GET /{instance}/messages?token=&referenceId=`` answers
+like UltraMsg's messages list, filtered by the reference; ``lookup_mode`` ``ok``, ``500``,
+``slow`` (answers after ``late_seconds``) or ``ignore_filter`` (lists everything).
 """
 
 import json
@@ -11,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass(frozen=True)
@@ -29,7 +39,14 @@ class FakeUltraMsg:
         self.mode = "ok"
         self.script: list[str] = []
         self.slow_seconds = 1.0
+        self.late_seconds = 1.0
+        self.lookup_mode = "ok"
         self.requests: list[ReceivedRequest] = []
+        self.lookups: list[str] = []
+        self.delivered: list[dict] = []
+        self.received = threading.Event()
+        self.release = threading.Event()
+        self.answered = threading.Event()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -55,6 +72,28 @@ class FakeUltraMsg:
             mode = self.script.pop(0) if self.script else self.mode
         return mode, number
 
+    def deliver(self, request: ReceivedRequest, number: int, status: str = "sent") -> int:
+        """Keep a message as the provider does (its id: the request's number); returns the id."""
+        payload = request.json
+        with self._lock:
+            self.delivered.append(
+                {
+                    "id": number,
+                    "referenceId": payload.get("referenceId"),
+                    "to": payload.get("to"),
+                    "body": payload.get("body"),
+                    "status": status,
+                    "ack": "server",
+                }
+            )
+        return number
+
+    def deliveries_by_reference(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entry in self.delivered:
+            counts[entry["referenceId"]] = counts.get(entry["referenceId"], 0) + 1
+        return counts
+
     def _handler(self):
         fake = self
 
@@ -72,15 +111,57 @@ class FakeUltraMsg:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _answer_quietly(self, status: int, body: bytes) -> None:
+                """Answer a client that may have gone (it timed out): a broken pipe is expected."""
+                try:
+                    self._reply(status, body)
+                except OSError:
+                    pass
+
+            def do_GET(self):
+                url = urlsplit(self.path)
+                if not url.path.endswith("/messages"):
+                    self._reply(404, b'{"error":"not found"}')
+                    return
+                query = parse_qs(url.query)
+                reference = (query.get("referenceId") or [""])[0]
+                with fake._lock:
+                    fake.lookups.append(reference)
+                    entries = [dict(entry) for entry in fake.delivered]
+                mode = fake.lookup_mode
+                if mode == "500":
+                    self._reply(500, b"Internal Server Error", "text/plain")
+                    return
+                if mode == "slow":
+                    time.sleep(fake.late_seconds)
+                if mode != "ignore_filter":
+                    entries = [entry for entry in entries if entry["referenceId"] == reference]
+                entries.reverse()  # sort=desc: newest first
+                body = {"total": len(entries), "limit": 100, "page": 1, "pages": 1, "messages": entries}
+                self._answer_quietly(200, json.dumps(body, ensure_ascii=False).encode())
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
                 request = ReceivedRequest(self.path, dict(self.headers.items()), self.rfile.read(length))
                 mode, number = fake._next_mode(request)
+                if mode in ("late", "late_lost"):
+                    delivered = fake.deliver(request, number) if mode == "late" else 0
+                    time.sleep(fake.late_seconds)
+                    self._answer_quietly(200, json.dumps({"sent": "true", "message": "ok", "id": delivered}).encode())
+                    return
+                if mode == "hold":
+                    delivered = fake.deliver(request, number)
+                    fake.received.set()
+                    fake.release.wait(60)
+                    self._answer_quietly(200, json.dumps({"sent": "true", "message": "ok", "id": delivered}).encode())
+                    fake.answered.set()
+                    return
                 if mode == "slow":
                     time.sleep(fake.slow_seconds)
                     mode = "ok"
                 if mode == "ok":
-                    self._reply(200, json.dumps({"sent": "true", "message": "ok", "id": number}).encode())
+                    delivered = fake.deliver(request, number)
+                    self._reply(200, json.dumps({"sent": "true", "message": "ok", "id": delivered}).encode())
                 elif mode == "500":
                     self._reply(500, b"Internal Server Error", "text/plain")
                 elif mode == "400":

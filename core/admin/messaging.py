@@ -29,6 +29,7 @@ from core.models.messaging import (
     PLACEHOLDER_SAMPLES,
     STATUS_LABELS,
     SYSTEM_KEYS,
+    UNKNOWN_EXPLANATION,
     placeholder_value,
     placeholders_allowed,
     template_text_render,
@@ -57,6 +58,15 @@ def messages_visible(queryset, user):
 
 
 # --- Outbox ----------------------------------------------------------------------------------
+
+# Messages that may have reached the parent without our knowing (old interrupted rows too).
+UNCONFIRMED = Q(status=Message.Status.UNKNOWN) | Q(status=Message.Status.FAILED, failure=Message.Failure.INTERRUPTED)
+
+
+def _unconfirmed(message: Message) -> bool:
+    return message.status == Message.Status.UNKNOWN or (
+        message.status == Message.Status.FAILED and message.failure == Message.Failure.INTERRUPTED
+    )
 
 
 class TemplateFilter(admin.SimpleListFilter):
@@ -98,7 +108,7 @@ class MessageAdmin(ModelAdmin):
     list_select_related = ["guardian"]
     list_per_page = 50
     list_before_template = "admin/messaging/outbox_header.html"
-    actions = ["retry_messages", "cancel_messages"]
+    actions = ["retry_messages", "mark_sent_messages", "send_again_messages", "cancel_messages"]
     fieldsets = [
         (gettext_lazy("Recipient"), {"fields": ["guardian", "student", "phone_display", "language"]}),
         (gettext_lazy("Message"), {"fields": ["template_key", "body", "is_mandatory", "broadcast"]}),
@@ -107,9 +117,11 @@ class MessageAdmin(ModelAdmin):
             {
                 "fields": [
                     "status",
+                    "delivery_note",
                     "hold_reason",
                     "failure",
                     "attempts",
+                    "checks",
                     "next_attempt_at",
                     "sent_at",
                     "cost",
@@ -140,6 +152,12 @@ class MessageAdmin(ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
 
+    @display(description=gettext_lazy("what this means"))
+    def delivery_note(self, message):
+        if _unconfirmed(message):
+            return UNKNOWN_EXPLANATION % {"id": message.pk}
+        return "—"
+
     @display(description=gettext_lazy("phone"))
     def phone_display(self, message):
         return ltr(message.phone)
@@ -165,6 +183,7 @@ class MessageAdmin(ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         counts = message_counts_by_status(self.get_queryset(request))
         changelist_url = reverse("admin:core_message_changelist")
+        unknown = counts.get(Message.Status.UNKNOWN, 0)
         extra_context = {
             **(extra_context or {}),
             "status_counts": [
@@ -179,10 +198,21 @@ class MessageAdmin(ModelAdmin):
             ],
             "can_broadcast": request.user.has_perm("core.broadcast_message"),
             "can_test_send": request.user.has_perm("core.send_test_message"),
+            "unknown_warning": ngettext(
+                "%(count)d message was sent but not confirmed: the parent may already have it, so it "
+                "is not sent again by itself. Open it to see what to do.",
+                "%(count)d messages were sent but not confirmed: the parents may already have them, so "
+                "they are not sent again by themselves. Open one to see what to do.",
+                unknown,
+            )
+            % {"count": unknown}
+            if unknown
+            else "",
+            "unknown_url": f"{changelist_url}?status__exact={Message.Status.UNKNOWN}",
         }
         return super().changelist_view(request, extra_context)
 
-    def _confirm(self, request, queryset, *, title: str, question: str, warning: str = ""):
+    def _confirm(self, request, queryset, *, title: str, question: str, warning: str = "", **form):
         return TemplateResponse(
             request,
             "admin/messaging/confirm_action.html",
@@ -197,34 +227,68 @@ class MessageAdmin(ModelAdmin):
                 "action": request.POST.get("action"),
                 "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                 "select_across": request.POST.get("select_across", "0"),
+                **form,
             },
         )
 
     @action(description=gettext_lazy("Retry the selected failed messages"), permissions=["retry"])
     def retry_messages(self, request, queryset):
-        failed = queryset.filter(status=Message.Status.FAILED)
+        # Failed here means it certainly never left; unconfirmed ones have their own actions.
+        failed = queryset.filter(status=Message.Status.FAILED).exclude(failure=Message.Failure.INTERRUPTED)
         if "confirm" not in request.POST:
-            interrupted = failed.filter(failure=Message.Failure.INTERRUPTED).count()
-            warning = (
-                ngettext(
-                    "%(count)d of them was interrupted while sending and may already have arrived: "
-                    "check the provider's dashboard first.",
-                    "%(count)d of them were interrupted while sending and may already have arrived: "
-                    "check the provider's dashboard first.",
-                    interrupted,
-                )
-                % {"count": interrupted}
-                if interrupted
-                else ""
-            )
             return self._confirm(
                 request,
                 failed,
                 title=_("Retry messages"),
-                question=_("Send these failed messages again?"),
-                warning=warning,
+                question=_("Send these failed messages again? None of them reached the provider."),
             )
         done = messaging_service.messages_retry(actor=request.user, messages=failed)
+        self.message_user(
+            request,
+            ngettext("%(count)d message queued again.", "%(count)d messages queued again.", done) % {"count": done},
+            messages.SUCCESS,
+        )
+        return None
+
+    @action(description=gettext_lazy("Mark the selected unconfirmed messages as sent"), permissions=["retry"])
+    def mark_sent_messages(self, request, queryset):
+        unconfirmed = queryset.filter(UNCONFIRMED)
+        reason = (request.POST.get("reason") or "").strip()
+        if "confirm" not in request.POST or not reason:
+            return self._confirm(
+                request,
+                unconfirmed,
+                title=_("Mark as sent"),
+                question=_("You checked that these messages arrived (the provider's dashboard, or the parent)?"),
+                reason_label=_("How do you know they arrived?"),
+                error=_("Say how you know the message arrived.") if "confirm" in request.POST else "",
+            )
+        done = messaging_service.messages_mark_sent(actor=request.user, messages=unconfirmed, reason=reason)
+        self.message_user(
+            request,
+            ngettext("%(count)d message marked as sent.", "%(count)d messages marked as sent.", done) % {"count": done},
+            messages.SUCCESS,
+        )
+        return None
+
+    @action(description=gettext_lazy("Send the selected unconfirmed messages again"), permissions=["retry"])
+    def send_again_messages(self, request, queryset):
+        unconfirmed = queryset.filter(UNCONFIRMED)
+        may_double = request.POST.get("may_double") == "1"
+        if "confirm" not in request.POST or not may_double:
+            return self._confirm(
+                request,
+                unconfirmed,
+                title=_("Send again"),
+                question=_("Send these unconfirmed messages again?"),
+                warning=_(
+                    "The provider may already have delivered them: the parent may receive each message "
+                    "twice. Check the provider's dashboard first if you can."
+                ),
+                double_label=_("I understand the parent may receive it twice."),
+                error=_("Confirm that the parent may receive the message twice.") if "confirm" in request.POST else "",
+            )
+        done = messaging_service.messages_send_again(actor=request.user, messages=unconfirmed, may_double=True)
         self.message_user(
             request,
             ngettext("%(count)d message queued again.", "%(count)d messages queued again.", done) % {"count": done},

@@ -60,13 +60,29 @@ RESERVED_KEYS = frozenset({*SYSTEM_KEYS, TemplateKey.BROADCAST, TemplateKey.TEST
 AUTOMATIC_PLACEHOLDERS = ("center_name", "guardian_name")
 # What each template may use. A caller of message_queue must supply every non-automatic name.
 BROADCAST_PLACEHOLDERS = ("student_name", "group_name", *AUTOMATIC_PLACEHOLDERS)
+# Words that agree with the student's gender in Arabic (ابنكم / ابنتكم, حضر / حضرت), filled in
+# by message_queue from Student.gender in the guardian's language (GENDER_WORDS in the service).
+GENDER_PLACEHOLDERS = ("child", "attended")
 TEMPLATE_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
-    TemplateKey.ARRIVED: ("student_name", "group_name", "time", *AUTOMATIC_PLACEHOLDERS),
-    TemplateKey.ARRIVED_LATE: ("student_name", "group_name", "time", "minutes_late", *AUTOMATIC_PLACEHOLDERS),
-    TemplateKey.LATE_REFUSED: ("student_name", "group_name", "time", *AUTOMATIC_PLACEHOLDERS),
-    TemplateKey.PAYMENT_BLOCK: ("student_name", "group_name", "amount", *AUTOMATIC_PLACEHOLDERS),
-    TemplateKey.LAST_SESSION_WARNING: ("student_name", "group_name", "amount", *AUTOMATIC_PLACEHOLDERS),
-    TemplateKey.ABSENT: ("student_name", "group_name", "date", "time", *AUTOMATIC_PLACEHOLDERS),
+    TemplateKey.ARRIVED: ("student_name", "group_name", "time", *GENDER_PLACEHOLDERS, *AUTOMATIC_PLACEHOLDERS),
+    TemplateKey.ARRIVED_LATE: (
+        "student_name",
+        "group_name",
+        "time",
+        "minutes_late",
+        *GENDER_PLACEHOLDERS,
+        *AUTOMATIC_PLACEHOLDERS,
+    ),
+    TemplateKey.LATE_REFUSED: ("student_name", "group_name", "time", *GENDER_PLACEHOLDERS, *AUTOMATIC_PLACEHOLDERS),
+    TemplateKey.PAYMENT_BLOCK: ("student_name", "group_name", "amount", *GENDER_PLACEHOLDERS, *AUTOMATIC_PLACEHOLDERS),
+    TemplateKey.LAST_SESSION_WARNING: (
+        "student_name",
+        "group_name",
+        "amount",
+        *GENDER_PLACEHOLDERS,
+        *AUTOMATIC_PLACEHOLDERS,
+    ),
+    TemplateKey.ABSENT: ("student_name", "group_name", "date", "time", *GENDER_PLACEHOLDERS, *AUTOMATIC_PLACEHOLDERS),
     TemplateKey.SESSION_CANCELLED: ("student_name", "group_name", "date", "time", "reason", *AUTOMATIC_PLACEHOLDERS),
     TemplateKey.PAYMENT_RECEIVED: ("student_name", "amount", "receipt_number", "balance", *AUTOMATIC_PLACEHOLDERS),
     TemplateKey.PAYMENT_REMINDER: ("student_name", "amount", "details", *AUTOMATIC_PLACEHOLDERS),
@@ -88,6 +104,8 @@ PLACEHOLDER_SAMPLES = {
     "details": "رياضيات: 200 جنيه\nفيزياء: 150 جنيه",
     "center_name": "سنتر النور",
     "guardian_name": "محمود أحمد",
+    "child": "ابنكم",
+    "attended": "حضر",
 }
 
 
@@ -273,6 +291,9 @@ class Message(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        # The provider got the request but no clear answer came back (a timeout, the worker died
+        # mid-send): it may have reached the parent. Never resent automatically (R10).
+        UNKNOWN = "unknown", _("Sent, unconfirmed")
 
     class HoldReason(models.TextChoices):
         DISABLED = "disabled", _("Messaging disabled")
@@ -282,6 +303,7 @@ class Message(models.Model):
     class Failure(models.TextChoices):
         RETRIES_EXHAUSTED = "retries", _("Provider kept failing")
         REJECTED = "rejected", _("Rejected by the provider")
+        # Older rows only: a send cut off by a dead worker is now "sent, unconfirmed".
         INTERRUPTED = "interrupted", _("Interrupted: may have been delivered")
 
     # Indexed by (guardian, claimed_at).
@@ -322,6 +344,8 @@ class Message(models.Model):
     hold_reason = models.CharField(_("held because"), max_length=12, choices=HoldReason.choices, blank=True)
     failure = models.CharField(_("failure"), max_length=12, choices=Failure.choices, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Times the provider was asked whether an unconfirmed message reached it.
+    checks = models.PositiveSmallIntegerField(_("provider checks"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     # Delivery bookkeeping (see the state machine in core/services/messaging.py).
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
@@ -366,7 +390,17 @@ STATUS_LABELS = {
     Message.Status.SENT: "success",
     Message.Status.FAILED: "danger",
     Message.Status.CANCELLED: "",
+    Message.Status.UNKNOWN: "warning",
 }
+
+# What staff read about a message whose delivery is not known (the outbox and its detail page).
+UNKNOWN_EXPLANATION = _(
+    "The provider received this message but its answer never came back (it timed out, or the worker "
+    "stopped mid-send). The parent may already have it, so it is not sent again by itself. The "
+    "system asks the provider a few times; if it still cannot tell, check the provider's dashboard "
+    "(reference msg-%(id)s) or ask the parent, then mark it sent, or send it again knowing it may "
+    "arrive twice."
+)
 
 
 def template_title(key: str) -> str:

@@ -1,14 +1,23 @@
-"""WhatsApp providers behind one small interface: ``send(to=, body=, reference=) -> SendResult``.
+"""WhatsApp providers behind one small interface: ``send(to=, body=, reference=) -> SendResult``
+and ``lookup(reference=) -> Lookup`` (did a message with our reference reach the provider?).
 
 - ``UltraMsgProvider`` posts ``{token, to, body, referenceId}`` as UTF-8 JSON to
   ``{base}/{instance}/messages/chat`` and succeeds only when the reply says ``"sent": "true"``.
+  ``lookup`` asks its messages list, ``GET {base}/{instance}/messages?token=…&referenceId=…``
+  (each entry carries the ``referenceId`` it was sent with, and its status: ``sent``, ``queue``,
+  ``unsent``, ``invalid``, ``expired``).
 - ``ConsoleProvider`` logs the message instead: the default in development and tests, so nothing
-  reaches a network unless ``WHATSAPP_PROVIDER=ultramsg`` is configured.
+  reaches a network unless ``WHATSAPP_PROVIDER=ultramsg`` is configured. It cannot be asked.
 
 Errors are typed. ``ProviderError.temporary`` tells the outbox whether a later attempt may work
 (timeouts, 5xx, 429, garbled replies) or not (a recipient the provider refuses, other 4xx).
+``ProviderError.may_have_left`` tells it whether the message may have gone out all the same: the
+request was sent and no clear answer came back (no reply within the timeout, the connection cut
+while waiting for the reply, a 200 whose body cannot be read). Those are never simply resent.
+A connection that could not be made (refused, DNS) and an error answer are certain: not sent.
 """
 
+import enum
 import json
 import logging
 import uuid
@@ -16,6 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import requests
+import urllib3
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -33,6 +43,7 @@ class ProviderError(Exception):
     """A send that did not succeed. ``response`` keeps what the provider said, for the outbox."""
 
     temporary = True
+    may_have_left = False
 
     def __init__(self, message: str, *, response: str = ""):
         super().__init__(message)
@@ -44,7 +55,15 @@ class ProviderUnavailable(ProviderError):
 
 
 class ProviderTimeout(ProviderError):
-    """No reply within the timeout."""
+    """No reply within the timeout, after the request was sent: the message may have left."""
+
+    may_have_left = True
+
+
+class ProviderCutOff(ProviderError):
+    """The connection broke after the request was sent, before the reply: it may have left."""
+
+    may_have_left = True
 
 
 class ProviderHTTPError(ProviderError):
@@ -56,7 +75,9 @@ class ProviderHTTPError(ProviderError):
 
 
 class ProviderBadReply(ProviderError):
-    """A reply that is not the JSON the provider documents."""
+    """A 200 reply that is not the JSON the provider documents: it may have taken the message."""
+
+    may_have_left = True
 
 
 class ProviderRejected(ProviderError):
@@ -65,10 +86,29 @@ class ProviderRejected(ProviderError):
     temporary = False
 
 
+class ProviderLookupError(Exception):
+    """The provider could not be asked (or gave no usable answer): we still do not know."""
+
+
+class LookupState(enum.Enum):
+    DELIVERED = "delivered"  # it has the message and sent it, or will (its queue)
+    NOT_SENT = "not_sent"  # no message with our reference, or one it gave up on: safe to send again
+    REJECTED = "rejected"  # it has it and refuses the number for good
+
+
+@dataclass(frozen=True)
+class Lookup:
+    state: LookupState
+    provider_id: str = ""
+    response: str = ""
+
+
 class WhatsAppProvider(Protocol):
     name: str
 
     def send(self, *, to: str, body: str, reference: str) -> SendResult: ...
+
+    def lookup(self, *, reference: str) -> Lookup: ...
 
 
 class ConsoleProvider:
@@ -80,9 +120,28 @@ class ConsoleProvider:
         logger.info("whatsapp (console) to=%s reference=%s body=%s", to, reference, body)
         return SendResult(provider_id=f"console-{uuid.uuid4().hex[:12]}", response="logged to console")
 
+    def lookup(self, *, reference: str) -> Lookup:
+        raise ProviderLookupError("the console provider keeps no list of messages")
+
 
 # Words in an UltraMsg error that point at the recipient: sending again will not help.
 _RECIPIENT_ERRORS = ("invalid", "not exist", "not registered", "wrong number", "phone number")
+# UltraMsg's message states (its dashboard and messages list): what each means for a resend.
+_LOOKUP_STATES = {
+    "sent": LookupState.DELIVERED,
+    "queue": LookupState.DELIVERED,
+    "invalid": LookupState.REJECTED,
+    "unsent": LookupState.NOT_SENT,
+    "expired": LookupState.NOT_SENT,
+}
+LOOKUP_PAGE = 100
+
+
+def _connection_never_made(exc: requests.ConnectionError) -> bool:
+    """Whether the connection failed before anything was sent (refused, DNS, unreachable)."""
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 class UltraMsgProvider:
@@ -90,6 +149,7 @@ class UltraMsgProvider:
 
     def __init__(self, *, base_url: str, instance_id: str, token: str, timeout: float):
         self.url = f"{base_url.rstrip('/')}/{instance_id}/messages/chat"
+        self.list_url = f"{base_url.rstrip('/')}/{instance_id}/messages"
         self.token = token
         self.timeout = timeout
         # One connection reused across a run of sends (keep-alive).
@@ -109,7 +169,11 @@ class UltraMsgProvider:
         except requests.Timeout as exc:
             raise ProviderTimeout(f"no reply within {self.timeout}s") from exc
         except requests.ConnectionError as exc:
-            raise ProviderUnavailable(f"connection failed: {type(exc).__name__}") from exc
+            if _connection_never_made(exc):
+                raise ProviderUnavailable(f"connection failed: {type(exc).__name__}") from exc
+            raise ProviderCutOff(f"connection lost before the reply: {type(exc).__name__}") from exc
+        except requests.RequestException as exc:  # e.g. the reply cut off mid-body
+            raise ProviderCutOff(f"reply lost: {type(exc).__name__}") from exc
         text = reply.text[:RESPONSE_KEEP_CHARS]
         if reply.status_code != 200:
             raise ProviderHTTPError(f"HTTP {reply.status_code}", status_code=reply.status_code, response=text)
@@ -128,6 +192,51 @@ class UltraMsgProvider:
                 raise ProviderRejected(f"rejected: {detail}", response=text)
             raise ProviderError(f"provider error: {detail}", response=text)
         raise ProviderBadReply("reply does not say sent", response=text)
+
+    def lookup(self, *, reference: str) -> Lookup:
+        """Ask the messages list for our reference. Any doubt raises ProviderLookupError."""
+        try:
+            reply = self.session.get(
+                self.list_url,
+                params={
+                    "token": self.token,
+                    "referenceId": reference,
+                    "status": "all",
+                    "sort": "desc",
+                    "page": 1,
+                    "limit": LOOKUP_PAGE,
+                },
+                headers={"Accept": "application/json"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise ProviderLookupError(f"messages list unreachable: {type(exc).__name__}") from exc
+        text = reply.text[:RESPONSE_KEEP_CHARS]
+        if reply.status_code != 200:
+            raise ProviderLookupError(f"messages list: HTTP {reply.status_code}")
+        try:
+            data = reply.json()
+        except ValueError as exc:
+            raise ProviderLookupError("messages list: reply is not JSON") from exc
+        entries = data.get("messages") if isinstance(data, dict) else data
+        if not isinstance(entries, list):
+            raise ProviderLookupError("messages list: no list of messages in the reply")
+        ours = [entry for entry in entries if isinstance(entry, dict) and entry.get("referenceId") == reference]
+        if not ours:
+            # Filtered by our reference, the list holds it if the provider has it. An unfiltered
+            # page that is full may have pushed it out: then we cannot say.
+            total = data.get("total", len(entries)) if isinstance(data, dict) else len(entries)
+            if len(entries) >= LOOKUP_PAGE or str(total) != str(len(entries)):
+                raise ProviderLookupError("messages list: a partial page without our reference")
+            return Lookup(LookupState.NOT_SENT, response=text)
+        states = [_LOOKUP_STATES.get(str(entry.get("status", "")).lower()) for entry in ours]
+        for wanted in (LookupState.DELIVERED, LookupState.REJECTED):
+            if wanted in states:
+                entry = ours[states.index(wanted)]
+                return Lookup(wanted, provider_id=str(entry.get("id", ""))[:100], response=text)
+        if all(state is LookupState.NOT_SENT for state in states):
+            return Lookup(LookupState.NOT_SENT, response=text)
+        raise ProviderLookupError(f"messages list: unknown status {[entry.get('status') for entry in ours]}")
 
 
 def provider_get() -> WhatsAppProvider:

@@ -22,11 +22,16 @@ Sending: the state machine
 ::
 
     pending / held(due) ──claim──► sending, reserved ──start──► sending, in flight ──► sent
-                                        │                              ├─ temporary error ─► pending (+1, 5, 15, 60 min)
+                                        │                              ├─ certain failure ─► pending (+1, 5, 15, 60 min)
                                         │                              │                     └ 5th failure ─► failed
-                                        │                              └─ permanent error ─► failed (rejected)
-                                        └ worker died (10 min) ─► pending     in flight, worker died (5 min)
-                                                                              ─► failed (interrupted)
+                                        │                              ├─ permanent error ─► failed (rejected)
+                                        │                              └─ may have left ──► unknown ("sent, unconfirmed")
+                                        └ worker died (10 min) ─► pending     in flight, worker died (5 min) ─► unknown
+
+    unknown ──ask the provider by our reference (after 1, 5, 15, 60 min)──► sent (it has it)
+                                                                          ├► pending (it certainly has not: send)
+                                                                          ├► failed (it refused the number)
+                                                                          └► unknown (no answer: staff decide)
 
 1. *Claim*: one short transaction locks the settings row (so claims serialize and the hourly
    limit is exact even with several workers), picks due rows with ``select_for_update
@@ -38,16 +43,22 @@ Sending: the state machine
 3. *Call* the provider with no transaction and no lock open, then record the outcome with an
    UPDATE conditioned on our token.
 
+No event is ever sent twice (R10), retries included: a message is sent again automatically only
+when it certainly did not leave: the connection could not be made, or the provider answered with
+an error. When the request went out and no clear answer came back (no reply within the timeout,
+the connection lost while waiting, a reply that cannot be read) the message may have reached the
+parent: it becomes ``unknown`` ("sent, unconfirmed"). Every provider call carries our reference
+``msg-<id>`` (UltraMsg's ``referenceId``), so the next runs ask the provider for it
+(``messages_verify_unknown``), never at once (the provider may still be writing it down): it
+has it → ``sent`` with its id; it certainly has not → sent again; no answer → asked again later,
+and after the last check the message stays ``unknown`` for staff, who mark it sent or send it
+again knowing it may arrive twice (both audited).
+
 A worker killed (or a django-q2 task retried) at any point cannot send twice: a message that was
 reserved but never started goes back to ``pending`` after ``RESERVATION_STALE_AFTER`` (nothing
-left the building); a message whose call had started is marked ``failed`` / interrupted after
-``IN_FLIGHT_STALE_AFTER`` and is never resent automatically. Staff check it (the provider's
-dashboard shows our ``referenceId`` = ``msg-<id>``) and retry by hand if it really did not arrive.
-A retried task finds the row ``sending`` and leaves it alone.
-
-One known limit: when the provider does not answer within the timeout (or answers garbage) it
-may still have delivered; that attempt is retried like any temporary failure, with the same
-``referenceId``, because a lost notice costs more than a rare duplicate.
+left the building); a message whose call had started is settled as ``unknown`` after
+``IN_FLIGHT_STALE_AFTER`` and the provider is asked about it as above. A retried task finds the
+row ``sending`` and leaves it alone.
 """
 
 import dataclasses
@@ -64,9 +75,10 @@ from functools import partial
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
-from django.utils import timezone
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django_q.tasks import async_task
 
 from core.db import rows_insert
@@ -75,6 +87,7 @@ from core.models import (
     Broadcast,
     CenterSettings,
     Enrollment,
+    Gender,
     Guardian,
     Message,
     MessageTemplate,
@@ -84,13 +97,24 @@ from core.models import (
 )
 from core.models.messaging import placeholders_allowed, template_text_check, template_text_render
 from core.normalize import phone_e164
-from core.providers.whatsapp import ProviderError, SendResult, WhatsAppProvider, provider_get
+from core.providers.whatsapp import (
+    LookupState,
+    ProviderError,
+    ProviderLookupError,
+    SendResult,
+    WhatsAppProvider,
+    provider_get,
+)
 from core.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = tuple(datetime.timedelta(minutes=minutes) for minutes in (1, 5, 15, 60))
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# When an unconfirmed message is asked about (after it became unknown, then after each check
+# that got no answer). Never at once: the provider may still be writing the message down.
+CHECK_DELAYS = RETRY_DELAYS
+MAX_CHECKS = len(CHECK_DELAYS)
 CLAIM_BATCH = 50
 # A run stops starting new sends after this long, well inside django-q2's 240 s task timeout.
 RUN_TIME_BUDGET_SECONDS = 120
@@ -114,10 +138,11 @@ class SendReport:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0  # claimed by us but taken over meanwhile (only after a stall)
+    unknown: int = 0  # may have left: held as "sent, unconfirmed", never resent by itself
 
     @property
     def attempted(self) -> int:
-        return self.sent + self.retrying + self.failed
+        return self.sent + self.retrying + self.failed + self.unknown
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,6 +211,14 @@ def _initial_state(*, mandatory: bool, center: CenterSettings, now: datetime.dat
     return {"status": Message.Status.PENDING, "hold_reason": "", "next_attempt_at": now}
 
 
+def gender_words(gender: str, language: str) -> dict[str, str]:
+    """The words of a message that agree with the student's gender, in the guardian's language."""
+    with translation.override(language):
+        if gender == Gender.FEMALE:
+            return {"child": pgettext("message", "your daughter"), "attended": pgettext("message, she", "attended")}
+        return {"child": pgettext("message", "your son"), "attended": pgettext("message, he", "attended")}
+
+
 def _message_build(
     *,
     event: str,
@@ -203,6 +236,7 @@ def _message_build(
     values = {"center_name": _center_name(center, language), "guardian_name": guardian.full_name or ""}
     if student is not None:
         values["student_name"] = student.full_name
+    values.update(gender_words(getattr(student, "gender", Gender.MALE), language))
     values.update(context)
     missing = sorted(set(placeholders_allowed(source.key)) - values.keys())
     if missing:
@@ -414,7 +448,7 @@ def _rate_limit_split(
         rows = (
             Message.objects.filter(
                 guardian_id__in=guardian_ids,
-                status__in=(Message.Status.SENDING, Message.Status.SENT),
+                status__in=(Message.Status.SENDING, Message.Status.SENT, Message.Status.UNKNOWN),
                 claimed_at__gt=now - RATE_WINDOW,
             )
             .order_by("claimed_at")
@@ -505,6 +539,10 @@ def _attempt(message: Message, *, provider: WhatsAppProvider, cost: Decimal, ret
         result: SendResult = provider.send(to=message.phone, body=message.body, reference=f"msg-{message.pk}")
     except ProviderError as exc:
         error = f"{type(exc).__name__}: {exc}"[:255]
+        if exc.may_have_left:
+            logger.warning("message %s attempt %s: %s; it may have left, held as unknown", message.pk, attempts, error)
+            fields = _unknown_fields(error=error, response=exc.response, check_at=timezone.now() + CHECK_DELAYS[0])
+            return _Outcome("unknown", fields)
         if exc.temporary and retries and attempts < MAX_ATTEMPTS:
             logger.info("message %s attempt %s failed (%s); retrying", message.pk, attempts, error)
             return _Outcome(
@@ -543,6 +581,19 @@ def _attempt(message: Message, *, provider: WhatsAppProvider, cost: Decimal, ret
     )
 
 
+def _unknown_fields(*, error: str, response: str, check_at: datetime.datetime) -> dict:
+    """A message that may have left: no new send; the provider is asked about it at ``check_at``."""
+    return {
+        "status": Message.Status.UNKNOWN,
+        "failure": "",
+        "checks": 0,
+        "next_attempt_at": check_at,
+        "claim_token": None,
+        "last_error": error[:255],
+        "provider_response": response,
+    }
+
+
 def _record(message: Message, outcome: _Outcome, *, token: uuid.UUID) -> None:
     """Write an attempt's outcome, conditioned on our claim."""
     if not Message.objects.filter(pk=message.pk, claim_token=token).update(**outcome.fields):
@@ -561,7 +612,11 @@ def _deliver(
 
 
 def messages_recover_stale() -> tuple[int, int]:
-    """Settle rows left ``sending`` by a worker that died: (returned to pending, marked interrupted)."""
+    """Settle rows left ``sending`` by a worker that died: (returned to pending, held as unknown).
+
+    A reserved row whose call never started goes back to pending: nothing left. A row whose call
+    had started may have reached the provider (the worker may have died after its answer, before
+    writing it): it becomes unknown and the provider is asked about it at the next run."""
     now = timezone.now()
     released = Message.objects.filter(
         status=Message.Status.SENDING, attempt_started_at__isnull=True, claimed_at__lt=now - RESERVATION_STALE_AFTER
@@ -569,13 +624,94 @@ def messages_recover_stale() -> tuple[int, int]:
     interrupted = Message.objects.filter(
         status=Message.Status.SENDING, attempt_started_at__lt=now - IN_FLIGHT_STALE_AFTER
     ).update(
-        status=Message.Status.FAILED,
-        failure=Message.Failure.INTERRUPTED,
-        last_error=_("The worker stopped during the send; check the provider before retrying."),
+        # Asked at once: the call started minutes ago, long enough for the provider to know it.
+        **_unknown_fields(
+            error=_("The worker stopped during the send; it may have been delivered."), response="", check_at=now
+        ),
     )
     if released or interrupted:
-        logger.warning("stale messages: %s returned to pending, %s interrupted", released, interrupted)
+        logger.warning("stale messages: %s returned to pending, %s held as unknown", released, interrupted)
     return released, interrupted
+
+
+@dataclasses.dataclass
+class CheckReport:
+    delivered: int = 0
+    resend: int = 0
+    rejected: int = 0
+    still_unknown: int = 0
+
+
+def _check_fields(message: Message, state: LookupState, *, provider_id: str, response: str, cost: Decimal) -> dict:
+    now = timezone.now()
+    if state is LookupState.DELIVERED:
+        return {
+            "status": Message.Status.SENT,
+            "sent_at": now,
+            "provider_id": provider_id or message.provider_id,
+            "provider_response": response,
+            "cost": cost,
+            "failure": "",
+            "last_error": "",
+        }
+    if state is LookupState.REJECTED:
+        return {
+            "status": Message.Status.FAILED,
+            "failure": Message.Failure.REJECTED,
+            "provider_id": provider_id,
+            "provider_response": response,
+        }
+    # Certainly not at the provider: an ordinary retry (the same reference), or failed if the
+    # attempts are used up; failed here means "never left", so a staff retry cannot double it.
+    if message.attempts >= MAX_ATTEMPTS:
+        return {"status": Message.Status.FAILED, "failure": Message.Failure.RETRIES_EXHAUSTED}
+    return {"status": Message.Status.PENDING, "next_attempt_at": now, "attempt_started_at": None, "claim_token": None}
+
+
+def messages_verify_unknown(*, provider: WhatsAppProvider | None = None, limit: int = CLAIM_BATCH) -> CheckReport:
+    """Ask the provider about unconfirmed messages that are due for a check (see the module doc).
+
+    Each check is taken with a conditional UPDATE (the status and the check count it read), so
+    two workers never ask about the same message twice nor overwrite each other's answer."""
+    provider = provider or provider_get()
+    report = CheckReport()
+    now = timezone.now()
+    due = list(
+        Message.objects.filter(status=Message.Status.UNKNOWN, checks__lt=MAX_CHECKS, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .only("pk", "checks", "attempts", "provider_id")[:limit]
+    )
+    if not due:
+        return report
+    cost = CenterSettings.load().cost_per_message
+    for message in due:
+        checks = message.checks + 1
+        later = now + CHECK_DELAYS[checks] if checks < MAX_CHECKS else now
+        taken = Message.objects.filter(pk=message.pk, status=Message.Status.UNKNOWN, checks=message.checks).update(
+            checks=checks, next_attempt_at=later
+        )
+        if not taken:
+            continue
+        try:
+            found = provider.lookup(reference=f"msg-{message.pk}")
+        except ProviderLookupError as exc:
+            report.still_unknown += 1
+            error = _("The provider could not say whether it has the message (%(error)s).") % {"error": exc}
+            Message.objects.filter(pk=message.pk, status=Message.Status.UNKNOWN, checks=checks).update(
+                last_error=error[:255]
+            )
+            logger.warning("message %s: check %s got no answer: %s", message.pk, checks, exc)
+            continue
+        fields = _check_fields(message, found.state, provider_id=found.provider_id, response=found.response, cost=cost)
+        Message.objects.filter(pk=message.pk, status=Message.Status.UNKNOWN, checks=checks).update(**fields)
+        if found.state is LookupState.DELIVERED:
+            report.delivered += 1
+        elif found.state is LookupState.REJECTED:
+            report.rejected += 1
+        else:
+            report.resend += 1
+        logger.info("message %s: the provider says %s", message.pk, found.state.value)
+    return report
 
 
 def messages_send_due(
@@ -588,6 +724,7 @@ def messages_send_due(
     provider = provider or provider_get()
     report = SendReport()
     messages_recover_stale()
+    messages_verify_unknown(provider=provider)
     deadline = time.monotonic() + time_budget_seconds
     while time.monotonic() < deadline:
         token, batch, center = _claim(limit=batch_size)
@@ -615,7 +752,13 @@ def messages_send_due(
         if unrecorded is not None:
             _record(*unrecorded, token=token)
     if report.attempted:
-        logger.info("messages: %s sent, %s retrying, %s failed", report.sent, report.retrying, report.failed)
+        logger.info(
+            "messages: %s sent, %s retrying, %s failed, %s unconfirmed",
+            report.sent,
+            report.retrying,
+            report.failed,
+            report.unknown,
+        )
     return report
 
 
@@ -631,10 +774,17 @@ def message_send(*, message_id: int, provider: WhatsAppProvider | None = None) -
 
 
 def messages_retry(*, actor, messages: QuerySet) -> int:
-    """Queue failed messages again with a fresh retry schedule; returns how many."""
+    """Queue failed messages again with a fresh retry schedule; returns how many.
+
+    Only messages that certainly never reached the parent: not "sent, unconfirmed" ones (see
+    ``messages_send_again``), nor old rows interrupted mid-send."""
     with transaction.atomic():
         ids = list(messages.values_list("pk", flat=True))
-        failed = list(Message.objects.select_for_update().filter(pk__in=ids, status=Message.Status.FAILED))
+        failed = list(
+            Message.objects.select_for_update()
+            .filter(pk__in=ids, status=Message.Status.FAILED)
+            .exclude(failure=Message.Failure.INTERRUPTED)
+        )
         now = timezone.now()
         for message in failed:
             audit_record(
@@ -656,6 +806,70 @@ def messages_retry(*, actor, messages: QuerySet) -> int:
         if failed:
             transaction.on_commit(_send_soon, robust=True)
     return len(failed)
+
+
+def _unconfirmed_locked(messages: QuerySet) -> list[Message]:
+    """The unconfirmed messages among ``messages`` (old interrupted rows too), locked."""
+    ids = list(messages.values_list("pk", flat=True))
+    unconfirmed = Q(status=Message.Status.UNKNOWN) | Q(
+        status=Message.Status.FAILED, failure=Message.Failure.INTERRUPTED
+    )
+    return list(Message.objects.select_for_update().filter(unconfirmed, pk__in=ids))
+
+
+def messages_mark_sent(*, actor, messages: QuerySet, reason: str) -> int:
+    """Staff confirmed (provider's dashboard, the parent) that unconfirmed messages arrived."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say how you know the message arrived.")})
+    with transaction.atomic():
+        rows = _unconfirmed_locked(messages)
+        now = timezone.now()
+        cost = CenterSettings.load().cost_per_message
+        for message in rows:
+            audit_record(
+                actor=actor,
+                action=AuditLog.Action.UPDATE,
+                instance=message,
+                changes={"status": [message.status, Message.Status.SENT]},
+                reason=_("marked sent by hand: %(reason)s") % {"reason": reason},
+            )
+        Message.objects.filter(pk__in=[message.pk for message in rows]).update(
+            status=Message.Status.SENT, failure="", sent_at=now, cost=cost, last_error="", claim_token=None
+        )
+    return len(rows)
+
+
+def messages_send_again(*, actor, messages: QuerySet, may_double: bool) -> int:
+    """Send unconfirmed messages again, knowing the parent may get them twice (staff's call).
+
+    ``may_double`` is the confirmation the admin asks for; without it nothing happens."""
+    if not may_double:
+        raise ValidationError(_("Confirm that the parent may receive the message twice."))
+    with transaction.atomic():
+        rows = _unconfirmed_locked(messages)
+        now = timezone.now()
+        for message in rows:
+            audit_record(
+                actor=actor,
+                action=AuditLog.Action.UPDATE,
+                instance=message,
+                changes={"status": [message.status, Message.Status.PENDING]},
+                reason=_("sent again by hand; it may arrive twice"),
+            )
+        Message.objects.filter(pk__in=[message.pk for message in rows]).update(
+            status=Message.Status.PENDING,
+            failure="",
+            hold_reason="",
+            attempts=0,
+            checks=0,
+            next_attempt_at=now,
+            claim_token=None,
+            attempt_started_at=None,
+        )
+        if rows:
+            transaction.on_commit(_send_soon, robust=True)
+    return len(rows)
 
 
 def messages_cancel(*, actor, messages: QuerySet) -> int:

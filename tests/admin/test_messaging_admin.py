@@ -54,13 +54,15 @@ def queue(student, event: str) -> Message:
 
 @pytest.fixture
 def outbox(center, student):
-    """One message in each of held, failed (interrupted) and sent."""
+    """One message in each of held, failed (never left), sent and unknown (may have left)."""
     held = queue(student, "arrived:1")
     failed = queue(student, "arrived:2")
-    Message.objects.filter(pk=failed.pk).update(status="failed", failure="interrupted")
+    Message.objects.filter(pk=failed.pk).update(status="failed", failure="retries")
     sent = queue(student, "arrived:3")
     Message.objects.filter(pk=sent.pk).update(status="sent", sent_at=NOON, cost=Decimal("0.05"))
-    return {"held": held, "failed": failed, "sent": sent}
+    unknown = queue(student, "arrived:4")
+    Message.objects.filter(pk=unknown.pk).update(status="unknown", attempts=1, checks=4)
+    return {"held": held, "failed": failed, "sent": sent, "unknown": unknown}
 
 
 def action_post(client, action: str, messages, **extra):
@@ -120,10 +122,10 @@ def test_outbox_lists_messages_with_counts_by_state_and_filters(client_as, manag
     assert BROADCAST in body and REPORT in body and TEST_SEND not in body  # the manager cannot test-send
     failed_only = client.get(OUTBOX, {"status__exact": "failed"})
     assert list(failed_only.context["cl"].result_list) == [outbox["failed"]]
-    assert client.get(OUTBOX, {"q": "+201001234567"}).context["cl"].result_count == 3
+    assert client.get(OUTBOX, {"q": "+201001234567"}).context["cl"].result_count == 4
     by_template = client.get(OUTBOX, {"template_key": "late_refused"})
     assert by_template.context["cl"].result_count == 0
-    assert client.get(OUTBOX, {"template_key": "arrived"}).context["cl"].result_count == 3
+    assert client.get(OUTBOX, {"template_key": "arrived"}).context["cl"].result_count == 4
 
 
 @pytest.mark.django_db
@@ -168,15 +170,62 @@ def test_retry_needs_the_permission_and_a_confirmation(client_as, receptionist, 
     action_post(client_as(receptionist), "retry_messages", [failed])
     assert Message.objects.get(pk=failed.pk).status == "failed"
     client = client_as(manager)
-    confirm = action_post(client, "retry_messages", [failed, outbox["held"]])
+    selected = [failed, outbox["held"], outbox["unknown"]]
+    confirm = action_post(client, "retry_messages", selected)
     assert confirm.status_code == 200
-    page = confirm.content.decode()
-    assert 'class="msg-warning"' in page  # the interrupted one is flagged
+    assert confirm.context["count"] == 1  # a plain retry never takes an unconfirmed message
     assert Message.objects.get(pk=failed.pk).status == "failed"
-    done = action_post(client, "retry_messages", [failed, outbox["held"]], confirm="1")
+    done = action_post(client, "retry_messages", selected, confirm="1")
     assert done.status_code == 302
     assert Message.objects.get(pk=failed.pk).status == "pending"
     assert Message.objects.get(pk=failed.pk).failure == ""
+    assert Message.objects.get(pk=outbox["unknown"].pk).status == "unknown"
+    assert AuditLog.objects.filter(model="core.message", actor=manager).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_outbox_explains_unconfirmed_messages_in_the_list_and_on_the_message(client_as, manager, outbox):
+    client = client_as(manager)
+    listing = client.get(OUTBOX).content.decode()
+    assert "1 message was sent but not confirmed" in listing
+    unknown = outbox["unknown"]
+    page = client.get(reverse("admin:core_message_change", args=[unknown.pk])).content.decode()
+    assert "Sent, unconfirmed" in page and f"msg-{unknown.pk}" in page and "arrive twice" in page
+
+
+@pytest.mark.django_db
+def test_an_unconfirmed_message_is_marked_sent_only_with_a_reason_and_audited(client_as, receptionist, manager, outbox):
+    unknown = outbox["unknown"]
+    action_post(client_as(receptionist), "mark_sent_messages", [unknown], confirm="1", reason="dashboard")
+    assert Message.objects.get(pk=unknown.pk).status == "unknown"
+    client = client_as(manager)
+    asked = action_post(client, "mark_sent_messages", [unknown, outbox["failed"]], confirm="1", reason="  ")
+    assert asked.status_code == 200 and asked.context["error"] and asked.context["count"] == 1
+    assert Message.objects.get(pk=unknown.pk).status == "unknown"
+    done = action_post(
+        client, "mark_sent_messages", [unknown, outbox["failed"]], confirm="1", reason="on the dashboard"
+    )
+    assert done.status_code == 302
+    assert Message.objects.get(pk=unknown.pk).status == "sent"
+    assert Message.objects.get(pk=outbox["failed"].pk).status == "failed"
+    [row] = AuditLog.objects.filter(model="core.message", actor=manager)
+    assert "on the dashboard" in row.reason
+
+
+@pytest.mark.django_db
+def test_sending_an_unconfirmed_message_again_needs_the_may_arrive_twice_confirmation(client_as, manager, outbox):
+    unknown = outbox["unknown"]
+    client = client_as(manager)
+    confirm = action_post(client, "send_again_messages", [unknown, outbox["sent"]])
+    assert confirm.status_code == 200 and "twice" in confirm.context["warning"] and confirm.context["count"] == 1
+    unticked = action_post(client, "send_again_messages", [unknown], confirm="1")
+    assert unticked.status_code == 200 and unticked.context["error"]
+    assert Message.objects.get(pk=unknown.pk).status == "unknown"
+    done = action_post(client, "send_again_messages", [unknown], confirm="1", may_double="1")
+    assert done.status_code == 302
+    again = Message.objects.get(pk=unknown.pk)
+    assert again.status == "pending" and again.attempts == 0 and again.checks == 0
+    assert Message.objects.get(pk=outbox["sent"].pk).status == "sent"
     assert AuditLog.objects.filter(model="core.message", actor=manager).count() == 1
 
 
@@ -287,7 +336,7 @@ def test_cost_report_shows_each_month_with_counts_and_cost(client_as, accountant
     assert response.status_code == 200
     assert "2026-03" in body and "0.05" in body
     [row] = response.context["rows"]
-    assert row["total"] == 3 and row["statuses"]["sent"] == 1
+    assert row["total"] == 4 and row["statuses"]["sent"] == 1
 
 
 @pytest.mark.django_db
@@ -321,4 +370,4 @@ def test_student_history_snippet_lists_the_guardians_messages_for_permitted_staf
 def test_outbox_link_for_a_students_guardians_works(client_as, manager, outbox, student):
     guardian = student.guardians.get()
     response = client_as(manager).get(OUTBOX, {"guardian__id__in": str(guardian.pk)})
-    assert response.status_code == 200 and response.context["cl"].result_count == 3
+    assert response.status_code == 200 and response.context["cl"].result_count == 4

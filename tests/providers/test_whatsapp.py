@@ -3,14 +3,18 @@
 import json
 import logging
 import socket
+import threading
 
 import pytest
 
 from core.providers.whatsapp import (
     ConsoleProvider,
+    LookupState,
     ProviderBadReply,
+    ProviderCutOff,
     ProviderError,
     ProviderHTTPError,
+    ProviderLookupError,
     ProviderRejected,
     ProviderTimeout,
     ProviderUnavailable,
@@ -135,3 +139,93 @@ def test_console_is_the_default_and_ultramsg_follows_the_settings(settings, fake
     assert isinstance(provider, UltraMsgProvider)
     assert provider.url == f"{fake.base_url}/instance1/messages/chat"
     assert provider.timeout == 3
+
+
+# --- After a doubtful send: ask the provider by our reference --------------------------------
+
+
+def test_a_reply_after_the_timeout_means_the_message_may_have_left(fake):
+    fake.mode, fake.late_seconds = "late", 0.5
+    with pytest.raises(ProviderTimeout) as caught:
+        provider_for(fake, timeout=0.2).send(to="+201001234567", body="x", reference="msg-1")
+    assert caught.value.may_have_left
+    assert fake.deliveries_by_reference() == {"msg-1": 1}  # it did leave
+
+
+def test_refused_connections_and_error_answers_certainly_did_not_leave(fake):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    refused = UltraMsgProvider(base_url=f"http://127.0.0.1:{port}", instance_id="i", token="t", timeout=1)
+    with pytest.raises(ProviderUnavailable) as caught:
+        refused.send(to="+201001234567", body="x", reference="msg-1")
+    assert not caught.value.may_have_left
+    unknown_host = UltraMsgProvider(base_url="http://no-such-host.invalid", instance_id="i", token="t", timeout=1)
+    with pytest.raises(ProviderUnavailable):
+        unknown_host.send(to="+201001234567", body="x", reference="msg-1")
+    for mode in ("500", "400", "error", "invalid_number"):
+        fake.mode = mode
+        with pytest.raises(ProviderError) as caught:
+            provider_for(fake).send(to="+201001234567", body="x", reference="msg-1")
+        assert not caught.value.may_have_left, mode
+
+
+def test_a_connection_cut_while_waiting_for_the_reply_may_have_left():
+    """A server that reads the request and hangs up without answering."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def hang_up():
+        connection, _address = listener.accept()
+        connection.recv(65536)
+        connection.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    provider = UltraMsgProvider(base_url=f"http://127.0.0.1:{port}", instance_id="i", token="t", timeout=2)
+    with pytest.raises(ProviderCutOff) as caught:
+        provider.send(to="+201001234567", body="x", reference="msg-1")
+    assert caught.value.may_have_left
+    thread.join(2)
+    listener.close()
+
+
+def test_lookup_finds_the_message_by_our_reference_with_its_provider_id(fake):
+    provider = provider_for(fake)
+    provider.send(to="+201001234567", body="x", reference="msg-7")
+    provider.send(to="+201001234568", body="y", reference="msg-8")
+    found = provider.lookup(reference="msg-8")
+    assert found.state is LookupState.DELIVERED and found.provider_id == "2"
+    assert fake.lookups == ["msg-8"]
+
+
+def test_lookup_of_a_message_the_provider_never_got_says_not_sent(fake):
+    fake.mode = "late_lost"
+    fake.late_seconds = 0.3
+    with pytest.raises(ProviderTimeout):
+        provider_for(fake, timeout=0.1).send(to="+201001234567", body="x", reference="msg-3")
+    assert provider_for(fake).lookup(reference="msg-3").state is LookupState.NOT_SENT
+
+
+@pytest.mark.parametrize("lookup_mode", ["500", "slow"])
+def test_a_lookup_that_fails_raises_instead_of_guessing(fake, lookup_mode):
+    fake.lookup_mode, fake.late_seconds = lookup_mode, 0.5
+    with pytest.raises(ProviderLookupError):
+        provider_for(fake, timeout=0.2).lookup(reference="msg-1")
+
+
+def test_an_unfiltered_list_that_does_not_show_everything_is_no_proof(fake):
+    provider = provider_for(fake)
+    for number in range(100):
+        provider.send(to="+201001234567", body="x", reference=f"msg-{1000 + number}")
+    fake.lookup_mode = "ignore_filter"
+    assert provider.lookup(reference="msg-1099").state is LookupState.DELIVERED
+    with pytest.raises(ProviderLookupError):
+        provider.lookup(reference="msg-1")  # a full page without it: it may be on the next one
+
+
+def test_the_console_provider_cannot_be_asked():
+    with pytest.raises(ProviderLookupError):
+        ConsoleProvider().lookup(reference="msg-1")

@@ -403,31 +403,42 @@ def test_provider_500_then_retry_then_success(center, clock, family, ultramsg):
 
 
 @pytest.mark.django_db
-def test_a_timeout_is_retried(center, clock, family, ultramsg, settings):
+def test_a_timeout_is_not_retried_but_confirmed_with_the_provider_by_reference(
+    center, clock, family, ultramsg, settings
+):
     guardian, student = family
     settings.WHATSAPP_TIMEOUT_SECONDS = 0.2
-    ultramsg.script, ultramsg.slow_seconds = ["slow"], 1.0
+    ultramsg.script, ultramsg.late_seconds = ["late"], 0.5
     message = queue_arrived(guardian, student)
-    messages_send_due()
+    assert messages_send_due().unknown == 1
     message = reload(message)
-    assert message.status == Message.Status.PENDING and message.last_error.startswith("ProviderTimeout")
+    assert message.status == Message.Status.UNKNOWN and message.last_error.startswith("ProviderTimeout")
+    assert ultramsg.lookups == []  # never asked at once: the provider may still be writing it down
     clock.shift(datetime.timedelta(minutes=1))
     messages_send_due()
-    assert reload(message).status == Message.Status.SENT
+    message = reload(message)
+    assert ultramsg.lookups == [f"msg-{message.pk}"]
+    assert message.status == Message.Status.SENT and message.provider_id == "1" and message.cost == Decimal("0.05")
+    assert len(ultramsg.requests) == 1 and ultramsg.deliveries_by_reference() == {f"msg-{message.pk}": 1}
 
 
 @pytest.mark.django_db
-def test_a_garbage_reply_is_kept_and_retried(center, clock, family, ultramsg):
+def test_a_garbage_reply_is_kept_and_resent_only_once_the_provider_says_it_has_not_got_it(
+    center, clock, family, ultramsg
+):
     guardian, student = family
     ultramsg.script = ["garbage"]
     message = queue_arrived(guardian, student)
     messages_send_due()
     message = reload(message)
-    assert message.status == Message.Status.PENDING
+    assert message.status == Message.Status.UNKNOWN
     assert message.last_error.startswith("ProviderBadReply") and "upstream hiccup" in message.provider_response
     clock.shift(datetime.timedelta(minutes=1))
     messages_send_due()
-    assert reload(message).status == Message.Status.SENT
+    message = reload(message)
+    assert ultramsg.lookups == [f"msg-{message.pk}"]
+    assert message.status == Message.Status.SENT and message.attempts == 2
+    assert ultramsg.deliveries_by_reference() == {f"msg-{message.pk}": 1}
 
 
 @pytest.mark.django_db
@@ -475,11 +486,12 @@ def test_a_worker_killed_mid_send_never_sends_twice(center, clock, family, ultra
     clock.shift(datetime.timedelta(minutes=4))
     messages_send_due()
     assert len(ultramsg.requests) == 1
-    # Once stale, the message is settled as interrupted, never resent automatically.
+    # Once stale, the provider is asked by our reference: it has it, so the message is sent.
     clock.shift(datetime.timedelta(minutes=2))
     messages_send_due()
     message = reload(message)
-    assert message.status == Message.Status.FAILED and message.failure == Message.Failure.INTERRUPTED
+    assert ultramsg.lookups == [f"msg-{message.pk}"]
+    assert message.status == Message.Status.SENT and message.provider_id == "1"
     clock.shift(datetime.timedelta(days=1))
     messages_send_due()
     assert len(ultramsg.requests) == 1
@@ -502,7 +514,7 @@ def test_reserved_messages_of_a_killed_worker_go_out_once_and_the_started_one_ne
     assert len(ultramsg.requests) == 1
     clock.shift(messaging.RESERVATION_STALE_AFTER + datetime.timedelta(seconds=1))
     messages_send_due()
-    assert reload(first).failure == Message.Failure.INTERRUPTED
+    assert reload(first).status == Message.Status.SENT  # the provider confirmed it had it
     assert all(reload(message).status == Message.Status.SENT for message in reserved)
     phones = [request.json["to"] for request in ultramsg.requests]
     assert len(phones) == 3 and len(set(phones)) == 3  # every guardian exactly once
@@ -536,7 +548,7 @@ def test_an_outcome_written_with_the_next_start_survives_a_kill(center, clock, m
     assert reload(second).attempt_started_at is not None and reload(third).attempt_started_at is None
     clock.shift(messaging.RESERVATION_STALE_AFTER + datetime.timedelta(seconds=1))
     messages_send_due()
-    assert reload(second).failure == Message.Failure.INTERRUPTED
+    assert reload(second).status == Message.Status.SENT and reload(second).checks == 1
     assert reload(third).status == Message.Status.SENT
     assert len(ultramsg.requests) == 3
 
