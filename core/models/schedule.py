@@ -157,6 +157,11 @@ class Enrollment(models.Model):
     carried_amount = models.DecimalField(
         _("carried amount (EGP)"), max_digits=12, decimal_places=2, default=Decimal("0.00"), editable=False
     )
+    # Credits − debits of this enrollment's ledger entries, kept by a database trigger on every
+    # ledger write (core/services/ledger_balance.py): screens read it instead of summing the ledger.
+    ledger_balance = models.DecimalField(
+        _("balance (EGP)"), max_digits=12, decimal_places=2, default=Decimal("0.00"), editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
