@@ -378,6 +378,11 @@ def archive_restore(
         counts = _schema_load(archive, manifest, using)
         if counts != manifest.tables:
             raise BackupError(f"rows restored differ from the manifest: {_count_differences(manifest.tables, counts)}")
+        # The schema comes from the models, not the migrations: put back what only a migration
+        # made (the triggers that keep each enrollment's balance; the restored balances are right).
+        from core.services.ledger_balance import ledger_balance_triggers_install
+
+        ledger_balance_triggers_install(using=using)
         _files_restore(archive, manifest, storage)
     if migrate_forward:
         call_command("migrate", database=using, interactive=False, verbosity=0)
