@@ -57,6 +57,23 @@ class TaskHeartbeat(HealthCheck):
             raise ServiceUnavailable(f"last heartbeat {int(age)} seconds ago")
 
 
+@dataclasses.dataclass
+class LastVerifiedBackup(HealthCheck):
+    """Reports, never fails on, the age in seconds of the newest verified backup (None: none yet).
+
+    A web check that failed on an old backup would take the site down for a backup problem;
+    the age is for the operator's monitor (and /metrics).
+    """
+
+    age_seconds: int | None = None
+
+    def run(self) -> None:
+        from core.selectors.backups import last_verified_backup_age_seconds
+
+        age = last_verified_backup_age_seconds()
+        self.age_seconds = None if age is None else int(age)
+
+
 def heartbeat_record() -> None:
     cache.set(HEARTBEAT_CACHE_KEY, timezone.now().isoformat(), timeout=24 * 3600)
 
@@ -100,7 +117,7 @@ class ProbeHealthView(HealthCheckView):
 
 class WebHealthView(ProbeHealthView):
     # Listed explicitly: health-check 4's defaults include DNS and mail checks that fail offline.
-    checks = (Database, Cache, Storage, MigrationsApplied)
+    checks = (Database, Cache, Storage, MigrationsApplied, LastVerifiedBackup)
     title = "web"
 
 

@@ -19,6 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from core.models import AuditLog, Backup, Enrollment, LedgerEntry, Student
+from core.selectors.backups import last_verified_backup_at
 from core.services import backups
 from core.services.backup_archive import (
     EXCLUDED_MODELS,
@@ -238,3 +239,21 @@ def test_backup_before_migrate_is_skipped_on_a_database_without_tables(storage_d
 def test_backup_before_migrate_takes_a_release_backup(demo_center, capsys):
     call_command("backup_before_migrate")
     assert Backup.objects.get().kind == Backup.Kind.RELEASE
+
+
+# The health checks run in a thread with its own connection: the rows must be committed.
+@pytest.mark.django_db(transaction=True)
+def test_health_reports_the_age_of_the_last_verified_backup(client, storage_dirs):
+    def backup_key() -> str:
+        checks = client.get("/health/?format=json").json()
+        return next(name for name in checks if name.startswith("LastVerifiedBackup"))
+
+    assert backup_key() == "LastVerifiedBackup(age_seconds=None)"
+    taken = make_backup(Backup.Kind.DAILY, timezone.now() - datetime.timedelta(hours=2), "daily.zip")
+    make_backup(Backup.Kind.DAILY, timezone.now(), "failed.zip")
+    Backup.objects.filter(name="failed.zip").update(verification=Backup.Verification.FAILED)
+
+    assert last_verified_backup_at() == Backup.objects.get(pk=taken.pk).created_at
+    age = int(backup_key().removeprefix("LastVerifiedBackup(age_seconds=").removesuffix(")"))
+    assert 7190 <= age <= 7300
+    assert client.get("/health/").status_code == 200
