@@ -112,3 +112,84 @@ def fixture_write() -> Path:
     FIXTURE.parent.mkdir(exist_ok=True)
     FIXTURE.write_bytes(xlsx_bytes(messy_rows()))
     return FIXTURE
+
+
+def xlsx_sheets(sheets: dict[str, list[list]], *, merges: dict[str, list[str]] | None = None) -> bytes:
+    """A workbook with one worksheet per entry (in order), with merged ranges per worksheet."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+        for merge in (merges or {}).get(title, []):
+            sheet.merge_cells(merge)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def without_dimension(data: bytes) -> bytes:
+    """The same .xlsx with the <dimension> record removed from every worksheet, as some
+    programs write them (openpyxl's read-only mode then cannot tell the size)."""
+    import re
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            content = source.read(entry.filename)
+            if entry.filename.startswith("xl/worksheets/sheet"):
+                content, removed = re.subn(rb"<dimension [^>]*/>", b"", content)
+                assert removed == 1
+            target.writestr(entry, content)
+    return buffer.getvalue()
+
+
+def ods_bytes(rows: list[list], *, merges: list[tuple[int, int, int, int]] = (), name: str = "الطلاب") -> bytes:
+    """An OpenDocument spreadsheet written by odfpy (not by our reader's code). ``merges`` are
+    (first row, first column, rows, columns), 0-based; a date cell is a ``datetime.date``."""
+    import datetime
+
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import CoveredTableCell, Table, TableCell, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    table = Table(name=name)
+    spans = {(row, column): (height, width) for row, column, height, width in merges}
+    covered = {
+        (row + down, column + across)
+        for row, column, height, width in merges
+        for down in range(height)
+        for across in range(width)
+        if down or across
+    }
+    for row_index, row in enumerate(rows):
+        table_row = TableRow()
+        for column_index, value in enumerate(row):
+            if (row_index, column_index) in covered:
+                table_row.addElement(CoveredTableCell())
+                continue
+            attributes = {}
+            if (row_index, column_index) in spans:
+                height, width = spans[(row_index, column_index)]
+                attributes = {"numberrowsspanned": height, "numbercolumnsspanned": width}
+            if isinstance(value, datetime.date):
+                cell = TableCell(valuetype="date", datevalue=value.isoformat(), **attributes)
+                shown = f"{value.day}-{value:%b}"
+            elif isinstance(value, int | float):
+                cell = TableCell(valuetype="float", value=value, **attributes)
+                shown = str(value)
+            else:
+                cell = TableCell(valuetype="string", **attributes)
+                shown = str(value)
+            if shown:
+                cell.addElement(P(text=shown))
+            table_row.addElement(cell)
+        table.addElement(table_row)
+    document.spreadsheet.addElement(table)
+    buffer = io.BytesIO()
+    document.write(buffer)
+    return buffer.getvalue()

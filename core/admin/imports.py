@@ -51,8 +51,8 @@ def can_import(user, kind: str) -> bool:
 class UploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("Spreadsheet"),
-        help_text=gettext_lazy(".xlsx or .csv (UTF-8 or Windows-1256), up to 10 MB."),
-        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".xlsx,.csv"}),
+        help_text=gettext_lazy(".xlsx, .ods, .xls or .csv (UTF-8, UTF-16 or Windows-1256), up to 10 MB."),
+        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".xlsx,.ods,.xls,.csv,.txt"}),
     )
     branch = forms.ModelChoiceField(
         queryset=Branch.objects.none(),

@@ -47,6 +47,8 @@ class ImportJob(models.Model):
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     message = models.TextField(_("message"), blank=True)
     ignored_columns = models.JSONField(_("ignored columns"), default=list, blank=True)
+    # What the file holds that is not imported (other worksheets and why), shown with the preview.
+    notes = models.JSONField(_("notes"), default=list, blank=True)
     rows = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:

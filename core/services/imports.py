@@ -17,7 +17,6 @@ import io
 import json
 import logging
 import re
-import zipfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from django.db.models import Count
 from django.db.models.functions import Upper
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from core.models import (
     AuditLog,
@@ -56,11 +55,15 @@ from core.services.records import record_save
 from core.services.schedule import slot_save
 from core.services.spreadsheets import (
     HEADER_SEARCH_ROWS,
+    ExcelDate,
     Formula,
     ImportFileError,
     Sheet,
+    Worksheet,
     header_key,
+    merge_ref,
     merged_header_ranges,
+    row_count_estimate,
     sheet_read,
 )
 from core.services.students import (
@@ -240,13 +243,21 @@ class RowOutcome:
     note: str = ""  # which existing student or earlier row this row is (R12)
     changes: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    sheet: str = ""  # the worksheet, when a file's rows come from several
 
     def error(self, column: str, message: str) -> None:
         self.errors.append((column, str(message)))
         self.action = ERROR
 
+    @property
+    def where(self) -> str:
+        """The row as a person finds it: its number, and its worksheet when there are several."""
+        return f"{self.number} ({self.sheet})" if self.sheet else str(self.number)
+
     def as_json(self) -> dict:
         data = {"n": self.number, "a": self.action, "l": self.label}
+        if self.sheet:
+            data["s"] = self.sheet
         if self.note:
             data["m"] = self.note
         if self.changes:
@@ -265,6 +276,7 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
     applied: bool = False
     blank_rows: int = 0
+    notes: list[str] = field(default_factory=list)  # what the file holds that is not imported, said once
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -290,10 +302,13 @@ class HeaderMap:
     titles: dict[str, str]  # column key -> header as written in the file
     header_row: int
     ignored: list[str]
+    last_row: int = 0  # the header's last row (a two-row header, a header merged down): data starts below
+
+    def __post_init__(self):
+        self.last_row = max(self.last_row, self.header_row)
 
 
-def header_find(sheet: Sheet, columns: tuple[Column, ...]) -> HeaderMap:
-    """Find the header row (title rows above it are allowed) and map it to column keys."""
+def _spellings(columns: tuple[Column, ...]) -> dict[str, str]:
     spellings: dict[str, str] = {}
     for column in columns:
         for spelling in (column.key, column.arabic, str(column.label), *column.aliases):
@@ -302,11 +317,66 @@ def header_find(sheet: Sheet, columns: tuple[Column, ...]) -> HeaderMap:
             spellings.setdefault(header_key(str(column.label)), column.key)
         with translation.override("ar"):
             spellings.setdefault(header_key(str(column.label)), column.key)
+    return spellings
+
+
+def _compose(parent: str, child: str, spellings: dict[str, str]) -> str:
+    """The header of a column under a header merged across several ("Guardian" over "Name" and
+    "Phone"; "ولي الأمر" over "الاسم" and "الهاتف"): the spelling the import knows, if any."""
+    bare_child = child[2:] if child.startswith("ال") else child
+    for candidate in (f"{parent} {child}", f"{bare_child} {parent}", f"{child} {parent}"):
+        if header_key(candidate) in spellings:
+            return candidate
+    return f"{parent} {child}"
+
+
+def _header_layout(
+    worksheet: Worksheet | Sheet, number: int, cells: list[str], spellings: dict[str, str]
+) -> tuple[list[str], int, list[tuple[int, int, str]]]:
+    """The header cells of row ``number`` as one header per column, the header's last row, and
+    the header cells merged across columns with nothing under them: (first column, last column,
+    text). A header merged down (or a two-row header) ends where its merged cells end."""
+    cells = list(cells)
+    last_row = number
+    spans = []
+    for first_row, first_col, merge_last_row, last_col in worksheet.merges:
+        if first_row == number and merge_last_row > number:
+            last_row = max(last_row, merge_last_row)
+        if first_row == number and last_col > first_col and first_col <= len(cells):
+            spans.append((first_col, last_col, merge_last_row))
+    if not spans:
+        return cells, last_row, []
+    rows = dict(worksheet.rows[: HEADER_SEARCH_ROWS + 2])
+    below = rows.get(number + 1, [])
+    unnamed = []
+    for first_col, last_col, merge_last_row in spans:
+        parent = cells[first_col - 1]
+        children = [below[index - 1] if index <= len(below) else "" for index in range(first_col, last_col + 1)]
+        if merge_last_row == number and any(children):
+            # a two-row header: each column is named by its own cell under the merged one
+            last_row = max(last_row, number + 1)
+            cells.extend([""] * (last_col - len(cells)))
+            for index, child in zip(range(first_col, last_col + 1), children, strict=True):
+                cells[index - 1] = _compose(parent, child, spellings) if child else ""
+        elif parent:
+            unnamed.append((first_col, last_col, parent))
+    return cells, last_row, unnamed
+
+
+def header_find(sheet: Sheet | Worksheet, columns: tuple[Column, ...]) -> HeaderMap:
+    """Find the header row (title rows above it are allowed) and map it to column keys.
+
+    ``sheet`` is a worksheet (or a file, meaning its first worksheet). Merged header cells are
+    read: a header merged down several rows ends where they end; one merged across columns with
+    a header per column under it names each of them ("ولي الأمر" over "الاسم", "الهاتف"); one
+    merged across columns that hold data of their own is refused, naming the range."""
+    spellings = _spellings(columns)
     ignored_keys = {header_key(text) for text in IGNORED_HEADERS} | {header_key(str(_("Errors")))}
-    for number, cells in sheet.rows[:HEADER_SEARCH_ROWS]:
-        keys = [header_key(cell) for cell in cells]
-        if sum(1 for key in keys if key in spellings) < 2:
+    for number, raw_cells in sheet.rows[:HEADER_SEARCH_ROWS]:
+        if sum(1 for cell in raw_cells if header_key(cell) in spellings) < 2:
             continue
+        cells, last_row, unnamed = _header_layout(sheet, number, raw_cells, spellings)
+        keys = [header_key(cell) for cell in cells]
         mapped: dict[str, int] = {}
         titles: dict[str, str] = {}
         ignored: list[str] = []
@@ -319,9 +389,11 @@ def header_find(sheet: Sheet, columns: tuple[Column, ...]) -> HeaderMap:
                     ignored.append(cell)
                 continue
             if column_key in mapped:
-                raise ImportFileError(
-                    _("The column “%(column)s” appears twice in the header row.") % {"column": cell}, code="duplicate"
-                )
+                message = _("The column “%(column)s” appears twice in the header row.") % {"column": cell}
+                merged = merged_header_ranges(sheet, number)
+                if merged:
+                    message += " " + _merged_message(merged)
+                raise ImportFileError(message, code="duplicate")
             mapped[column_key] = index
             titles[column_key] = cell
         missing = [column for column in columns if column.required and column.key not in mapped]
@@ -334,10 +406,13 @@ def header_find(sheet: Sheet, columns: tuple[Column, ...]) -> HeaderMap:
             merged = merged_header_ranges(sheet, number)
             if merged:
                 message += " " + _merged_message(merged)
-            raise ImportFileError(message, code="missing_column")
+            error = ImportFileError(message, code="missing_column")
+            error.header_row = number  # the rows under it are the sheet's data, counted when it is skipped
+            raise error
+        _unnamed_columns_check(sheet, last_row, unnamed, number)
         for column in columns:
             titles.setdefault(column.key, column_title(column))
-        return HeaderMap(columns=mapped, titles=titles, header_row=number, ignored=ignored)
+        return HeaderMap(columns=mapped, titles=titles, header_row=number, ignored=ignored, last_row=last_row)
     merged = merged_header_ranges(sheet, HEADER_SEARCH_ROWS)
     message = _(
         "No header row found: the first row must name the columns, e.g. “%(example)s”. Download the template."
@@ -345,6 +420,104 @@ def header_find(sheet: Sheet, columns: tuple[Column, ...]) -> HeaderMap:
     if merged:
         message += " " + _merged_message(merged)
     raise ImportFileError(message, code="no_header")
+
+
+def _unnamed_columns_check(sheet, last_row: int, unnamed: list[tuple[int, int, str]], header_row: int) -> None:
+    """A header merged across columns names the first; a column it covers that holds data has
+    no header of its own, and its data would be lost: refused, naming the range."""
+    for first_col, last_col, text in unnamed:
+        for number, cells in sheet.rows:
+            if number <= last_row:
+                continue
+            if any(cells[index - 1] for index in range(first_col + 1, min(last_col, len(cells)) + 1)):
+                raise ImportFileError(
+                    _(
+                        "The header “%(header)s” is merged over %(range)s and the columns it covers hold data "
+                        "with no header of their own. Unmerge the header cells and give each column its own header."
+                    )
+                    % {"header": text, "range": merge_ref(header_row, first_col, header_row, last_col)},
+                    code="merged_header",
+                )
+
+
+def _has_data(worksheet: Worksheet, after: int = 0) -> int:
+    """How many rows below row ``after`` hold anything."""
+    return sum(1 for number, cells in worksheet.rows if number > after and any(cells))
+
+
+def _template_lists(worksheet: Worksheet) -> bool:
+    """The hidden sheet of drop-down choices our own template carries."""
+    if not worksheet.hidden:
+        return False
+    names = set()
+    for language in ("ar", "en"):
+        with translation.override(language):
+            names.add(_sheet_title(pgettext("import template sheet", "Lists")))
+    return worksheet.name in names
+
+
+def sheet_parts(sheet: Sheet, columns: tuple[Column, ...]) -> tuple[list[tuple[Worksheet, HeaderMap]], list[str]]:
+    """The worksheets to import, each with its header, and a note for every other worksheet
+    that holds data: nothing on a sheet is skipped without a word.
+
+    The first worksheet with a header row sets the columns; a later one with the same columns
+    (in any order) is imported too; any other worksheet with data is named with its row count
+    and the reason it was not read."""
+    parts: list[tuple[Worksheet, HeaderMap]] = []
+    skipped: list[tuple[Worksheet, int, str]] = []
+    first_error: ImportFileError | None = None
+    for worksheet in sheet.worksheets:
+        if not _has_data(worksheet) or _template_lists(worksheet):
+            continue
+        try:
+            header = header_find(worksheet, columns)
+        except ImportFileError as exc:
+            first_error = first_error or exc
+            skipped.append((worksheet, _has_data(worksheet, getattr(exc, "header_row", 0)), exc.messages[0]))
+            continue
+        if not parts:
+            parts.append((worksheet, header))
+        elif set(header.columns) == set(parts[0][1].columns):
+            parts.append((worksheet, header))
+        else:
+            skipped.append(
+                (
+                    worksheet,
+                    _has_data(worksheet, header.last_row),
+                    _("its columns are not the same as on the sheet “%(sheet)s”") % {"sheet": parts[0][0].name},
+                )
+            )
+    if not parts:
+        raise first_error or ImportFileError(_("The file has no rows."), code="empty")
+    notes = []
+    for worksheet, count, reason in skipped:
+        notes.append(
+            ngettext(
+                "The sheet “%(sheet)s” has %(count)s row that was not read: %(reason)s",
+                "The sheet “%(sheet)s” has %(count)s rows that were not read: %(reason)s",
+                count,
+            )
+            % {"sheet": worksheet.name, "count": count, "reason": reason.rstrip(".")}
+        )
+    if len(parts) > 1:
+        notes.append(
+            _("Rows of every sheet with the same columns are imported: %(sheets)s.")
+            % {"sheets": "، ".join(f"“{worksheet.name}”" for worksheet, _header in parts)}
+        )
+    return parts, notes
+
+
+def _ignored(parts: list[tuple[Worksheet, HeaderMap]]) -> list[str]:
+    ignored: list[str] = []
+    for _worksheet, header in parts:
+        ignored += [title for title in header.ignored if title not in ignored]
+    return ignored
+
+
+def _no_rows() -> ImportFileError:
+    return ImportFileError(
+        _("The file has the header row but no rows under it: there is nothing to import."), code="no_rows"
+    )
 
 
 ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
@@ -368,8 +541,13 @@ def _merged_message(ranges: list[str]) -> str:
     }
 
 
+# Columns holding codes: a date there is what Excel made of a code, never a code.
+CODE_KEYS = frozenset({"code", "groups"})
+
+
 class RowValues:
-    """The cells of one data row by column key, with formula cells reported as errors."""
+    """The cells of one data row by column key, with formula cells (and dates where a code
+    belongs) reported as errors."""
 
     def __init__(self, cells: list[str], header: HeaderMap, outcome: RowOutcome):
         self.cells = cells
@@ -382,6 +560,19 @@ class RowValues:
         if index is None or index >= len(self.cells):
             return ""
         value = self.cells[index]
+        if isinstance(value, ExcelDate) and key in CODE_KEYS:
+            # Excel turns "1-2" or "3/4" into a date; the import never guesses the code back.
+            if key not in self.formulas:
+                self.formulas.add(key)
+                self.outcome.error(
+                    self.header.titles[key],
+                    _(
+                        "Excel changed what was typed here into a date (it shows “%(shown)s”). Format the column "
+                        "as Text, type the code again and upload the file."
+                    )
+                    % {"shown": value.shown},
+                )
+            return ""
         if isinstance(value, Formula):
             if key in self.formulas:
                 return ""
@@ -856,19 +1047,28 @@ class StudentImporter:
 
     def run(self, sheet: Sheet, *, apply: bool, progress: Callable[[int, int], None] | None = None) -> ImportResult:
         result = ImportResult()
-        self.header = header_find(sheet, self.columns)
-        result.ignored_columns = self.header.ignored
-        data_rows = [(number, cells) for number, cells in sheet.rows if number > self.header.header_row]
+        parts, result.notes = sheet_parts(sheet, self.columns)
+        self.header = parts[0][1]
+        result.ignored_columns = _ignored(parts)
+        several = len(parts) > 1
+        data_rows = [
+            (worksheet.name if several else "", header, number, cells)
+            for worksheet, header in parts
+            for number, cells in worksheet.rows
+            if number > header.last_row
+        ]
+        if not any(any(cells) for *_where, cells in data_rows):
+            raise _no_rows()
         if apply:
             student_registrations_lock()  # plan and write with no registration in between (R12)
         parsed: list[StudentRow] = []
         total = len(data_rows)
-        for index, (number, cells) in enumerate(data_rows, start=1):
+        for index, (sheet_name, header, number, cells) in enumerate(data_rows, start=1):
             if not any(cells):
                 result.blank_rows += 1
                 continue
-            outcome = RowOutcome(number=number)
-            parsed.append(self.row_parse(RowValues(cells, self.header, outcome)))
+            outcome = RowOutcome(number=number, sheet=sheet_name)
+            parsed.append(self.row_parse(RowValues(cells, header, outcome)))
             if progress and index % PROGRESS_EVERY == 0:
                 progress(index, total)
         self.rows_plan(parsed)
@@ -1117,17 +1317,25 @@ class RowwiseImporter:
 
     def run(self, sheet: Sheet, *, apply: bool, progress: Callable[[int, int], None] | None = None) -> ImportResult:
         result = ImportResult()
-        self.header = header_find(sheet, self.columns)
-        result.ignored_columns = self.header.ignored
+        parts, result.notes = sheet_parts(sheet, self.columns)
+        self.header = parts[0][1]
+        result.ignored_columns = _ignored(parts)
+        several = len(parts) > 1
+        data_rows = [
+            (worksheet.name if several else "", header, number, cells)
+            for worksheet, header in parts
+            for number, cells in worksheet.rows
+            if number > header.last_row
+        ]
+        if not any(any(cells) for *_where, cells in data_rows):
+            raise _no_rows()
         with transaction.atomic():
-            for number, cells in sheet.rows:
-                if number <= self.header.header_row:
-                    continue
+            for sheet_name, header, number, cells in data_rows:
                 if not any(cells):
                     result.blank_rows += 1
                     continue
-                outcome = RowOutcome(number=number)
-                values = RowValues(cells, self.header, outcome)
+                outcome = RowOutcome(number=number, sheet=sheet_name)
+                values = RowValues(cells, header, outcome)
                 try:
                     with transaction.atomic():
                         action = self.row_apply(values)
@@ -1461,19 +1669,8 @@ def import_job_create(*, actor, kind: str, branch: Branch, upload) -> ImportJob:
 
 
 def row_estimate(data: bytes) -> int:
-    """A cheap upper bound of the rows, to decide whether a file is checked in the background."""
-    if data.startswith(b"PK\x03\x04"):
-        from openpyxl import load_workbook
-
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True)
-            try:
-                return workbook.worksheets[0].max_row or 0 if workbook.worksheets else 0
-            finally:
-                workbook.close()
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError):
-            return 0  # a damaged file is reported by the check itself
-    return data.count(b"\n") + 1
+    """The rows of a file, counted cheaply, to decide whether it is checked in the background."""
+    return row_count_estimate(data)
 
 
 def _job_data(job: ImportJob) -> bytes:
@@ -1501,6 +1698,7 @@ def _job_store(job: ImportJob, result: ImportResult, *, status: str) -> None:
     job.duplicate_count = counts[DUPLICATE]
     job.rows = [row.as_json() for row in result.rows]
     job.ignored_columns = result.ignored_columns
+    job.notes = result.notes
     job.message = result.file_error
     job.progress = 100
     job.status = status
@@ -1596,33 +1794,52 @@ def import_job_start_check(*, job: ImportJob) -> ImportJob:
 
 
 def error_report(job: ImportJob) -> bytes:
-    """The uploaded sheet with an “Errors” column, as .xlsx, so staff fix it and upload again."""
+    """The uploaded sheet with an “Errors” column, as .xlsx, so staff fix it and upload again
+    (one worksheet per imported worksheet of the upload)."""
     from openpyxl import Workbook
 
     sheet = sheet_read(_job_data(job), job.file_name)
-    by_row: dict[int, list[str]] = defaultdict(list)
+    columns = IMPORTERS[job.kind].columns
+    by_row: dict[tuple[str, int], list[str]] = defaultdict(list)
     for row in job.rows:
         for column, message in row.get("e", []):
-            by_row[row["n"]].append(f"{column}: {message}")
-    workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(title=str(_("Errors"))[:31])
-    header_row = None
+            by_row[(row.get("s", ""), row["n"])].append(f"{column}: {message}")
     try:
-        header_row = header_find(sheet, IMPORTERS[job.kind].columns).header_row
+        parts, _notes = sheet_parts(sheet, columns)
     except ImportFileError:
-        header_row = sheet.rows[0][0] if sheet.rows else 0
-    width = max((len(cells) for _n, cells in sheet.rows), default=0)
-    for number, cells in sheet.rows:
-        if number < header_row:
-            continue
-        padded = [_neutral(cell) for cell in cells] + [""] * (width - len(cells))
-        if number == header_row:
-            worksheet.append([str(_("Errors")), *padded])
-        elif any(cells):
-            worksheet.append(["\n".join(by_row.get(number, [])), *padded])
+        parts = [(sheet.worksheets[0], None)]
+    several = len(parts) > 1
+    workbook = Workbook(write_only=True)
+    for worksheet, header in parts:
+        title = _sheet_title(f"{_('Errors')} {worksheet.name}" if several else _("Errors"))
+        out = workbook.create_sheet(title=title)
+        out.sheet_view.rightToLeft = (translation.get_language() or "").startswith("ar")
+        first_row = header.header_row if header else (worksheet.rows[0][0] if worksheet.rows else 0)
+        last_row = header.last_row if header else first_row
+        width = max((len(cells) for _n, cells in worksheet.rows), default=0)
+        name = worksheet.name if several else ""
+        for number, cells in worksheet.rows:
+            if number < first_row:
+                continue
+            padded = [_text_cell(out, cell) for cell in cells] + [""] * (width - len(cells))
+            if number <= last_row:
+                out.append([str(_("Errors")), *padded])
+            elif any(cells):
+                out.append(["\n".join(by_row.get((name, number), [])), *padded])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _text_cell(worksheet, value):
+    """A cell of the error report: text as text, even "=…" (never run as a formula)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(worksheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return str(value) if isinstance(value, ExcelDate) else value
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

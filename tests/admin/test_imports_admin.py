@@ -287,3 +287,17 @@ def test_busy_pages_run_a_fixed_number_of_queries(
     with django_assert_max_num_queries(15):
         response = client.post(reverse("admin:core_student_export"), {"format": "0"})
         assert response.status_code == 200
+
+
+def test_a_19000_row_xlsx_without_a_dimension_record_is_checked_in_the_background(
+    client_as, receptionist, center, django_capture_on_commit_callbacks
+):
+    from tests.services.test_spreadsheets import big_xlsx_without_dimension
+
+    client = client_as(receptionist)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = upload(client, big_xlsx_without_dimension(19_000), "big.xlsx")
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.status == "queued" and job.total_rows == 0  # not checked inside the request
+    assert len(queued) == 1

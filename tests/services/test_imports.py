@@ -329,8 +329,16 @@ def test_100000_rows_are_refused_without_reading_them_all(center):
     assert "20,000" in message
 
 
-def test_merged_header_cells_are_named(center):
+def test_a_header_merged_over_columns_with_their_own_headers_under_it_is_read(center):
     rows = [["اسم الطالب", "ولي الأمر", ""], ["", "الاسم", "الهاتف"], ["عمر", "خالد", "01001230000"]]
+    result = run(center, xlsx_bytes(rows, merge="B1:C1"), apply=True, name="merged.xlsx")
+    assert result.applied and [row.number for row in result.rows] == [3]
+    omar = Student.objects.get(full_name="عمر")
+    assert omar.guardian_links.get().guardian.full_name == "خالد"
+
+
+def test_a_merged_header_that_cannot_be_read_is_named(center):
+    rows = [["اسم الطالب", "ولي الأمر", ""], ["", "شيء", "آخر"], ["عمر", "خالد", "01001230000"]]
     message = _refused(center, xlsx_bytes(rows, merge="B1:C1"), "merged.xlsx")
     assert "B1:C1" in message
 

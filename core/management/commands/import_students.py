@@ -1,9 +1,10 @@
 """``manage.py import_students FILE [--dry-run] [--branch ...]``: the admin's import, for operators.
 
 Same engine as the admin (``core.services.imports.import_run``): every row is checked, then
-all rows are imported in one transaction or none. Prints a summary, each error with its row
-and column, and each duplicate row (skipped) with the row it repeats; exits with status 1 when
-the file or any row fails.
+all rows are imported in one transaction or none. Prints what the file holds that is not read
+(other worksheets), a summary, each error with its row and column, and each duplicate row
+(skipped) with the row it repeats; exits with status 1 when the file or any row fails, and for
+a file with a header and no rows.
 """
 
 from pathlib import Path
@@ -17,10 +18,10 @@ from core.services.imports import DUPLICATE, import_run
 
 
 class Command(BaseCommand):
-    help = "Import students (with guardians and enrollments) from an .xlsx or .csv file."
+    help = "Import students (with guardians and enrollments) from an .xlsx, .ods, .xls or .csv file."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="the .xlsx or .csv file")
+        parser.add_argument("file", help="the .xlsx, .ods, .xls or .csv file")
         parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
         parser.add_argument("--branch", default="", help="branch id or name (default: the first branch)")
         parser.add_argument(
@@ -46,15 +47,18 @@ class Command(BaseCommand):
         )
         if result.file_error:
             raise CommandError(result.file_error)
-        for number, column, message in result.issues():
-            self.stderr.write(
-                _("Row %(row)s, %(column)s: %(message)s") % {"row": number, "column": column, "message": message}
-            )
+        for note in result.notes:
+            self.stderr.write(note)
+        for row in result.rows:
+            for column, message in row.errors:
+                self.stderr.write(
+                    _("Row %(row)s, %(column)s: %(message)s") % {"row": row.where, "column": column, "message": message}
+                )
         for row in result.rows:
             if row.action == DUPLICATE:
                 self.stdout.write(
                     _("Row %(row)s (%(name)s): %(message)s, skipped.")
-                    % {"row": row.number, "name": row.label, "message": row.note}
+                    % {"row": row.where, "name": row.label, "message": row.note}
                 )
         counts = result.counts
         self.stdout.write(
