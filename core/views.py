@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.services.lockouts import locked_user_role
+
 SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
 # A language chosen on the login page, kept in the session until the account adopts it at login.
 LANGUAGE_CHOSEN_BEFORE_LOGIN = "language_chosen_before_login"
@@ -53,5 +55,7 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
         "username": username,
         "retry_at": retry_at,
         "cooloff_minutes": int(cooloff.total_seconds() // 60),
+        # An owner is told another owner can unlock him (or the command); staff ask the owner.
+        "locked_role": locked_user_role(username),
     }
     return render(request, "core/lockout.html", context, status=429)

@@ -95,12 +95,13 @@ class StudentAddForm(FeePlanFormMixin, forms.ModelForm):
 
     class Meta:
         model = Student
-        fields = ["code", "full_name", "phone", "branch", "grade", "school", "notes", "photo"]
+        fields = ["code", "full_name", "phone", "gender", "branch", "grade", "school", "notes", "photo"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["code"].required = False
         self.fields["code"].help_text = _("Leave empty to take the next free code.")
+        self.fields["gender"].required = False  # empty: male, the model's default
         self.fields["code"].widget.attrs["dir"] = "ltr"
         for name in ("fee_plan", "guardian_relation"):
             self.fields[name].widget = UnfoldAdminSelectWidget(choices=self.fields[name].choices)
@@ -163,15 +164,20 @@ class StudentChangeForm(forms.ModelForm):
 
     class Meta:
         model = Student
-        fields = ["code", "full_name", "phone", "branch", "grade", "school", "notes", "photo", "is_active"]
+        fields = ["code", "full_name", "phone", "gender", "branch", "grade", "school", "notes", "photo", "is_active"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # A view-only user gets the form without editable fields.
         if "code" in self.fields:
             self.fields["code"].widget.attrs["dir"] = "ltr"
+        if "gender" in self.fields:
+            self.fields["gender"].required = False  # a form without it keeps the student's gender
         if "add_guardian_relation" in self.fields:
             self.fields["add_guardian_relation"].widget = UnfoldAdminSelectWidget(choices=Guardian.Relation.choices)
+
+    def clean_gender(self):
+        return self.cleaned_data.get("gender") or self.instance.gender
 
     def clean_code(self):
         code = student_code_clean(self.cleaned_data["code"])

@@ -165,6 +165,7 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
                 "fields": [
                     "code",
                     "full_name",
+                    "gender",
                     "phone",
                     "branch",
                     "grade",
@@ -185,7 +186,7 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
         ),
     ]
     add_fieldsets = [
-        (None, {"fields": ["code", "full_name", "phone", "branch", "grade", "school", "photo", "notes"]}),
+        (None, {"fields": ["code", "full_name", "gender", "phone", "branch", "grade", "school", "photo", "notes"]}),
         (
             _("Guardians"),
             {
@@ -315,6 +316,7 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
                 guardians=guardians,
                 code=data.get("code", ""),
                 phone=data.get("phone", ""),
+                gender=data.get("gender", ""),
                 grade=data.get("grade", ""),
                 school=data.get("school", ""),
                 notes=data.get("notes", ""),

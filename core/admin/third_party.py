@@ -2,7 +2,6 @@
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from axes.utils import reset as axes_reset
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.models import Group
@@ -14,6 +13,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action
 
 from core.admin.org import role_label
+from core.services.lockouts import lockout_may_unlock, lockout_release
 
 admin.site.unregister(Group)
 
@@ -34,19 +34,27 @@ for model in (AccessAttempt, AccessLog, AccessFailureLog):
 
 @admin.register(AccessAttempt)
 class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin, ModelAdmin):
+    """Locked logins. Only owners manage users (SPEC.md §1), so only owners see and unlock them,
+    any account, another owner's included; every unlock is audited (core.services.lockouts)."""
+
     actions = ["unlock"]
 
-    @action(description=_("Unlock the selected accounts"), permissions=["delete"])
+    @action(description=_("Unlock the selected accounts"), permissions=["unlock"])
     def unlock(self, request, queryset):
-        usernames = set(queryset.values_list("username", flat=True))
+        usernames = sorted(set(queryset.values_list("username", flat=True)))
         for username in usernames:
-            axes_reset(username=username)
+            lockout_release(actor=request.user, username=username)
         self.message_user(
             request,
-            ngettext("%(count)d account unlocked.", "%(count)d accounts unlocked.", len(usernames))
-            % {"count": len(usernames)},
+            ngettext(
+                "%(count)d account unlocked: %(names)s.", "%(count)d accounts unlocked: %(names)s.", len(usernames)
+            )
+            % {"count": len(usernames), "names": ", ".join(usernames)},
             messages.SUCCESS,
         )
+
+    def has_unlock_permission(self, request):
+        return lockout_may_unlock(request.user)
 
 
 @admin.register(AccessLog)

@@ -15,7 +15,7 @@ from core.models.money import (
     SettlementRun,
 )
 from core.models.org import Branch, User
-from core.models.people import Counter, Grade, Guardian, PayScheme, Student, StudentGuardian, Teacher
+from core.models.people import Counter, Gender, Grade, Guardian, PayScheme, Student, StudentGuardian, Teacher
 from core.models.schedule import Enrollment, FeePeriod, FeePlan, Group, Room, ScheduleSlot, Session, Weekday
 from core.models.settings import CenterSettings
 
@@ -33,6 +33,7 @@ __all__ = [
     "EntryType",
     "FeePeriod",
     "FeePlan",
+    "Gender",
     "Grade",
     "Group",
     "Guardian",

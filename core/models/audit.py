@@ -15,6 +15,7 @@ class AuditLog(models.Model):
         TRANSFER = "transfer", _("Transferred")
         END = "end", _("Ended")
         OVERRIDE = "override", _("Override")
+        UNLOCK = "unlock", _("Unlocked")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

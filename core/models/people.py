@@ -23,6 +23,13 @@ class Grade(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class Gender(models.TextChoices):
+    # Arabic messages agree with it (وصل / وصلت). Male is the default: Arabic's generic
+    # masculine is what every existing message text and student already reads.
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
 class PayScheme(models.TextChoices):
     PERCENT = "percent", _("Percent of collected")
     PER_SESSION = "per_session", _("Fixed amount per held session")
@@ -84,6 +91,7 @@ class Student(models.Model):
     full_name = models.CharField(_("full name"), max_length=150)
     search_key = models.CharField(max_length=150, db_index=True, editable=False)
     phone = models.CharField(_("student phone"), max_length=16, blank=True)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, default=Gender.MALE)
     branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="students")
     grade = models.CharField(_("grade"), max_length=8, choices=Grade.choices, blank=True)
     school = models.CharField(_("school"), max_length=150, blank=True)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from core.models import AuditLog, Branch, Counter, Guardian, Student, StudentGuardian
+from core.models import AuditLog, Branch, Counter, Gender, Guardian, Student, StudentGuardian
 from core.normalize import name_clean, phone_e164, search_key
 from core.services.audit import audit_record, changes_between, snapshot
 from core.services.counters import counter_next
@@ -16,7 +16,18 @@ from core.services.counters import counter_next
 STUDENT_CODE_COUNTER = "student_code"
 STUDENT_CODE_START = 1000  # the first automatic code is 1001
 _CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
-STUDENT_FIELDS = ["code", "full_name", "phone", "branch", "grade", "school", "notes", "photo", "is_active"]
+STUDENT_FIELDS = [
+    "code",
+    "full_name",
+    "phone",
+    "gender",
+    "branch",
+    "grade",
+    "school",
+    "notes",
+    "photo",
+    "is_active",
+]
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,7 @@ def student_register(
     notes: str = "",
     photo=None,
     allow_duplicate: bool = False,
+    gender: str = "",
 ) -> Student:
     """Create a student with a gap-free code (or the typed one if unused) and link guardians.
 
@@ -183,6 +195,7 @@ def student_register(
             full_name=name,
             search_key=search_key(name),
             phone=student_phone,
+            gender=gender or Gender.MALE,
             branch=branch,
             grade=grade,
             school=name_clean(school),
