@@ -57,11 +57,14 @@ def _signed_amount(prefix: str = ""):
 
 
 def enrollments_with_balance(queryset: QuerySet | None = None) -> QuerySet:
-    """Enrollments annotated with ``balance`` (credits − debits) and ``owed`` (≥ 0)."""
+    """Enrollments annotated with ``balance`` (credits − debits) and ``owed`` (≥ 0).
+
+    Read from the balance the database keeps beside the ledger (``Enrollment.ledger_balance``,
+    core/services/ledger_balance.py), so a list of thousands costs no sum over the ledger."""
     queryset = Enrollment.objects.all() if queryset is None else queryset
-    return queryset.annotate(
-        balance=Coalesce(Sum(_signed_amount("ledger_entries__")), Value(ZERO), output_field=_MONEY)
-    ).annotate(owed=Greatest(-F("balance"), Value(ZERO), output_field=_MONEY))
+    return queryset.annotate(balance=F("ledger_balance")).annotate(
+        owed=Greatest(-F("ledger_balance"), Value(ZERO), output_field=_MONEY)
+    )
 
 
 def enrollment_balance(enrollment: Enrollment) -> Decimal:
@@ -130,39 +133,18 @@ def unpaid_sessions(owed: Decimal, price: Decimal) -> int:
     return int((owed / price).to_integral_value(rounding=ROUND_CEILING))
 
 
-def _enrollment_balance_subquery(enrollment_ref: str = "pk"):
-    """One enrollment's balance as a correlated subquery (so per-student sums can add the
-    per-enrollment ``owed`` without counting one group's credit against another group's debt)."""
-    return Coalesce(
-        Subquery(
-            LedgerEntry.objects.filter(enrollment_id=OuterRef(enrollment_ref))
-            .order_by()
-            .values("enrollment_id")
-            .annotate(total=Sum(_signed_amount()))
-            .values("total")[:1],
-            output_field=_MONEY,
-        ),
-        Value(ZERO),
-        output_field=_MONEY,
-    )
-
-
 def students_with_balance(queryset: QuerySet | None = None) -> QuerySet:
     """Students annotated with ``balance`` (credits − debits over all their enrollments) and
-    ``owed`` (the sum of what each enrollment owes; a credit in one group does not pay another)."""
+    ``owed`` (the sum of what each enrollment owes; a credit in one group does not pay another),
+    from each enrollment's kept balance."""
     from core.models import Student
 
     queryset = Student.objects.all() if queryset is None else queryset
-    per_enrollment = (
-        Enrollment.objects.filter(student_id=OuterRef("pk"))
-        .order_by()
-        .annotate(enrollment_balance=_enrollment_balance_subquery())
-        .values("student_id")
-    )
-    balance = per_enrollment.annotate(total=Sum("enrollment_balance")).values("total")[:1]
-    owed = per_enrollment.annotate(
-        total=Sum(Greatest(-F("enrollment_balance"), Value(ZERO), output_field=_MONEY))
-    ).values("total")[:1]
+    per_student = Enrollment.objects.filter(student_id=OuterRef("pk")).order_by().values("student_id")
+    balance = per_student.annotate(total=Sum("ledger_balance")).values("total")[:1]
+    owed = per_student.annotate(total=Sum(Greatest(-F("ledger_balance"), Value(ZERO), output_field=_MONEY))).values(
+        "total"
+    )[:1]
     return queryset.annotate(
         balance=Coalesce(Subquery(balance, output_field=_MONEY), Value(ZERO), output_field=_MONEY),
         owed=Coalesce(Subquery(owed, output_field=_MONEY), Value(ZERO), output_field=_MONEY),

@@ -169,14 +169,9 @@ def _door_query(vendor: str, place_shape: tuple) -> tuple[str, "_Select", dict[s
         return f"CASE WHEN se.id IS NULL THEN NULL ELSE {sql} END"
 
     credits, debits = _literals(CREDIT_TYPES), _literals(DEBIT_TYPES)
-    at["balance"] = select.column(
-        for_session(
-            f"(SELECT COALESCE(SUM(CASE WHEN l.entry_type IN ({credits}) THEN l.amount"
-            f" WHEN l.entry_type IN ({debits}) THEN -l.amount ELSE 0 END), 0)"
-            f" FROM {t['ledger']} l WHERE l.enrollment_id = en.id)"
-        ),
-        amount,
-    )
+    # The balance the database keeps beside the ledger (core/services/ledger_balance.py).
+    balance = Enrollment._meta.get_field("ledger_balance")
+    at["balance"] = select.column(for_session(f"en.{connection.ops.quote_name(balance.column)}"), balance)
     at["credits"] = select.column(
         for_session(
             f"(SELECT COALESCE(SUM(l.amount), 0) FROM {t['ledger']} l"
