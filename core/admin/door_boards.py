@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -32,6 +33,7 @@ from core.models import (
     Student,
 )
 from core.scoping import scope_by_branch
+from core.selectors.dashboard import auto_cancel_countdowns
 from core.selectors.door import sessions_board
 from core.services.door import attendance_set
 from core.services.scanning import teacher_check_in, teacher_window
@@ -76,6 +78,9 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
         "may_mark_teacher": request.user.has_perm(TEACHER_PERMISSION),
         "may_edit": request.user.has_perm(EDIT_PERMISSION),
         "board_url": reverse("door-today"),
+        # R6: classes under way without their teacher, with the time left before the auto-cancel.
+        "countdowns": auto_cancel_countdowns(request.user, now=now, branch_ids=[branch.pk]) if branch else [],
+        "countdowns_now": now,
     }
     return render(request, "core/door_today.html", context)
 
@@ -92,6 +97,9 @@ def teacher_arrived(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         level = messages.SUCCESS if outcome.code == ScanOutcomeCode.TEACHER_IN else messages.INFO
         messages.add_message(request, level, outcome.message)
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        return HttpResponseRedirect(back)  # the dashboard's countdown, say
     return HttpResponseRedirect(f"{reverse('door-today')}?branch={session.room.branch_id}")
 
 

@@ -1,12 +1,13 @@
 """The figures on the admin's front page, each scoped to what the user may see."""
 
 import dataclasses
+import datetime
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from core.models import Session, Student
+from core.models import CenterSettings, Session, Student
 from core.models.messaging import Message
 from core.models.money import Receipt
 from core.scoping import scope_by_branch, scope_by_teacher
@@ -66,7 +67,55 @@ def dashboard_figures(user) -> Dashboard:
     return figures
 
 
+@dataclasses.dataclass
+class AutoCancelCountdown:
+    """A class under way whose teacher nobody checked in: R6 cancels it at ``cancel_at``."""
+
+    session: Session
+    cancel_at: datetime.datetime
+    seconds_left: int
+
+    @property
+    def clock(self) -> str:
+        """What the page shows before its script ticks: minutes:seconds left."""
+        minutes, seconds = divmod(self.seconds_left, 60)
+        return f"{minutes}:{seconds:02d}"
+
+
+def auto_cancel_countdowns(user, *, now: datetime.datetime | None = None, branch_ids=None) -> list[AutoCancelCountdown]:
+    """Today's started, still scheduled sessions without the teacher checked in, in the user's
+    branches (and a teacher's own groups), soonest cancel first; empty when auto-cancel is off.
+    ``branch_ids`` narrows to some branches (the door board shows one). One query, plus settings."""
+    minutes = CenterSettings.load().auto_cancel_minutes
+    if not minutes or not user.has_perm("core.view_session"):
+        return []
+    now = now or timezone.now()
+    sessions = Session.objects.filter(
+        date=timezone.localdate(now),
+        status=Session.Status.SCHEDULED,
+        teacher_checked_in_at__isnull=True,
+        starts_at__lte=now,
+        ends_at__gt=now,
+    ).select_related("group__teacher", "room__branch")
+    sessions = scope_by_teacher(scope_by_branch(sessions, user, "room__branch"), user, "group")
+    if branch_ids is not None:
+        sessions = sessions.filter(room__branch_id__in=branch_ids)
+    delay = datetime.timedelta(minutes=minutes)
+    countdowns = [
+        AutoCancelCountdown(
+            session=session,
+            cancel_at=session.starts_at + delay,
+            seconds_left=max(0, int((session.starts_at + delay - now).total_seconds())),
+        )
+        for session in sessions.order_by("starts_at", "pk")
+    ]
+    return countdowns
+
+
 def dashboard_callback(request, context: dict) -> dict:
-    """unfold's DASHBOARD_CALLBACK: adds the figures to the index page."""
+    """unfold's DASHBOARD_CALLBACK: adds the figures and the auto-cancel countdowns to the index page."""
     context["dashboard"] = dashboard_figures(request.user)
+    context["countdowns"] = auto_cancel_countdowns(request.user)
+    context["countdowns_now"] = timezone.now()
+    context["may_mark_teacher"] = request.user.has_perm("core.add_attendance")
     return context
