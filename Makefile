@@ -7,7 +7,7 @@ DEV_ENV := APP_ENV=development DEBUG=1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e lint install
+.PHONY: run test e2e lint install bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,8 @@ e2e: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Every admin page on a big center with a year of history (PostgreSQL: DATABASE_URL names the
+# server; the center is built once in its own database). bench/README.md gets the results table.
+bench: install
+	$(PY) bench/pages.py --readme
