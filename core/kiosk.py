@@ -15,12 +15,24 @@ A kiosk that lost the network queues scans on the tablet and replays them in ord
 back, each with its own time in ``at`` (ISO 8601 with offset) and its ``client_scan_id``. Only
 kiosks may send ``at``, and only within ``OFFLINE_MAX_AGE`` in the past and ``CLOCK_SKEW`` in
 the future: the rules then run at that time (``scan_process(offline=True)``).
+
+Failures answer JSON, never an HTML error page
+----------------------------------------------
+Every failure these endpoints can meet (the database down, frozen or timing out, or a bug)
+answers 503 with ``{"error": <translated text>, "retry": true}``: the tablet shows the text and
+keeps the scan in its offline queue, to replay it later with the same client scan id. The door's
+database work is bounded by ``KIOSK_DB_DEADLINE_SECONDS`` (core/db_deadline.py), so a frozen
+database is answered within that deadline plus at most one ``DB_CONNECT_TIMEOUT``.
 """
 
 import datetime
+import functools
 import json
+import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import Error as DatabaseFailure
 from django.http import JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -33,6 +45,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from core.csp import csp_strict
+from core.db_deadline import database_deadline
 from core.http import client_ip
 from core.ratelimit import rate_limit_hit
 from core.selectors.door import door_roster
@@ -48,8 +61,39 @@ OFFLINE_MAX_AGE = datetime.timedelta(hours=24)
 CLOCK_SKEW = datetime.timedelta(minutes=2)
 
 
+logger = logging.getLogger(__name__)
+
+
 def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
+
+
+def _unavailable() -> JsonResponse:
+    response = JsonResponse(
+        {"error": _("The system is busy and could not record this scan right now."), "retry": True}, status=503
+    )
+    response["Retry-After"] = "15"
+    return response
+
+
+def json_on_failure(view):
+    """Answer 503 JSON for any failure of a door endpoint, within the database deadline."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            with database_deadline(settings.KIOSK_DB_DEADLINE_SECONDS):
+                return view(request, *args, **kwargs)
+        except DatabaseFailure:
+            logger.warning("door endpoint %s: database unavailable", request.path, exc_info=True)
+            return _unavailable()
+        except Exception:
+            # The one catch-all: the tablet needs JSON it can show, whatever broke. Logged with its
+            # traceback (and reported to Sentry through logging), never swallowed.
+            logger.exception("door endpoint %s failed", request.path)
+            return _unavailable()
+
+    return wrapped
 
 
 def _payload(request) -> dict | JsonResponse:
@@ -68,7 +112,10 @@ def _payload(request) -> dict | JsonResponse:
     at = payload.get("at")
     if at is None:
         return {"code": payload["code"], "client_scan_id": client_scan_id, "at": None}
-    parsed = parse_datetime(at) if isinstance(at, str) else None
+    try:
+        parsed = parse_datetime(at) if isinstance(at, str) else None
+    except ValueError:  # well formed but no such moment, e.g. 30 February
+        parsed = None
     if parsed is None or timezone.is_naive(parsed):
         return _error(_("The scan time must be ISO 8601 with its offset."), 400)
     now = timezone.now()
@@ -82,6 +129,7 @@ def _payload(request) -> dict | JsonResponse:
 @never_cache
 @ensure_csrf_cookie
 @require_http_methods(["GET", "POST"])
+@json_on_failure
 def kiosk_scan(request):
     if request.user.is_authenticated:
         return _error(_("Kiosks use their device token, not a staff login."), 403)
@@ -117,6 +165,7 @@ def kiosk_strings() -> dict[str, str]:
         "noConnection": _("No connection. Scan again."),
         "refused": _("This kiosk is not registered or was revoked."),
         "savedOffline": _("No connection: come in. The scan is saved and will be checked later."),
+        "busySaved": _("Come in: the scan is saved on this tablet and will be sent again shortly."),
         "offline": _("Offline: scans are saved on this tablet"),
         "offlineWaiting": _("Offline: %(count)s scans waiting to be sent"),
         "rosterOffline": _("The list of classes needs the connection."),
@@ -148,6 +197,7 @@ def _roster_json(rosters) -> JsonResponse:
 
 @never_cache
 @require_http_methods(["GET"])
+@json_on_failure
 def kiosk_roster(request):
     """The sessions whose door is open at this kiosk's room (or branch), with who came."""
     if request.user.is_authenticated:
@@ -208,6 +258,7 @@ def door_page(request):
 
 @never_cache
 @require_http_methods(["POST"])
+@json_on_failure
 def door_scan(request):
     """A scan by the logged-in supervisor (CSRF-checked like any staff post); he is the operator."""
     if not _may_scan(request.user):
@@ -223,6 +274,7 @@ def door_scan(request):
 
 @never_cache
 @require_http_methods(["GET"])
+@json_on_failure
 def door_roster_view(request):
     """The supervisor's roster: open doors in his branches (admin_view wraps it with the login)."""
     if not _may_scan(request.user):

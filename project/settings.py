@@ -163,6 +163,23 @@ DATABASES = {
 # The door prepares its per-scan read once per connection (core/selectors/scan_read.py). Turn off
 # behind a pooler in transaction mode (PgBouncer before 1.21), which cannot keep prepared statements.
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+# A stalled database must not hang the door (issue 15). Every process gives up connecting after
+# DB_CONNECT_TIMEOUT seconds. Web processes (project/wsgi.py sets SYSEDUCORE_WEB) also bound each
+# statement and each lock wait on the server; the worker, migrations and backups run unbounded,
+# since a settlement run or a dump may rightly take long. 0 turns a bound off (e.g. behind a
+# pooler in transaction mode, which refuses startup options). A frozen server enforces nothing:
+# the door's endpoints also cut their own connection after KIOSK_DB_DEADLINE_SECONDS (core/db_deadline.py).
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 3000)
+KIOSK_DB_DEADLINE_SECONDS = env_int("KIOSK_DB_DEADLINE_SECONDS", 3)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    if DB_CONNECT_TIMEOUT > 0:
+        _db_options["connect_timeout"] = DB_CONNECT_TIMEOUT
+    if env_bool("SYSEDUCORE_WEB"):
+        _bounds = [("statement_timeout", DB_STATEMENT_TIMEOUT_MS), ("lock_timeout", DB_LOCK_TIMEOUT_MS)]
+        _db_options["options"] = " ".join(f"-c {name}={value}" for name, value in _bounds if value > 0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serves the demo and the tests: wait for a busy writer instead of failing,
     # and take the write lock at BEGIN so select_for_update-style sections serialize.

@@ -12,6 +12,10 @@
   var SAME_CODE_MS = 3000; // the camera sees a card many times a second: one scan per card
   var RETRY_MS = 15000;
   var ROSTER_MS = 30000;
+  // A request the server has not answered in this long is given up: the scan goes to the offline
+  // queue (a stalled database must not hold the door). The replay keeps its client scan id, so a
+  // scan the server still commits late is not counted twice.
+  var REQUEST_TIMEOUT_MS = Number(document.body.dataset.requestTimeoutMs) || 5000;
 
   var body = document.body;
   var staffMode = body.dataset.mode === "staff";
@@ -137,8 +141,23 @@
     };
   }
 
+  // fetch, rejected when no answer came within REQUEST_TIMEOUT_MS (as a network failure is).
+  function fetchWithin(url, options) {
+    if (!window.AbortController) { return fetch(url, options); }
+    var controller = new AbortController();
+    var timer = window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+    options.signal = controller.signal;
+    return fetch(url, options).then(function (response) {
+      window.clearTimeout(timer);
+      return response;
+    }, function (error) {
+      window.clearTimeout(timer);
+      throw error;
+    });
+  }
+
   function post(scan) {
-    return fetch(body.dataset.scanUrl, {
+    return fetchWithin(body.dataset.scanUrl, {
       method: "POST",
       credentials: "same-origin",
       headers: headers(),
@@ -149,7 +168,7 @@
   // The page may come from the service worker's copy, made with an older CSRF token: before sending
   // the queue, ask the server for the current one. A network failure rejects (still offline).
   function csrfRefresh() {
-    return fetch(body.dataset.scanUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    return fetchWithin(body.dataset.scanUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json().catch(function () { return null; }) : null; })
       .then(function (answer) { if (answer && answer.csrf_token) { body.dataset.csrf = answer.csrf_token; } });
   }
@@ -231,10 +250,11 @@
     }, function () { banner.hidden = !offline; });
   }
 
-  function enqueue(scan) {
+  // why: the server's own words when it answered "busy" (503 JSON), else "no connection".
+  function enqueue(scan, why) {
     offline = true;
     return queue.add(scan).then(bannerUpdate).then(function () {
-      show("offline", strings.savedOffline, { student: { name: scan.code } });
+      show("offline", why ? why + " " + strings.busySaved : strings.savedOffline, { student: { name: scan.code } });
       beep("offline");
     }, function () {
       show("white", strings.noConnection, null);
@@ -296,7 +316,12 @@
     // Live scans are decided at the server's own time: no "at".
     post({ code: scan.code, client_scan_id: scan.client_scan_id }).then(function (response) {
       if (response.status === 401 && !staffMode) { pairingLost(); return null; }
-      if (response.status >= 500 && !staffMode) { return enqueue(scan).then(function () { return null; }); }
+      if (response.status >= 500 && !staffMode) {
+        // 503 carries a translated sentence to show; a proxy's HTML error page does not.
+        return response.json().catch(function () { return {}; }).then(function (answer) {
+          return enqueue(scan, answer && answer.error).then(function () { return null; });
+        });
+      }
       return response.json();
     }).then(function (answer) {
       if (answer) { answered(answer); }
@@ -390,7 +415,7 @@
   function rosterRefresh() {
     if (rosterPending || door.hidden || !body.dataset.rosterUrl) { return; }
     rosterPending = true;
-    fetch(body.dataset.rosterUrl, { credentials: "same-origin", headers: { "X-Kiosk-Token": staffMode ? "" : token() } })
+    fetchWithin(body.dataset.rosterUrl, { credentials: "same-origin", headers: { "X-Kiosk-Token": staffMode ? "" : token() } })
       .then(function (response) {
         // revoked while idle: say so within one roster refresh, not only at the next scan
         if (response.status === 401 && !staffMode) { pairingLost(); return null; }
