@@ -34,7 +34,7 @@ class AttendanceAdmin(ReadOnlyMixin, CenterModelAdmin):
         ("session__date", RangeDateFilter),
     ]
     search_fields = ["student__code", "student__full_name", "session__group__code"]
-    date_hierarchy = "session__date"
+    # No date drill-down (MIN/MAX and distinct months over attendance × sessions): the range filter stays.
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("student", "session__group", "recorded_by")
@@ -144,7 +144,7 @@ class ScanEventAdmin(ReadOnlyMixin, CenterExportMixin, CenterModelAdmin):
     # One box for a student (code or name, folded), a group code or a kiosk's scan id.
     search_fields = ["code"]
     search_help_text = gettext_lazy("Student code or name, group code, or a scan id.")
-    date_hierarchy = "at"
+    # No date drill-down (MIN/MAX and distinct months of every scan): the range filter stays.
     fields = [
         "at",
         "received_at",

@@ -24,7 +24,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 from unfold.admin import TabularInline
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter, RelatedDropdownFilter
+from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
+    ChoicesDropdownFilter,
+    RangeDateFilter,
+    RelatedDropdownFilter,
+)
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
@@ -819,7 +824,7 @@ def settlements_visible(user, queryset=None):
 class SettlementAdmin(MoneyPermissionsMixin, CenterModelAdmin):
     branch_path = None
     list_display = ["teacher", "month_display", "status_display", "total", "approved_at", "paid_on"]
-    list_filter = [("status", ChoicesDropdownFilter), ("teacher", RelatedDropdownFilter), "month"]
+    list_filter = [("status", ChoicesDropdownFilter), ("teacher", AutocompleteSelectFilter), "month"]
     search_fields = ["teacher__full_name"]
     list_select_related = ["teacher"]
     readonly_fields = [

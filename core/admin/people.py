@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import TabularInline
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
+from unfold.contrib.filters.admin import AutocompleteSelectFilter, ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 
 from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyTabInline, ServiceErrorsMixin
@@ -139,8 +139,8 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin,
     list_filter = [
         ("branch", RelatedDropdownFilter),
         ("grade", ChoicesDropdownFilter),
-        ("enrollments__group", RelatedDropdownFilter),
-        ("enrollments__group__teacher", RelatedDropdownFilter),
+        ("enrollments__group", AutocompleteSelectFilter),
+        ("enrollments__group__teacher", AutocompleteSelectFilter),
         ("enrollments__fee_plan", ChoicesDropdownFilter),
         "is_active",
     ]

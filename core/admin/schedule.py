@@ -12,7 +12,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter, RelatedDropdownFilter
+from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
+    ChoicesDropdownFilter,
+    RangeDateFilter,
+    RelatedDropdownFilter,
+)
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTimeWidget
 
@@ -128,7 +133,7 @@ class GroupAdmin(CenterExportMixin, ServiceErrorsMixin, AuditedModelAdmin):
     list_display_links = ["code_display", "name"]
     list_filter = [
         ("branch", RelatedDropdownFilter),
-        ("teacher", RelatedDropdownFilter),
+        ("teacher", AutocompleteSelectFilter),
         ("grade", ChoicesDropdownFilter),
         ("fee_period", ChoicesDropdownFilter),
         "is_active",
@@ -220,7 +225,7 @@ class ScheduleSlotAdmin(CenterModelAdmin):
     list_filter = [
         "weekday",
         ("group__branch", RelatedDropdownFilter),
-        ("group__teacher", RelatedDropdownFilter),
+        ("group__teacher", AutocompleteSelectFilter),
         "is_active",
     ]
     search_fields = ["group__code", "group__name"]
@@ -245,8 +250,8 @@ class EnrollmentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMix
     list_display = ["student", "group", "fee_plan", "custom_fee", "start_date", "end_date", "is_active"]
     list_filter = [
         ("group__branch", RelatedDropdownFilter),
-        ("group", RelatedDropdownFilter),
-        ("group__teacher", RelatedDropdownFilter),
+        ("group", AutocompleteSelectFilter),
+        ("group__teacher", AutocompleteSelectFilter),
         ("fee_plan", ChoicesDropdownFilter),
         "is_active",
     ]
@@ -437,12 +442,12 @@ class SessionAdmin(CenterExportMixin, ServiceErrorsMixin, CenterModelAdmin):
         ("date", RangeDateFilter),
         ("status", ChoicesDropdownFilter),
         ("group__branch", RelatedDropdownFilter),
-        ("group__teacher", RelatedDropdownFilter),
-        ("group", RelatedDropdownFilter),
+        ("group__teacher", AutocompleteSelectFilter),
+        ("group", AutocompleteSelectFilter),
         "is_extra",
     ]
     search_fields = ["group__code", "group__name"]
-    date_hierarchy = "date"
+    # No date drill-down (distinct years/months of every session): the range filter stays.
     ordering = ["-starts_at"]
     actions = ["cancel_sessions"]
     readonly_fields = [

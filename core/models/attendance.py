@@ -65,7 +65,10 @@ class Attendance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="one_attendance_per_session_and_student"),
         ]
-        indexes = [models.Index(fields=["student", "status"])]
+        indexes = [
+            models.Index(fields=["student", "status"]),
+            models.Index(fields=["session", "at"], name="attendance_session_at"),  # the list's default order
+        ]
 
     def __str__(self) -> str:
         return f"{self.student} · {self.session} · {self.get_status_display()}"
@@ -190,6 +193,7 @@ class ScanEvent(models.Model):
         indexes = [
             models.Index(fields=["session", "outcome"]),
             models.Index(fields=["kiosk", "received_at"], name="scan_kiosk_received"),
+            models.Index(fields=["at", "id"], name="scan_at_id"),  # the log's default order
         ]
 
     def __str__(self) -> str:

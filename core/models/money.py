@@ -120,7 +120,11 @@ class LedgerEntry(models.Model):
                 name="one_session_charge_per_enrollment",
             ),
         ]
-        indexes = [models.Index(fields=["enrollment", "date"]), models.Index(fields=["entry_type", "date"])]
+        indexes = [
+            models.Index(fields=["enrollment", "date"]),
+            models.Index(fields=["entry_type", "date"]),
+            models.Index(fields=["date", "id"], name="ledger_date_id"),  # the list's default order
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_entry_type_display()} {self.amount}"
@@ -202,7 +206,11 @@ class Receipt(models.Model):
                 condition=Q(voided_at__isnull=True) | ~Q(void_reason=""), name="voided_receipt_has_reason"
             ),
         ]
-        indexes = [models.Index(fields=["date", "branch"]), models.Index(fields=["cashier", "created_at"])]
+        indexes = [
+            models.Index(fields=["date", "branch"]),
+            models.Index(fields=["cashier", "created_at"]),
+            models.Index(fields=["created_at", "id"], name="receipt_created_id"),  # the list's default order
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -187,7 +187,10 @@ class Enrollment(models.Model):
                 name="enrollment_carry_consistent",
             ),
         ]
-        indexes = [models.Index(fields=["group", "is_active"])]
+        indexes = [
+            models.Index(fields=["group", "is_active"]),
+            models.Index(fields=["start_date", "id"], name="enrollment_start_id"),  # the list's default order
+        ]
 
     def __str__(self) -> str:
         return f"{self.student} → {self.group.code}"
@@ -258,7 +261,11 @@ class Session(models.Model):
                 condition=~Q(status="cancelled") | ~Q(cancel_reason=""), name="cancelled_session_has_reason"
             ),
         ]
-        indexes = [models.Index(fields=["date", "status"]), models.Index(fields=["group", "date"])]
+        indexes = [
+            models.Index(fields=["date", "status"]),
+            models.Index(fields=["group", "date"]),
+            models.Index(fields=["starts_at"], name="session_starts_at"),  # the list's default order
+        ]
 
     def __str__(self) -> str:
         return f"{self.group.code} · {self.date:%Y-%m-%d}"
