@@ -98,7 +98,7 @@ class EnrollmentInline(ReadOnlyTabInline):
         return any(user.has_perm(f"core.{name}") for name in ("record_payment", "grant_discount", "view_money_reports"))
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("group")
+        queryset = super().get_queryset(request).select_related("group", "student")  # the row label names both
         return enrollments_with_balance(queryset) if self._sees_money(request.user) else queryset
 
     def get_fields(self, request, obj=None):
@@ -121,7 +121,14 @@ class RecentAttendanceInline(ReadOnlyTabInline):
 
     def get_queryset(self, request):
         since = timezone.now() - datetime.timedelta(days=60)
-        return super().get_queryset(request).filter(at__gte=since).select_related("session__group").order_by("-at")
+        # The student too: each row's label names him (one query per row otherwise).
+        return (
+            super()
+            .get_queryset(request)
+            .filter(at__gte=since)
+            .select_related("student", "session__group")
+            .order_by("-at")
+        )
 
     @display(description=_("time"))
     def local_time(self, attendance):
