@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.models import AuditLog, Backup, Enrollment, LedgerEntry, Student
 from core.selectors.backups import last_verified_backup_at
@@ -127,7 +127,11 @@ def test_restore_drill_brings_back_every_row_and_every_file_byte(demo_center, ow
         # What only a migration made is back too: the triggers keep each balance after a restore.
         enrollment = Enrollment.objects.using(target).order_by("pk").first()
         LedgerEntry.objects.using(target).create(
-            enrollment=enrollment, entry_type="discount", amount=Decimal("1.00"), date=enrollment.start_date, source="desk"
+            enrollment=enrollment,
+            entry_type="discount",
+            amount=Decimal("1.00"),
+            date=enrollment.start_date,
+            source="desk",
         )
         assert ledger_balances_check(using=target) == []
 
@@ -154,14 +158,18 @@ def test_backup_records_version_migrations_and_who_took_it_in_the_audit_log(demo
 def test_restore_refuses_a_database_that_holds_a_center_unless_forced(demo_center, owner, tmp_path):
     backup = backups.backup_create(actor=owner, verify=False)
     path = archive_path(backup, tmp_path)
-    with pytest.raises(BackupError, match="already holds a center"):
+    with translation.override("en"), pytest.raises(BackupError, match="already holds a center"):
         archive_restore(path, storage=FileSystemStorage(location=tmp_path / "empty"))
 
 
 def test_restore_refuses_an_upload_storage_with_files(demo_center, owner, tmp_path):
     backup = backups.backup_create(actor=owner, verify=False)
     path = archive_path(backup, tmp_path)
-    with scratch_database() as target, pytest.raises(BackupError, match="upload storage already holds files"):
+    with (
+        translation.override("en"),
+        scratch_database() as target,
+        pytest.raises(BackupError, match="upload storage already holds files"),
+    ):
         archive_restore(path, storage=default_storage, using=target)
 
 
