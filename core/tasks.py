@@ -79,12 +79,18 @@ def payment_reminders_send() -> None:
 
 def backup_now(actor_id: int) -> None:
     from core.models import User
-    from core.services.backups import backup_create
+    from core.services.backups import backup_create, backup_verify_queue
 
-    backup_create(actor=User.objects.get(pk=actor_id))
+    backup_verify_queue(backup_create(actor=User.objects.get(pk=actor_id), verify=False))
 
 
 def backups_daily() -> None:
     from core.services.backups import backup_daily
 
     backup_daily()
+
+
+def backup_verify(backup_id: int) -> None:
+    from core.services.backups import backup_verify as verify
+
+    verify(backup_id=backup_id)
