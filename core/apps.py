@@ -11,7 +11,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
-        from core import roles
+        from core import checks, roles  # noqa: F401 - importing registers the checks
 
         # unfold's login page plus a language switch. unfold comes before core in INSTALLED_APPS,
         # so a template named admin/login.html here would never be found; name ours instead.
