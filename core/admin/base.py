@@ -10,6 +10,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from core.admin.perf import FastCountMixin
 from core.scoping import scope_by_branch, scope_by_teacher
 from core.services.records import record_delete, record_save
+from core.storage import UploadFailed
 
 
 class CenterModelAdmin(FastCountMixin, ModelAdmin):
@@ -87,6 +88,37 @@ class ServiceErrorsMixin:
             for message in validation_messages(error):
                 messages.error(request, message)
             return HttpResponseRedirect(request.get_full_path())
+
+
+class UploadErrorsMixin:
+    """A storage that refused an upload (full or read-only disk, core/storage.py) shows the same
+    form again with what was typed and the error on the file field, instead of a server error.
+
+    The failed save left the admin's transaction, so nothing of it is kept; the view then runs
+    again on the same POST with the refusal added to the form, which is therefore not saved.
+    Put it after ServiceErrorsMixin in the bases, so it sees UploadFailed first.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except UploadFailed as failure:
+            request.upload_failure = failure
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        failure = getattr(request, "upload_failure", None)
+        if failure is None:
+            return form_class
+
+        class UploadRefusedForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                for field, errors in failure.error_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
+
+        return UploadRefusedForm
 
 
 class ReadOnlyTabInline(TabularInline):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
 
-from core.admin.base import AuditedModelAdmin
+from core.admin.base import AuditedModelAdmin, UploadErrorsMixin
 from core.admin.exports import CenterExportMixin
 from core.admin.perf import AuditModelFilter, FastCountMixin
 from core.models import AuditLog, CenterSettings
@@ -15,7 +15,7 @@ from core.roles import is_owner
 
 
 @admin.register(CenterSettings)
-class CenterSettingsAdmin(AuditedModelAdmin):
+class CenterSettingsAdmin(UploadErrorsMixin, AuditedModelAdmin):
     branch_path = None
     fieldsets = [
         (_("Center"), {"classes": ["tab"], "fields": ["center_name_ar", "center_name_en", "logo", "receipt_footer"]}),
@@ -23,7 +23,13 @@ class CenterSettingsAdmin(AuditedModelAdmin):
             _("Door"),
             {
                 "classes": ["tab"],
-                "fields": ["early_window_minutes", "late_grace_minutes", "unpaid_session_grace", "new_student_grace", "auto_cancel_minutes"],
+                "fields": [
+                    "early_window_minutes",
+                    "late_grace_minutes",
+                    "unpaid_session_grace",
+                    "new_student_grace",
+                    "auto_cancel_minutes",
+                ],
             },
         ),
         (

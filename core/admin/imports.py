@@ -25,6 +25,7 @@ from core.models import Branch, ImportJob
 from core.scoping import scope_by_branch
 from core.services import imports
 from core.services.spreadsheets import MAX_FILE_BYTES
+from core.storage import UploadFailed
 
 PREVIEW_PAGE_SIZE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -157,11 +158,16 @@ class ImportJobAdmin(CenterModelAdmin):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
         if request.method == "POST" and form.is_valid():
-            job = imports.import_job_create(
-                actor=request.user, kind=kind, branch=form.cleaned_data["branch"], upload=form.cleaned_data["file"]
-            )
-            imports.import_job_start_check(job=job)
-            return HttpResponseRedirect(reverse("admin:core_importjob_job", args=[job.pk]))
+            try:
+                job = imports.import_job_create(
+                    actor=request.user, kind=kind, branch=form.cleaned_data["branch"], upload=form.cleaned_data["file"]
+                )
+            except UploadFailed as failure:  # the disk refused it: the same page, the error on the file
+                for field, errors in failure.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                imports.import_job_start_check(job=job)
+                return HttpResponseRedirect(reverse("admin:core_importjob_job", args=[job.pk]))
         with translation.override("en"):
             columns = [
                 (column.arabic, str(column.label), column.required) for column in imports.IMPORTERS[kind].columns

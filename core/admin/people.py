@@ -14,7 +14,13 @@ from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import AutocompleteSelectFilter, ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 
-from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyTabInline, ServiceErrorsMixin
+from core.admin.base import (
+    AuditedModelAdmin,
+    CenterModelAdmin,
+    ReadOnlyTabInline,
+    ServiceErrorsMixin,
+    UploadErrorsMixin,
+)
 from core.admin.exports import CenterExportMixin
 from core.admin.forms import StudentAddForm, StudentChangeForm, groups_for_user
 from core.models import Branch, Enrollment, FeePlan, Guardian, Student, StudentGuardian, Teacher
@@ -136,7 +142,7 @@ class RecentAttendanceInline(ReadOnlyTabInline):
 
 
 @admin.register(Student)
-class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
+class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, UploadErrorsMixin, FoldedNameSearchMixin, CenterModelAdmin):
     export_resource_class = StudentResource
     import_kind = "students"
     form = StudentChangeForm

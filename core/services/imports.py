@@ -72,6 +72,7 @@ from core.services.students import (
     student_code_clean,
     student_registrations_lock,
 )
+from core.storage import uploads_written_first
 
 logger = logging.getLogger(__name__)
 
@@ -1662,9 +1663,12 @@ def import_run(
 
 
 def import_job_create(*, actor, kind: str, branch: Branch, upload) -> ImportJob:
+    """Keep the upload and its job. A storage that refuses the file (full or read-only disk)
+    raises UploadFailed (core/storage.py) with nothing kept: no partial file, no job."""
     job = ImportJob(kind=kind, branch=branch, created_by=actor, file_name=upload.name[:255])
-    job.file.save(upload.name, upload, save=False)
-    job.save()
+    job.file = upload
+    with uploads_written_first(job):
+        job.save()
     return job
 
 

@@ -5,6 +5,7 @@ from django.db import models, transaction
 from core.models import AuditLog
 from core.normalize import name_clean, search_key
 from core.services.audit import audit_record, changes_between, snapshot
+from core.storage import uploads_written_first
 
 
 def _audited_fields(instance: models.Model) -> list[str]:
@@ -31,15 +32,18 @@ def record_save(*, actor, instance: models.Model, before: dict | None = None) ->
             instance.full_name = name_clean(instance.full_name)
             instance.search_key = search_key(instance.full_name)  # derived: kept in step on every save
         instance.full_clean()
-        instance.save()
-        diff = changes_between(before, snapshot(instance, fields))
-        if diff or creating:
-            audit_record(
-                actor=actor,
-                action=AuditLog.Action.CREATE if creating else AuditLog.Action.UPDATE,
-                instance=instance,
-                changes=diff,
-            )
+        # New uploads (the center's logo) are written before the row: a refused write raises
+        # UploadFailed and this transaction keeps nothing (core/storage.py).
+        with uploads_written_first(instance):
+            instance.save()
+            diff = changes_between(before, snapshot(instance, fields))
+            if diff or creating:
+                audit_record(
+                    actor=actor,
+                    action=AuditLog.Action.CREATE if creating else AuditLog.Action.UPDATE,
+                    instance=instance,
+                    changes=diff,
+                )
     return instance
 
 

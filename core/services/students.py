@@ -12,6 +12,7 @@ from core.models import AuditLog, Branch, Counter, Gender, Guardian, Student, St
 from core.normalize import name_clean, phone_e164, search_key
 from core.services.audit import audit_record, changes_between, snapshot
 from core.services.counters import counter_next
+from core.storage import uploads_written_first
 
 STUDENT_CODE_COUNTER = "student_code"
 STUDENT_CODE_START = 1000  # the first automatic code is 1001
@@ -204,29 +205,32 @@ def student_register(
         if photo:
             student.photo = photo
         student.full_clean(exclude=["search_key"], validate_unique=False)
-        try:
-            with transaction.atomic():
-                student.save()
-        except IntegrityError as exc:  # a concurrent registration took the typed code
-            raise ValidationError(
-                {"code": _("The code %(code)s is already used by another student.") % {"code": student.code}}
-            ) from exc
-        for guardian_input in guardian_inputs:
-            guardian = _guardian_for_phone(
-                guardian_input.phone, full_name=guardian_input.full_name, relation=guardian_input.relation
-            )
-            StudentGuardian.objects.create(student=student, guardian=guardian, is_primary=guardian_input.is_primary)
-        changes = {
-            **{field: [None, value] for field, value in snapshot(student, STUDENT_FIELDS).items()},
-            "guardians": [None, [guardian.phone for guardian in guardian_inputs]],
-        }
-        reason = ""
-        if twin is not None:
-            changes["duplicate_warning_overridden"] = [None, twin.code]
-            reason = _("Registered although %(code)s has the same name and guardian phone: a different child.") % {
-                "code": twin.code
+        # The photo is written before the row: a refused write (full or read-only disk) raises
+        # UploadFailed here and this transaction creates nothing; a failure after it deletes the file.
+        with uploads_written_first(student):
+            try:
+                with transaction.atomic():
+                    student.save()
+            except IntegrityError as exc:  # a concurrent registration took the typed code
+                raise ValidationError(
+                    {"code": _("The code %(code)s is already used by another student.") % {"code": student.code}}
+                ) from exc
+            for guardian_input in guardian_inputs:
+                guardian = _guardian_for_phone(
+                    guardian_input.phone, full_name=guardian_input.full_name, relation=guardian_input.relation
+                )
+                StudentGuardian.objects.create(student=student, guardian=guardian, is_primary=guardian_input.is_primary)
+            changes = {
+                **{field: [None, value] for field, value in snapshot(student, STUDENT_FIELDS).items()},
+                "guardians": [None, [guardian.phone for guardian in guardian_inputs]],
             }
-        audit_record(actor=actor, action=AuditLog.Action.CREATE, instance=student, changes=changes, reason=reason)
+            reason = ""
+            if twin is not None:
+                changes["duplicate_warning_overridden"] = [None, twin.code]
+                reason = _("Registered although %(code)s has the same name and guardian phone: a different child.") % {
+                    "code": twin.code
+                }
+            audit_record(actor=actor, action=AuditLog.Action.CREATE, instance=student, changes=changes, reason=reason)
     return student
 
 
@@ -266,10 +270,11 @@ def student_update(*, actor, student: Student, **changes) -> Student:
             setattr(locked, field, value)
         locked.search_key = search_key(locked.full_name)
         locked.full_clean(exclude=["search_key"], validate_unique=False)
-        diff = changes_between(before, snapshot(locked, STUDENT_FIELDS))
-        if diff:
-            locked.save()
-            audit_record(actor=actor, action=AuditLog.Action.UPDATE, instance=locked, changes=diff)
+        with uploads_written_first(locked):  # a new photo: written first, so the audit names the stored file
+            diff = changes_between(before, snapshot(locked, STUDENT_FIELDS))
+            if diff:
+                locked.save()
+                audit_record(actor=actor, action=AuditLog.Action.UPDATE, instance=locked, changes=diff)
     return locked
 
 
