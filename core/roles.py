@@ -182,3 +182,9 @@ def user_roles(user) -> set[str]:
 
 def is_owner(user) -> bool:
     return bool(getattr(user, "is_superuser", False)) or Role.OWNER in user_roles(user)
+
+
+def may_see_pay_terms(user) -> bool:
+    """Teachers' pay schemes and rates are settlement terms (SPEC.md §1): the owner, the accountant
+    and the manager (who does everything of the accountant) see them; the desk and the door do not."""
+    return is_owner(user) or user.has_perm("core.run_settlement")

@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin.perf import FastCountMixin
-from core.scoping import scope_by_branch, scope_by_teacher
+from core.roles import may_see_pay_terms
+from core.scoping import is_teacher_only, scope_by_branch, scope_by_teacher
 from core.services.records import record_delete, record_save
 from core.storage import UploadFailed
 
@@ -25,6 +26,44 @@ class CenterModelAdmin(FastCountMixin, ModelAdmin):
     list_filter_submit = True
     compressed_fields = True
     warn_unsaved_form = True
+
+    # Teacher pay terms on this model: shown only to who settles teachers (may_see_pay_terms).
+    pay_term_fields: tuple[str, ...] = ()
+
+    def get_list_filter(self, request):
+        # Filter choices follow the user's branches and role, like the rows (core/admin/filters.py).
+        from core.admin.filters import filter_path, scoped_list_filter
+
+        hidden = self.pay_term_fields if self._hides_pay_terms(request) else ()
+        filters = [scoped_list_filter(entry) for entry in super().get_list_filter(request) if entry not in hidden]
+        if is_teacher_only(request.user):
+            # A teacher sees only his own rows: a filter by teacher would only list other names.
+            filters = [entry for entry in filters if filter_path(entry).split("__")[-1] != "teacher"]
+        return filters
+
+    def _hides_pay_terms(self, request) -> bool:
+        return bool(self.pay_term_fields) and not may_see_pay_terms(request.user)
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return [name for name in shown if name not in self.pay_term_fields] if self._hides_pay_terms(request) else shown
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return (
+            [name for name in fields if name not in self.pay_term_fields] if self._hides_pay_terms(request) else fields
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._hides_pay_terms(request):
+            return fieldsets
+        kept = []
+        for title, options in fieldsets:
+            fields = [name for name in options.get("fields", ()) if name not in self.pay_term_fields]
+            if fields:
+                kept.append((title, {**options, "fields": fields}))
+        return kept
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -27,7 +27,7 @@ from core.models import Branch, Enrollment, FeePlan, Guardian, Student, StudentG
 from core.models.attendance import Attendance
 from core.normalize import digits_ascii, search_key
 from core.resources import StudentResource
-from core.scoping import scope_by_branch
+from core.scoping import branch_ids_visible, scope_by_branch
 from core.selectors.money import balance_words, enrollments_with_balance
 from core.services.enrollments import enrollment_create
 from core.services.students import GuardianInput, guardian_link, guardian_unlink, student_register, student_update
@@ -428,6 +428,7 @@ class GuardianAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin)
 class TeacherAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin):
     import_kind = "teachers"
     branch_path = None
+    pay_term_fields = ("default_pay_scheme", "default_pay_rate")
     list_display = ["full_name", "phone_display", "subject", "default_pay_scheme", "groups_count", "user", "is_active"]
     list_filter = ["is_active", "default_pay_scheme", "subject"]
     search_fields = ["full_name"]
@@ -437,12 +438,15 @@ class TeacherAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin):
     actions = ["print_cards", "revoke_cards"]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("user")
-            .annotate(groups_total=Count("groups", filter=Q(groups__is_active=True)))
-        )
+        # Teachers belong to the center, not a branch: branch staff see the teachers of their
+        # branches' groups (and new teachers without a group), in the list, pickers and filters.
+        from core.admin.filters import teachers_of_branches_q
+
+        queryset = super().get_queryset(request)
+        limit = teachers_of_branches_q(branch_ids_visible(request.user))
+        if limit is not None:
+            queryset = queryset.filter(limit)
+        return queryset.select_related("user").annotate(groups_total=Count("groups", filter=Q(groups__is_active=True)))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         from core.admin.forms import PhoneField

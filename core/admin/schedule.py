@@ -129,6 +129,7 @@ class UpcomingSessionInline(ReadOnlyTabInline):
 class GroupAdmin(CenterExportMixin, ServiceErrorsMixin, AuditedModelAdmin):
     import_kind = "groups"
     teacher_group_path = ""
+    pay_term_fields = ("pay_scheme", "pay_rate")
     list_display = ["code_display", "name", "teacher", "branch", "fee", "fee_period", "enrolled", "is_active"]
     list_display_links = ["code_display", "name"]
     list_filter = [

@@ -129,3 +129,95 @@ def test_owner_can_open_every_center_page(client_as, owner, records):
         assert client.get(reverse(f"admin:core_{model}_changelist")).status_code in (200, 302)
     for model in ("student", "group", "session", "enrollment", "teacher", "room", "guardian"):
         assert client.get(reverse(f"admin:core_{model}_change", args=[records[model].pk])).status_code == 200
+
+
+# --- field level: money (teacher pay terms, balances) and filter choices (issue 14) -----------------
+
+SEES_PAY_TERMS = {"manager": True, "receptionist": False, "accountant": True, "supervisor": False}
+SEES_BALANCES = {"manager": True, "receptionist": True, "accountant": True, "supervisor": False}
+
+
+def field_names(response) -> set[str]:
+    names = set()
+    for _title, options in response.context["adminform"].fieldsets:
+        names.update(options.get("fields", ()))
+    return names
+
+
+@pytest.mark.parametrize("role", sorted(SEES_PAY_TERMS))
+def test_teacher_pay_terms_show_only_to_who_settles_teachers(request, client, role, records):
+    client.force_login(request.getfixturevalue(role))
+    teacher, group = records["teacher"], records["group"]
+    page = client.get(reverse("admin:core_teacher_change", args=[teacher.pk]))
+    group_page = client.get(reverse("admin:core_group_change", args=[group.pk]))
+    listing = client.get(reverse("admin:core_teacher_changelist"))
+    sees = SEES_PAY_TERMS[role]
+    assert ({"default_pay_scheme", "default_pay_rate"} <= field_names(page)) is sees
+    assert bool({"default_pay_scheme", "default_pay_rate"} & field_names(page)) is sees
+    assert bool({"pay_scheme", "pay_rate"} & field_names(group_page)) is sees
+    assert ("default_pay_scheme" in listing.context["cl"].list_display) is sees
+    assert ("default_pay_scheme" in listing.context["cl"].list_filter) is sees
+    # The rate is nowhere in the page's text for who may not see it.
+    assert (f'value="{teacher.default_pay_rate}"' in page.content.decode()) is (sees and role == "manager")
+
+
+@pytest.mark.parametrize("role", sorted(SEES_BALANCES))
+def test_student_balances_show_only_to_the_office(request, client, role, records):
+    client.force_login(request.getfixturevalue(role))
+    html = client.get(reverse("admin:core_student_change", args=[records["student"].pk])).content.decode()
+    assert ("data-balance" in html) is SEES_BALANCES[role]
+    assert ("field-balance_in_words" in html) is SEES_BALANCES[role]
+
+
+def filter_choices(response, field_path: str) -> set[str]:
+    """The choices a dropdown filter offers; a filter with a single choice is not shown at all."""
+    specs = [spec for spec in response.context["cl"].filter_specs if spec.field_path == field_path]
+    return {str(pk) for spec in specs for pk, _label in spec.lookup_choices}
+
+
+def test_a_teacher_is_offered_no_teacher_filter_and_only_his_groups(client, teacher_user, records, main_branch):
+    other_group = make_group(main_branch)  # another teacher's group
+    client.force_login(teacher_user)
+    for url in (reverse("admin:core_session_changelist"), reverse("admin:core_group_changelist")):
+        specs = client.get(url).context["cl"].filter_specs
+        assert not [spec for spec in specs if getattr(spec, "field_path", "").endswith("teacher")], url
+    settlements = client.get(reverse("admin:core_settlement_changelist"))
+    assert not [s for s in settlements.context["cl"].filter_specs if getattr(s, "field_path", "") == "teacher"]
+    assert other_group.teacher.full_name not in settlements.content.decode()
+
+
+def test_branch_staff_are_offered_only_their_branches_groups_and_teachers(client, supervisor, records):
+    from tests.factories import make_branch
+
+    elsewhere = make_group(make_branch())
+    client.force_login(supervisor)
+    groups = client.get(reverse("admin:core_group_changelist"))
+    assert str(elsewhere.branch_id) not in filter_choices(groups, "branch")
+    sessions = client.get(reverse("admin:core_session_changelist"))
+    assert str(elsewhere.branch_id) not in filter_choices(sessions, "group__branch")
+    # The teacher filters search teachers as the list page's autocomplete does.
+    found = client.get(
+        "/admin/autocomplete/", {"app_label": "core", "model_name": "group", "field_name": "teacher", "term": ""}
+    ).json()["results"]
+    assert {row["id"] for row in found} == {str(records["teacher"].pk)}
+    assert str(elsewhere.teacher_id) not in {row["id"] for row in found}
+
+
+def test_cashier_filter_offers_a_receptionist_only_himself_and_the_accountant_the_branchs_cashiers(
+    client, receptionist, accountant, manager, records
+):
+    from decimal import Decimal
+
+    from core.services.payments import payment_record
+
+    student = records["student"]
+    payment_record(student=student, cashier=receptionist, amount=Decimal("50"))
+    payment_record(student=student, cashier=manager, amount=Decimal("50"))
+    client.force_login(receptionist)
+    # Only himself: a one-choice filter is not even shown; never another cashier's name.
+    assert filter_choices(client.get(reverse("admin:core_receipt_changelist")), "cashier") <= {str(receptionist.pk)}
+    client.force_login(accountant)
+    assert filter_choices(client.get(reverse("admin:core_receipt_changelist")), "cashier") == {
+        str(receptionist.pk),
+        str(manager.pk),
+    }
