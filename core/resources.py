@@ -1,9 +1,9 @@
 """django-import-export resources: what each admin list exports to .xlsx and .csv.
 
-Every resource neutralizes cells a spreadsheet would run as a formula (a leading ``=``, ``+``,
-``-``, ``@``, tab or carriage return gets an apostrophe; the student import strips it again).
-The students resource writes the import sheet's own columns, so an export can be edited and
-imported back without loss.
+Resources give plain Python values (text, Decimal, int, date, datetime, bool); the writers in
+``core/admin/exports.py`` decide how each is written (typed .xlsx cells, formula cells
+neutralized in .csv, yes/no in the user's language). The students resource writes the import
+sheet's own columns, so an export can be edited and imported back without loss.
 """
 
 import functools
@@ -13,12 +13,18 @@ from django.db.models import Prefetch
 from import_export import fields, resources, widgets
 
 from core.models import Enrollment, Student, StudentGuardian
-from core.services.imports import STUDENT_COLUMNS, _neutral, column_title
+from core.services.imports import STUDENT_COLUMNS, column_title
 
 
 class SafeResource(resources.ModelResource):
-    def export_field(self, field, instance, **kwargs):
-        return _neutral(super().export_field(field, instance, **kwargs))
+    """The base of every export resource (formula cells are handled by the writers)."""
+
+
+class NativeWidget(widgets.Widget):
+    """The value itself: the writer types it (a number cell for Decimal, a date cell, ...)."""
+
+    def render(self, value, obj=None, **kwargs):
+        return value
 
 
 class TextWidget(widgets.Widget):
@@ -112,7 +118,7 @@ class StudentResource(SafeResource):
 
     def dehydrate_custom_fee(self, student):
         enrollment = self._plan(student)
-        return str(enrollment.custom_fee) if enrollment and enrollment.custom_fee is not None else ""
+        return enrollment.custom_fee if enrollment and enrollment.custom_fee is not None else ""
 
     def dehydrate_fee_reason(self, student):
         enrollment = self._plan(student)
@@ -133,7 +139,7 @@ def resource_for(model: type[models.Model]) -> type[resources.ModelResource]:
         if model_field.name in _SKIPPED or isinstance(model_field, models.FileField):
             continue
         names.append(model_field.name)
-        title = str(model_field.verbose_name)
+        title = model_field.verbose_name  # lazy: the header is in the language of each export
         if model_field.is_relation:
             related.append(model_field.name)
             declared[model_field.name] = fields.Field(
@@ -144,7 +150,9 @@ def resource_for(model: type[models.Model]) -> type[resources.ModelResource]:
                 attribute=f"get_{model_field.name}_display", column_name=title, widget=TextWidget(), readonly=True
             )
         else:
-            declared[model_field.name] = fields.Field(attribute=model_field.name, column_name=title, readonly=True)
+            declared[model_field.name] = fields.Field(
+                attribute=model_field.name, column_name=title, widget=NativeWidget(), readonly=True
+            )
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related(*related) if related else queryset

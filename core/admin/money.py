@@ -35,6 +35,7 @@ from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget, U
 
 from core.admin.base import CenterModelAdmin, ReadOnlyMixin, validation_messages
 from core.admin.cards import _center_context
+from core.admin.exports import CenterExportMixin, export_response
 from core.csp import csp_strict
 from core.models import (
     Branch,
@@ -67,6 +68,7 @@ from core.services.scanning import money_verdict
 from core.services.settlements import month_after, month_first
 
 DEFAULTERS_PER_PAGE = 100
+DEFAULTERS_EXPORT_LIMIT = 20_000  # an export holds every defaulter up to the size an import takes
 
 
 def ltr(value) -> str:
@@ -285,7 +287,7 @@ def receipt_lines(receipt: Receipt) -> list[LedgerEntry]:
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
+class ReceiptAdmin(MoneyPermissionsMixin, CenterExportMixin, CenterModelAdmin):
     list_display = ["number_display", "date", "student", "total", "method", "cashier", "state"]
     list_filter = [
         ("date", RangeDateFilter),
@@ -620,17 +622,22 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
         group_id = request.GET.get("group", "")
         if group_id.isdigit():
             students = students.filter(enrollments__group_id=int(group_id), enrollments__is_active=True)
-        # No total count: counting would sum every student's ledger a second time.
-        raw_page = request.GET.get("page", "1")
-        number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
-        start = (number - 1) * DEFAULTERS_PER_PAGE
-        rows = list(students[start : start + DEFAULTERS_PER_PAGE + 1])
-        page = {
-            "number": number,
-            "previous": number - 1 if number > 1 else None,
-            "next": number + 1 if len(rows) > DEFAULTERS_PER_PAGE else None,
-        }
-        rows = rows[:DEFAULTERS_PER_PAGE]
+        export = request.GET.get("export", "")
+        if export in {"xlsx", "csv"}:  # every defaulter, not one page (SPEC §4: reports export too)
+            rows = list(students[:DEFAULTERS_EXPORT_LIMIT])
+            page = None
+        else:
+            # No total count: counting would sum every student's ledger a second time.
+            raw_page = request.GET.get("page", "1")
+            number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
+            start = (number - 1) * DEFAULTERS_PER_PAGE
+            rows = list(students[start : start + DEFAULTERS_PER_PAGE + 1])
+            page = {
+                "number": number,
+                "previous": number - 1 if number > 1 else None,
+                "next": number + 1 if len(rows) > DEFAULTERS_PER_PAGE else None,
+            }
+            rows = rows[:DEFAULTERS_PER_PAGE]
         # Unpaid sessions per student: the owing session-group enrollments of this page, one query.
         session_rows = (
             enrollments_with_balance(
@@ -649,6 +656,33 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
             student.unpaid_sessions = unpaid.get(student.pk, 0)
             phone = (student.guardian_phone or "").lstrip("+")
             student.whatsapp_url = f"https://wa.me/{quote(phone)}" if phone else ""
+        if page is None:
+            return export_response(
+                headers=[
+                    _("code"),
+                    _("student"),
+                    _("branch"),
+                    _("owed"),
+                    _("unpaid sessions"),
+                    _("guardian phone"),
+                    _("WhatsApp"),
+                ],
+                rows=(
+                    [
+                        student.code,
+                        student.full_name,
+                        str(student.branch),
+                        student.owed,
+                        student.unpaid_sessions,
+                        student.guardian_phone or "",
+                        student.whatsapp_url,
+                    ]
+                    for student in rows
+                ),
+                title=_("Defaulters"),
+                file_stem="defaulters",
+                file_format=export,
+            )
         groups = scope_by_branch(Group.objects.filter(is_active=True), request.user).order_by("code")
         return _page(
             self,
@@ -717,7 +751,7 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyMixin, CenterModelAdmin):
+class LedgerEntryAdmin(ReadOnlyMixin, CenterExportMixin, CenterModelAdmin):
     branch_path = "enrollment__student__branch"
     list_display = ["date", "entry_type", "amount", "enrollment", "receipt", "source", "created_by", "note"]
     list_filter = [("entry_type", ChoicesDropdownFilter), ("date", RangeDateFilter), "source"]

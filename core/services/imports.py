@@ -1846,16 +1846,6 @@ def _text_cell(worksheet, value):
     return str(value) if isinstance(value, ExcelDate) else value
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _neutral(value):
-    """A cell that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def template_workbook(kind: str = ImportJob.Kind.STUDENTS, *, user=None) -> bytes:
     """The import template: Arabic headers, an example row, lists for grade and fee plan."""
     from openpyxl import Workbook

@@ -322,6 +322,8 @@ def _xlsx_cell(cell):
     value = cell.value
     if isinstance(value, datetime.date | datetime.time):
         return cell_text(value, cell.number_format)
+    if isinstance(value, str) and cell.data_type != "f":
+        return str(cell_text(value))  # a text cell that starts with "=" is text, not a formula
     return cell_text(value)
 
 

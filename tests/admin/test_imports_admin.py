@@ -208,7 +208,18 @@ def test_jobs_of_other_branches_are_hidden(client_as, receptionist, center):
 
 # --- exports ------------------------------------------------------------------------------------
 
-EXPORTED = ["student", "guardian", "teacher", "group", "enrollment", "session", "room", "auditlog"]
+EXPORTED = [
+    "student",
+    "guardian",
+    "teacher",
+    "group",
+    "enrollment",
+    "session",
+    "room",
+    "auditlog",
+    "receipt",
+    "ledgerentry",
+]
 
 
 @pytest.mark.parametrize("model", EXPORTED)

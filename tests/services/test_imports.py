@@ -376,10 +376,12 @@ def test_template_has_arabic_headers_an_example_and_lists(center):
 
 
 def _export(fmt: str) -> bytes:
-    dataset = StudentResource().export(queryset=Student.objects.all())
+    from core.admin.exports import rows_csv, rows_xlsx
+
+    dataset = StudentResource().export(queryset=Student.objects.all(), force_native_type=True)
     if fmt == "csv":
-        return ("\ufeff" + dataset.export("csv")).encode("utf-8")
-    return dataset.export("xlsx")
+        return ("\ufeff" + rows_csv(dataset.headers, dataset)).encode("utf-8")
+    return rows_xlsx(dataset.headers, dataset, title="students")
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
@@ -419,14 +421,21 @@ def test_mixed_fee_plans_survive_export_and_a_sheet_without_plans(center):
     )
 
 
-def test_export_neutralizes_formula_cells(center):
+def test_export_neutralizes_formula_cells_in_csv_and_writes_them_as_text_in_xlsx(center):
+    import csv
+
     student = center["fatma"]
     student.school = "=cmd|' /C calc'!A0"
     student.save()
-    dataset = StudentResource().export(queryset=Student.objects.filter(pk=student.pk))
-    row = dict(zip(dataset.headers, dataset[0], strict=True))
+    Student.objects.exclude(pk=student.pk).delete()
+    rows = list(csv.reader(io.StringIO(_export("csv").decode("utf-8-sig"))))
+    row = dict(zip(rows[0], rows[1], strict=True))
     assert row["المدرسة"].startswith("'=")
     assert row["هاتف ولي الأمر"] == "'+201001112222"
+    sheet = load_workbook(io.BytesIO(_export("xlsx"))).worksheets[0]
+    cells = {header.value: cell for header, cell in zip(sheet[1], sheet[2], strict=True)}
+    assert cells["المدرسة"].value == "=cmd|' /C calc'!A0" and cells["المدرسة"].data_type == "s"
+    assert cells["هاتف ولي الأمر"].value == "+201001112222" and cells["هاتف ولي الأمر"].data_type == "s"
 
 
 # --- teachers and groups with their slots -------------------------------------------------------
