@@ -3,7 +3,7 @@
 import datetime
 
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,8 @@ from core.admin.base import (
 )
 from core.admin.exports import CenterExportMixin
 from core.admin.forms import StudentAddForm, StudentChangeForm, groups_for_user
-from core.models import Branch, Enrollment, FeePlan, Guardian, Student, StudentGuardian, Teacher
+from core.admin.perf import related_count
+from core.models import Branch, Enrollment, FeePlan, Group, Guardian, Student, StudentGuardian, Teacher
 from core.models.attendance import Attendance
 from core.normalize import digits_ascii, search_key
 from core.resources import StudentResource
@@ -225,7 +226,7 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, UploadErrorsMixin, Fol
             .select_related("branch")
             .annotate(
                 primary_guardian_phone=Subquery(primary_phone),
-                active_groups=Count("enrollments", filter=Q(enrollments__is_active=True), distinct=True),
+                active_groups=related_count(Enrollment, "student", is_active=True),
             )
         )
 
@@ -406,7 +407,7 @@ class GuardianAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin)
     fields = ["full_name", "relation", "phone", "language", "message_opt_outs"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(children_count=Count("student_links", distinct=True)).distinct()
+        return super().get_queryset(request).annotate(children_count=related_count(StudentGuardian, "guardian"))
 
     @display(description=_("phone"), ordering="phone")
     def phone_display(self, guardian):
@@ -446,7 +447,7 @@ class TeacherAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin):
         limit = teachers_of_branches_q(branch_ids_visible(request.user))
         if limit is not None:
             queryset = queryset.filter(limit)
-        return queryset.select_related("user").annotate(groups_total=Count("groups", filter=Q(groups__is_active=True)))
+        return queryset.select_related("user").annotate(groups_total=related_count(Group, "teacher", is_active=True))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         from core.admin.forms import PhoneField

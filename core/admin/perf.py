@@ -12,6 +12,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -68,3 +70,20 @@ class AuditModelFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         return queryset.filter(model=value) if value else queryset
+
+
+def related_count(model, to_field: str, **conditions):
+    """How many ``model`` rows point at each listed row, as a correlated subquery.
+
+    ``Count("enrollments")`` joins and groups the whole table before the page is cut, so a list
+    sorted by name aggregates every row's children on every load; this counts only the children
+    of the rows that are shown (and of the rows compared, when the list is sorted by the count).
+    """
+    children = (
+        model.objects.filter(**{to_field: OuterRef("pk")}, **conditions)
+        .order_by()
+        .values(to_field)
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(children), 0)

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
@@ -26,6 +26,7 @@ from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyTabInli
 from core.admin.exports import CenterExportMixin
 from core.admin.forms import EndEnrollmentForm, EnrollmentAddForm, EnrollmentChangeForm, ReasonForm, TransferForm
 from core.admin.people import FoldedNameSearchMixin, ltr
+from core.admin.perf import related_count
 from core.models import Attendance, Enrollment, Group, Room, ScheduleSlot, Session
 from core.scoping import scope_by_branch
 from core.services.enrollments import enrollment_change_plan, enrollment_create, enrollment_end, enrollment_transfer
@@ -171,7 +172,7 @@ class GroupAdmin(CenterExportMixin, ServiceErrorsMixin, AuditedModelAdmin):
             super()
             .get_queryset(request)
             .select_related("teacher", "branch")
-            .annotate(enrolled_count=Count("enrollments", filter=Q(enrollments__is_active=True)))
+            .annotate(enrolled_count=related_count(Enrollment, "group", is_active=True))
         )
 
     @display(description=_("code"), ordering="code")
