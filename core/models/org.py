@@ -34,3 +34,7 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         verbose_name = _("staff member")
         verbose_name_plural = _("staff")
+
+    def __str__(self) -> str:
+        # Receipts, reports, filters and lists name the person ("Mona Adel"), not the login.
+        return self.get_full_name() or self.username

@@ -12,6 +12,7 @@ from decimal import ROUND_CEILING, Decimal
 from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from core.models import Enrollment, EntryType, LedgerEntry
@@ -26,6 +27,12 @@ DEBIT_LIST = sorted(DEBIT_TYPES)
 def money_round(value) -> Decimal:
     """The one rounding helper: two places."""
     return Decimal(value).quantize(Decimal("0.01"))
+
+
+def money_text(amount) -> str:
+    """An amount as people read it, with two places and thousands grouped ("1,250.00") in the
+    active language's separators. For display only: typed amounts go through money_parse."""
+    return number_format(money_round(amount if amount is not None else ZERO), decimal_pos=2, force_grouping=True)
 
 
 def balance_words(balance, language: str | None = None, *, currency: bool = False) -> str:
@@ -43,7 +50,7 @@ def balance_words(balance, language: str | None = None, *, currency: bool = Fals
             text = _("owes %(amount)s EGP") if amount < 0 else _("credit %(amount)s EGP")
         else:
             text = _("owes %(amount)s") if amount < 0 else _("credit %(amount)s")
-        return text % {"amount": abs(amount)}
+        return text % {"amount": money_text(abs(amount))}
 
 
 def _signed_amount(prefix: str = ""):

@@ -20,3 +20,9 @@ def balance_words(balance) -> str:
 def owed_words(owed) -> str:
     """An amount owed (≥ 0) as words: 225 → "owes 225.00", 0 → "nothing owed"."""
     return money.balance_words(-(owed or 0))
+
+
+@register.filter(name="money")
+def money_amount(amount) -> str:
+    """1250 → "1,250.00": two places, thousands grouped (both languages)."""
+    return "" if amount in (None, "") else money.money_text(amount)
