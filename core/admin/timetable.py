@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.models import Branch, Room, ScheduleSlot, Weekday
@@ -76,8 +77,14 @@ def branch_chosen(request: HttpRequest) -> tuple[list[Branch], Branch | None]:
     return branches, branch
 
 
-def timetable_rows(*, user, branch: Branch) -> tuple[list[Room], list[DayRow], int]:
-    """(rooms as columns, one row per weekday, number of classes) of a branch."""
+# A branch with more classes a week than this is shown a day at a time (tabs, ``?day=``, today
+# first): a big center's week (1,000 classes in 100 rooms) would be a 650 KB page.
+WEEK_AT_ONCE_MAX = 250
+
+
+def timetable_rows(*, user, branch: Branch, day: int | None = None) -> tuple[list[Room], list[DayRow], int, int | None]:
+    """(rooms as columns, one row per weekday, number of classes a week, the day shown or None for
+    the whole week) of a branch. A busy branch shows ``day`` only (today when it is None)."""
     slots = (
         ScheduleSlot.objects.filter(room__branch=branch, is_active=True, group__is_active=True)
         .select_related("group__teacher")
@@ -92,7 +99,13 @@ def timetable_rows(*, user, branch: Branch) -> tuple[list[Room], list[DayRow], i
         key=lambda room: _natural_key(room.name),
     )
     column = {room.pk: index for index, room in enumerate(rooms)}
-    rows = [DayRow(label=day.label, cells=[[] for _room in rooms]) for day in Weekday]
+    rows = [DayRow(label=weekday.label, cells=[[] for _room in rooms]) for weekday in Weekday]
+    week_total = len(slots)
+    if week_total > WEEK_AT_ONCE_MAX:
+        day = day if day is not None else Weekday.of(timezone.localdate()).value
+        slots = [slot for slot in slots if slot.weekday == day]
+    else:
+        day = None
     for slot in slots:
         rows[slot.weekday].cells[column[slot.room_id]].append(
             Entry(
@@ -104,14 +117,18 @@ def timetable_rows(*, user, branch: Branch) -> tuple[list[Room], list[DayRow], i
                 hue=slot.group.teacher_id % HUES,
             )
         )
-    return rooms, rows, len(slots)
+    return rooms, rows if day is None else [rows[day]], week_total, day
 
 
 def timetable(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("core.view_scheduleslot"):
         raise PermissionDenied
     branches, branch = branch_chosen(request)
-    rooms, rows, slot_count = timetable_rows(user=request.user, branch=branch) if branch else ([], [], 0)
+    requested_day = request.GET.get("day", "")
+    day = int(requested_day) if requested_day.isdigit() and int(requested_day) in Weekday.values else None
+    rooms, rows, slot_count, day = (
+        timetable_rows(user=request.user, branch=branch, day=day) if branch else ([], [], 0, None)
+    )
     context = {
         **admin.site.each_context(request),
         "title": _("Timetable"),
@@ -122,5 +139,7 @@ def timetable(request: HttpRequest) -> HttpResponse:
         "slot_count": slot_count,
         "only_own_groups": is_teacher_only(request.user),
         "timetable_url": reverse("timetable"),
+        "day": day,
+        "days": Weekday.choices if day is not None else [],
     }
     return render(request, "core/timetable.html", context)

@@ -202,3 +202,23 @@ def test_list_counts_its_rows_once(client_as, owner, main_branch):
         client.get(reverse("admin:core_attendance_changelist"))
     counts = [query for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
     assert len(counts) == 1
+
+
+def test_busy_branch_timetable_shows_one_day_at_a_time(client_as, owner, main_branch):
+    from core.admin.timetable import WEEK_AT_ONCE_MAX
+    from core.models import ScheduleSlot, Weekday
+
+    room = make_room(main_branch)
+    group = make_group(main_branch, room=room)
+    ScheduleSlot.objects.bulk_create(
+        ScheduleSlot(group=group, weekday=index % 7, start_time=datetime.time(8 + index % 12, 0), room=room)
+        for index in range(WEEK_AT_ONCE_MAX + 1)
+    )
+    client = client_as(owner)
+    response = client.get(reverse("timetable"), {"branch": main_branch.pk, "day": Weekday.MONDAY})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('class="tt-entry') == sum(
+        1 for index in range(WEEK_AT_ONCE_MAX + 1) if index % 7 == Weekday.MONDAY
+    )
+    assert f"day={Weekday.FRIDAY.value}" in html  # the other days are a tab away
