@@ -9,14 +9,20 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateFilter, TextFilter
+from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
+    ChoicesDropdownFilter,
+    DropdownFilter,
+    RangeDateFilter,
+    TextFilter,
+)
 from unfold.decorators import action
 
 from core.admin.base import CenterModelAdmin, ReadOnlyMixin
 from core.admin.exports import CenterExportMixin
 from core.admin.people import ltr
 from core.cards import teacher_card_masked
-from core.models import Attendance, Branch, DoorFollowUp, Group, Kiosk, ScanEvent, User
+from core.models import Attendance, Branch, DoorFollowUp, Kiosk, ScanEvent, User
 from core.normalize import digits_ascii, search_key
 from core.resources import resource_for
 from core.scoping import branch_ids_visible, scope_by_branch
@@ -52,18 +58,6 @@ class ScanStudentFilter(TextFilter):
             return queryset
         code = digits_ascii(term).replace(" ", "")
         return queryset.filter(Q(student__code__iexact=code) | Q(student__search_key__contains=search_key(term)))
-
-
-class ScanGroupFilter(DropdownFilter):
-    title = gettext_lazy("group")
-    parameter_name = "group"
-
-    def lookups(self, request, model_admin):
-        groups = scope_by_branch(Group.objects.all(), request.user, "branch").order_by("code")
-        return [(str(group.pk), f"{group.code} · {group.name}") for group in groups]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(session__group_id=self.value()) if self.value() else queryset
 
 
 class ScanBranchFilter(DropdownFilter):
@@ -136,7 +130,8 @@ class ScanEventAdmin(ReadOnlyMixin, CenterExportMixin, CenterModelAdmin):
         ("outcome", ChoicesDropdownFilter),
         ("at", RangeDateFilter),
         ScanStudentFilter,
-        ScanGroupFilter,
+        # Looked up as typed: a dropdown of every group was most of a big center's page.
+        ("session__group", AutocompleteSelectFilter),
         ScanBranchFilter,
         ScanKioskFilter,
         ScanOperatorFilter,
