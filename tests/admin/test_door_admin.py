@@ -186,8 +186,8 @@ def test_the_scan_log_filters_by_group_branch_kiosk_desk_and_operator(client_as,
     )
     client = client_as(manager)
     group = first.session.group
-    assert scans.full_name in changelist_names(client, group=group.pk)
-    assert scans.full_name not in changelist_names(client, group=make_group(group.branch).pk)
+    assert scans.full_name in changelist_names(client, session__group__id__exact=group.pk)
+    assert scans.full_name not in changelist_names(client, session__group__id__exact=make_group(group.branch).pk)
     assert scans.full_name in changelist_names(client, branch=group.branch_id)
     assert scans.full_name in changelist_names(client, session__id__exact=first.session_id)  # from the class page
     desk_only = changelist_names(client, kiosk="desk")
