@@ -1,6 +1,7 @@
 """The messages admin: outbox, actions, templates, broadcasts, cost report, test send, history."""
 
 import datetime
+import html
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -11,8 +12,11 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from core.models import AuditLog, Branch, CenterSettings, Message, MessageTemplate
+from core.models.messaging import UNKNOWN_EXPLANATION
 from core.services.enrollments import enrollment_create
 from core.services.messaging import message_queue
 from tests.factories import make_group, make_student
@@ -186,11 +190,21 @@ def test_retry_needs_the_permission_and_a_confirmation(client_as, receptionist, 
 @pytest.mark.django_db
 def test_the_outbox_explains_unconfirmed_messages_in_the_list_and_on_the_message(client_as, manager, outbox):
     client = client_as(manager)
-    listing = client.get(OUTBOX).content.decode()
-    assert "1 message was sent but not confirmed" in listing
     unknown = outbox["unknown"]
+    with translation.override("ar"):  # the admin speaks Arabic
+        warning = ngettext(
+            "%(count)d message was sent but not confirmed: the parent may already have it, so it "
+            "is not sent again by itself. Open it to see what to do.",
+            "%(count)d messages were sent but not confirmed: the parents may already have them, so "
+            "they are not sent again by themselves. Open one to see what to do.",
+            1,
+        ) % {"count": 1}
+        status = gettext("Sent, unconfirmed")
+        explanation = str(UNKNOWN_EXPLANATION) % {"id": unknown.pk}
+    listing = client.get(OUTBOX).content.decode()
+    assert warning in listing and warning != gettext_noop("1 message was sent but not confirmed")
     page = client.get(reverse("admin:core_message_change", args=[unknown.pk])).content.decode()
-    assert "Sent, unconfirmed" in page and f"msg-{unknown.pk}" in page and "arrive twice" in page
+    assert status in page and html.escape(explanation) in page and f"msg-{unknown.pk}" in page
 
 
 @pytest.mark.django_db
@@ -217,7 +231,12 @@ def test_sending_an_unconfirmed_message_again_needs_the_may_arrive_twice_confirm
     unknown = outbox["unknown"]
     client = client_as(manager)
     confirm = action_post(client, "send_again_messages", [unknown, outbox["sent"]])
-    assert confirm.status_code == 200 and "twice" in confirm.context["warning"] and confirm.context["count"] == 1
+    with translation.override("ar"):
+        twice = gettext(
+            "The provider may already have delivered them: the parent may receive each message "
+            "twice. Check the provider's dashboard first if you can."
+        )
+    assert confirm.status_code == 200 and confirm.context["warning"] == twice and confirm.context["count"] == 1
     unticked = action_post(client, "send_again_messages", [unknown], confirm="1")
     assert unticked.status_code == 200 and unticked.context["error"]
     assert Message.objects.get(pk=unknown.pk).status == "unknown"
