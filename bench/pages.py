@@ -40,6 +40,7 @@ from bigcenter import bench_database_url, seed  # noqa: E402
 
 TARGET_MS = 200.0
 README = ROOT / "bench" / "README.md"
+OTHERS_HEADING = "Other benchmarks"
 BEGIN, END = "<!-- bench/pages.py results: begin -->", "<!-- bench/pages.py results: end -->"
 
 
@@ -191,7 +192,7 @@ def measure(base: str, cookie: tuple[str, str], pages: list[tuple[str, str]], re
             out(f"  {label:<40} HTTP {warm.status_code}")
             results.append({"label": label, "path": path, "status": warm.status_code})
             continue
-        server, client, queries = [], [], []
+        server, client, queries, database = [], [], [], []
         for _ in range(repeat):
             started = time.perf_counter()
             response = http.get(base + path, timeout=120)  # a redirect's hops count together
@@ -199,6 +200,7 @@ def measure(base: str, cookie: tuple[str, str], pages: list[tuple[str, str]], re
             hops = [*response.history, response]
             server.append(sum(float(hop.headers["X-Bench-Ms"]) for hop in hops))
             queries.append(sum(int(hop.headers["X-Bench-Queries"]) for hop in hops))
+            database.append(sum(float(hop.headers.get("X-Bench-Db-Ms", 0)) for hop in hops))
         body = response.content
         row = {
             "label": label,
@@ -207,6 +209,7 @@ def measure(base: str, cookie: tuple[str, str], pages: list[tuple[str, str]], re
             "median": statistics.median(server),
             "p95": percentile(server, 0.95),
             "client_p95": percentile(client, 0.95),
+            "db_median": statistics.median(database),
             "queries": statistics.median(queries),
             "queries_vary": min(queries) != max(queries),
             "bytes": len(body),
@@ -219,7 +222,7 @@ def measure(base: str, cookie: tuple[str, str], pages: list[tuple[str, str]], re
         results.append(row)
         flag = "ok" if row["p95"] < TARGET_MS else "MISS"
         out(
-            f"  {label:<40} {row['median']:7.1f} {row['p95']:7.1f} {row['client_p95']:7.1f} "
+            f"  {label:<40} {row['median']:7.1f} {row['p95']:7.1f} {row['client_p95']:7.1f} {row['db_median']:6.1f} "
             f"{row['queries']:5.0f}{'*' if row['queries_vary'] else ' '} {row['bytes'] / 1024:7.1f} "
             f"{row['gzip_bytes'] / 1024:6.1f}  {flag}"
         )
@@ -228,15 +231,16 @@ def measure(base: str, cookie: tuple[str, str], pages: list[tuple[str, str]], re
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| page | median ms | p95 ms | p95 round trip ms | queries | KB | KB gzip | p95 < 200 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| page | median ms | p95 ms | p95 round trip ms | SQL ms (median) | queries | KB | KB gzip | p95 < 200 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in results:
         if row["status"] != 200:
-            lines.append(f"| {row['label']} | | | | | | | HTTP {row['status']} |")
+            lines.append(f"| {row['label']} | | | | | | | | HTTP {row['status']} |")
             continue
         lines.append(
             f"| {row['label']} | {row['median']:.0f} | {row['p95']:.0f} | {row['client_p95']:.0f} | "
+            f"{row.get('db_median', 0):.0f} | "
             f"{row['queries']:.0f}{' (varies)' if row['queries_vary'] else ''} | {row['bytes'] / 1024:.0f} | "
             f"{row['gzip_bytes'] / 1024:.0f} | {'yes' if row['p95'] < TARGET_MS else '**no**'} |"
         )
@@ -292,14 +296,17 @@ def readme_write(
     if others:
         parts += [
             "",
-            "Other benchmarks in the same run (small sizes; their own sections above give the full runs):",
+            OTHERS_HEADING + " in the same run (small sizes; their own sections above give the full runs):",
             "",
         ]
         for label, summary, tail in others:
             parts += [f"- **{label}**: `{summary}`", "", "```", tail, "```", ""]
+    text = README.read_text(encoding="utf-8")
+    earlier = text[text.find(OTHERS_HEADING) : text.find(END)] if not others and OTHERS_HEADING in text else ""
+    if earlier:  # a pages-only run keeps the other benchmarks' last figures
+        parts += ["", earlier.rstrip("\n")]
     parts.append(END)
     block = "\n".join(parts)
-    text = README.read_text(encoding="utf-8")
     if BEGIN in text and END in text:
         text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _match: block, text, flags=re.S)
     else:
@@ -335,7 +342,7 @@ def main() -> int:
     out(f"Load average before: {load_before}")
     process, base = gunicorn_start(args.workers, database_url)
     try:
-        out(f"\n  {'page':<40} {'median':>7} {'p95':>7} {'trip95':>7} {'qry':>6} {'KB':>7} {'KBgz':>6}")
+        out(f"\n  {'page':<40} {'median':>7} {'p95':>7} {'trip95':>7} {'db':>6} {'qry':>6} {'KB':>7} {'KBgz':>6}")
         results = measure(base, cookie, pages, args.repeat)
     finally:
         process.send_signal(signal.SIGTERM)

@@ -1,7 +1,8 @@
 """The project's WSGI application, reporting each request's server time and queries, for bench/pages.py.
 
 Two response headers are added: ``X-Bench-Ms`` (time inside the application, from the request to
-the finished response) and ``X-Bench-Queries`` (database statements run meanwhile). The project's
+the finished response), ``X-Bench-Queries`` (database statements run meanwhile) and ``X-Bench-Db-Ms``
+(the time spent in them). The project's
 own code is unchanged: this wrapper exists only in the benchmark's gunicorn.
 """
 
@@ -22,11 +23,16 @@ django_application = get_wsgi_application()
 
 def application(environ, start_response):
     queries = 0
+    database_seconds = 0.0
 
     def count_query(execute, sql, params, many, context):
-        nonlocal queries
+        nonlocal queries, database_seconds
         queries += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            database_seconds += time.perf_counter() - started
 
     captured = {}
 
@@ -43,6 +49,11 @@ def application(environ, start_response):
         if hasattr(body, "close"):
             body.close()
     elapsed_ms = (time.perf_counter() - started) * 1000
-    headers = [*captured["headers"], ("X-Bench-Ms", f"{elapsed_ms:.1f}"), ("X-Bench-Queries", str(queries))]
+    headers = [
+        *captured["headers"],
+        ("X-Bench-Ms", f"{elapsed_ms:.1f}"),
+        ("X-Bench-Queries", str(queries)),
+        ("X-Bench-Db-Ms", f"{database_seconds * 1000:.1f}"),
+    ]
     start_response(captured["status"], headers, captured["exc_info"])
     return chunks
