@@ -83,6 +83,16 @@ def _page(admin_obj, request, template: str, title: str, **context):
     )
 
 
+def _repeated_receipt(error: ValidationError, student) -> Receipt | None:
+    """The earlier receipt a refused payment may repeat (code possible_duplicate), to show the cashier."""
+    for item in getattr(error, "error_list", []):
+        if item.code == "possible_duplicate":
+            return (
+                Receipt.objects.select_related("cashier").filter(pk=item.params["receipt_id"], student=student).first()
+            )
+    return None
+
+
 def _form_errors(form, error: ValidationError) -> None:
     for message in validation_messages(error):
         form.add_error(None, message)
@@ -163,6 +173,8 @@ class PaymentForm(forms.Form):
         widget=UnfoldAdminSelectWidget,
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Shown only once the service found the same amount paid for him minutes ago (possible_duplicate).
+    confirm_repeat = forms.BooleanField(label=gettext_lazy("Yes, record a second payment"), required=False)
 
     def __init__(self, *args, enrollments=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -426,6 +438,7 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterExportMixin, CenterModelAdmin):
         to_pay = sum((row.to_pay for row in enrollments), money_round(0))
         initial = {"idempotency_key": uuid.uuid4().hex, "amount": to_pay if to_pay > 0 else None}
         form = PaymentForm(request.POST or None, enrollments=enrollments, initial=initial)
+        repeat_receipt = None
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -438,8 +451,10 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterExportMixin, CenterModelAdmin):
                     reference=data["reference"],
                     note=data["note"],
                     idempotency_key=data["idempotency_key"],
+                    confirm_repeat=data["confirm_repeat"],
                 )
             except ValidationError as error:
+                repeat_receipt = _repeated_receipt(error, student)
                 _form_errors(form, error)
             else:
                 messages.success(
@@ -466,6 +481,7 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterExportMixin, CenterModelAdmin):
             rows=[(row, form[f"line_{row.pk}"]) for row in enrollments],
             can_discount=request.user.has_perm("core.grant_discount"),
             can_take=can_take,
+            repeat_receipt=repeat_receipt,
         )
 
     @csp_strict

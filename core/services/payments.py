@@ -40,6 +40,11 @@ from core.services.counters import counter_next
 # A single payment above this is a typing mistake (an extra zero or two), not a fee.
 MAX_PAYMENT = Decimal("1000000.00")
 CENT = Decimal("0.01")
+# The same amount for the same student again within this time is asked about ("record again?"):
+# two cashier tabs, or a parent paid at the desk while another cashier took it too. Longer than a
+# desk's queue turn, shorter than a parent coming back to pay a second month. A constant, not a
+# setting: no center has asked to tune it, and the cashier can always confirm.
+PAYMENT_REPEAT_WINDOW = datetime.timedelta(minutes=10)
 
 
 def money_parse(value, *, allow_zero: bool = False, maximum: Decimal = MAX_PAYMENT) -> Decimal:
@@ -233,6 +238,43 @@ def _receipt_with_key(idempotency_key: str | None, student: Student) -> Receipt 
     return existing
 
 
+def payment_repeat_find(*, student: Student, total: Decimal, now: datetime.datetime) -> Receipt | None:
+    """A receipt (not void) of this amount for this student recorded within PAYMENT_REPEAT_WINDOW
+    of ``now``, the latest first: what a second payment of the same amount may be repeating."""
+    return (
+        Receipt.objects.filter(
+            student=student,
+            total=total,
+            voided_at__isnull=True,
+            # Both sides: a receipt another tab committed while this one waited for the lock is
+            # stamped a moment after this call's ``now``.
+            created_at__gte=now - PAYMENT_REPEAT_WINDOW,
+            created_at__lte=now + PAYMENT_REPEAT_WINDOW,
+        )
+        .select_related("cashier")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def _repeat_refused(receipt: Receipt) -> ValidationError:
+    cashier = receipt.cashier.get_full_name() or receipt.cashier.get_username()
+    return ValidationError(
+        _(
+            "Receipt %(number)s for the same amount (%(amount)s) was recorded for this student at %(time)s "
+            "by %(cashier)s. Record a second payment?"
+        ),
+        code="possible_duplicate",
+        params={
+            "number": receipt.number,
+            "amount": receipt.total,
+            "time": timezone.localtime(receipt.created_at).strftime("%H:%M"),
+            "cashier": cashier,
+            "receipt_id": receipt.pk,
+        },
+    )
+
+
 def payment_record(
     *,
     student: Student,
@@ -244,13 +286,20 @@ def payment_record(
     note: str = "",
     idempotency_key: str | None = None,
     now: datetime.datetime | None = None,
+    confirm_repeat: bool = False,
 ) -> Receipt:
     """Record a payment and return its receipt (R8).
 
     Give ``lines`` to say which enrollments it pays, or only ``amount`` to pay the oldest debt
     first. ``idempotency_key`` (a value the form carries) makes a double submit record once:
     the second call returns the first receipt; the same key for another student is refused
-    (ValidationError) and records nothing."""
+    (ValidationError) and records nothing.
+
+    A second payment of the same amount for the same student within PAYMENT_REPEAT_WINDOW (two
+    cashier tabs, two cashiers) is refused with ValidationError code ``"possible_duplicate"``
+    (params: the earlier receipt's ``receipt_id``, ``number``, ``amount``, ``time``, ``cashier``)
+    unless ``confirm_repeat``: the server cannot tell a mistake from a real second payment, the
+    cashier can. The same idempotency key (a double click) still returns the first receipt."""
     if not cashier.has_perm("core.record_payment"):
         raise PermissionDenied(_("You may not record payments."))
     if method not in PaymentMethod.values:
@@ -280,6 +329,7 @@ def payment_record(
                 note=note,
                 idempotency_key=idempotency_key,
                 now=now or timezone.now(),
+                confirm_repeat=confirm_repeat,
             )
     except (_AlreadyRecorded, IntegrityError):
         existing = _receipt_with_key(idempotency_key, student)
@@ -288,7 +338,9 @@ def payment_record(
         return existing
 
 
-def _payment_create(*, student, cashier, method, lines, amount, reference, note, idempotency_key, now) -> Receipt:
+def _payment_create(
+    *, student, cashier, method, lines, amount, reference, note, idempotency_key, now, confirm_repeat=False
+) -> Receipt:
     today = timezone.localdate(now)
     # The student's enrollments are the rows whose balances change: lock them, then allocate.
     list(Enrollment.objects.select_for_update().filter(student=student).values_list("pk", flat=True))
@@ -302,6 +354,10 @@ def _payment_create(*, student, cashier, method, lines, amount, reference, note,
     # finds the first receipt committed here.
     if idempotency_key and Receipt.objects.filter(idempotency_key=idempotency_key).exists():
         raise _AlreadyRecorded
+    # Under the lock on the student's enrollments: of two tabs paying at once, the second sees the first.
+    repeated = payment_repeat_find(student=student, total=total, now=now)
+    if repeated is not None and not confirm_repeat:
+        raise _repeat_refused(repeated)
     receipt = Receipt.objects.create(
         branch_id=student.branch_id,
         year=today.year,
@@ -338,6 +394,8 @@ def _payment_create(*, student, cashier, method, lines, amount, reference, note,
             "total": [None, str(total)],
             "method": [None, method],
             "lines": [None, {str(line.enrollment.pk): str(line.amount) for line in lines}],
+            # The cashier was shown this earlier receipt of the same amount and recorded anyway.
+            **({"repeat_confirmed": [None, repeated.number]} if repeated is not None else {}),
         },
     )
     _notify_payment(receipt, student_balance(student))

@@ -447,3 +447,61 @@ def test_bad_amounts_are_refused_with_an_arabic_error_and_write_nothing(
     receipt = Receipt.objects.get()
     assert receipt.total == Decimal("100.00")
     assert list(receipt.entries.values_list("enrollment_id", "amount")) == [(older.pk, Decimal("100.00"))]
+
+
+# --- two cashier tabs: "record again?" (issue 15) --------------------------------------------------
+
+
+def test_a_second_cashier_tab_is_asked_before_recording_the_same_amount_again(
+    page, receptionist, owing, log_in, problems, screenshot
+):
+    student, _older, _newer = owing
+    log_in(page, with_password(receptionist).username, PASSWORD)
+    url = f"/admin/core/receipt/cashier/{student.pk}/"
+    page.goto(url)
+    # A second tab of the same session, opened on the same student before the first one pays.
+    second = page.context.new_page()
+    second.on("console", problems.console)
+    second.on("pageerror", problems.page_error)
+    second.on("response", problems.response)
+    second.goto(url)
+
+    page.fill("#id_amount", "200")
+    with page.expect_navigation():
+        page.locator("#money-pay button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/admin/core/receipt/\d+/print/"))
+    first = Receipt.objects.get()
+
+    second.fill("#id_amount", "200")
+    second.fill("#id_note", "تبويب ثان")
+    with second.expect_navigation():
+        second.locator("#money-pay button[type=submit]").click()
+    second.wait_for_load_state("networkidle")
+    # Asked, not recorded: the first receipt is shown with its time, cashier, amount and print link.
+    assert Receipt.objects.count() == 1
+    question = second.locator("[data-repeat]")
+    expect(question).to_be_visible()
+    text = question.inner_text()
+    assert first.number in text and receptionist.username in text and "200.00" in text
+    assert second.locator("[data-repeat-print]").get_attribute("href").endswith(f"/receipt/{first.pk}/print/")
+    asked = arabic(
+        "Receipt %(number)s for the same amount (%(amount)s) was recorded for this student at %(time)s "
+        "by %(cashier)s. Record a second payment?"
+    ).split("%(number)s")[0]
+    assert asked.strip() in second.locator("#money-pay").inner_text()
+    expect(second.locator("#id_note")).to_have_value("تبويب ثان")
+    screenshot(second, "asked")
+
+    # Submitting again without the box asks again; with it ticked, the second payment is recorded.
+    with second.expect_navigation():
+        second.locator("#money-pay button[type=submit]").click()
+    assert Receipt.objects.count() == 1
+    second.get_by_label(arabic("Yes, record a second payment")).check()
+    with second.expect_navigation():
+        second.locator("#money-pay button[type=submit]").click()
+    expect(second).to_have_url(re.compile(r"/admin/core/receipt/\d+/print/"))
+    assert Receipt.objects.count() == 2
+    latest = Receipt.objects.exclude(pk=first.pk).get()
+    assert latest.total == Decimal("200.00") and latest.note == "تبويب ثان" and not latest.is_void
+    entry = AuditLog.objects.get(model=RECEIPT_MODEL, object_id=str(latest.pk))
+    assert entry.changes["repeat_confirmed"] == [None, first.number]

@@ -6,6 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
 
@@ -414,3 +415,95 @@ def test_receipts_are_dated_in_cairo_time(receptionist, student, two_groups):
         student=student, cashier=receptionist, amount="10", now=datetime.datetime(2026, 12, 31, 22, 30, tzinfo=utc)
     )
     assert new_year.number == "2027-000001"
+
+
+# --- a second payment of the same amount minutes later: "record again?" (issue 15) -------------------
+
+
+def test_a_second_payment_of_the_same_amount_within_minutes_is_asked_about(receptionist, student, two_groups):
+    first = payment_record(student=student, cashier=receptionist, amount="200", idempotency_key="tab-1")
+    with pytest.raises(ValidationError) as asked:
+        payment_record(student=student, cashier=receptionist, amount="200.00", idempotency_key="tab-2")
+    assert asked.value.code == "possible_duplicate"
+    assert asked.value.params["receipt_id"] == first.pk and asked.value.params["number"] == first.number
+    assert first.number in asked.value.messages[0]
+    assert Receipt.objects.count() == 1
+    assert LedgerEntry.objects.filter(entry_type=EntryType.PAYMENT).count() == 1
+    # Confirmed: recorded, with the next number (the refused try took none), and the audit says so.
+    second = payment_record(
+        student=student, cashier=receptionist, amount="200.00", idempotency_key="tab-2", confirm_repeat=True
+    )
+    assert second.pk != first.pk and second.sequence == first.sequence + 1
+    entry = AuditLog.objects.get(model="core.receipt", object_id=str(second.pk))
+    assert entry.changes["repeat_confirmed"] == [None, first.number]
+    assert "repeat_confirmed" not in AuditLog.objects.get(model="core.receipt", object_id=str(first.pk)).changes
+
+
+def test_a_double_click_returns_the_first_receipt_without_asking(receptionist, student, two_groups):
+    first = payment_record(student=student, cashier=receptionist, amount="200", idempotency_key="same-form")
+    again = payment_record(student=student, cashier=receptionist, amount="200", idempotency_key="same-form")
+    assert again.pk == first.pk and Receipt.objects.count() == 1
+
+
+def test_a_payment_by_lines_of_the_same_total_is_asked_about_too(receptionist, student, two_groups):
+    math, physics = two_groups
+    payment_record(student=student, cashier=receptionist, amount="350")
+    with pytest.raises(ValidationError) as asked:
+        payment_record(student=student, cashier=receptionist, lines=[(math, "200"), (physics, "150")])
+    assert asked.value.code == "possible_duplicate"
+
+
+def test_another_amount_another_student_or_a_voided_receipt_is_not_asked_about(
+    main_branch, receptionist, accountant, student, two_groups
+):
+    first = payment_record(student=student, cashier=receptionist, amount="200")
+    payment_record(student=student, cashier=receptionist, amount="150")  # another amount
+    sibling = make_student(main_branch)
+    enrollment_create(actor=None, student=sibling, group=two_groups[0].group, start_date=datetime.date(2026, 9, 1))
+    payment_record(student=sibling, cashier=receptionist, amount="200")  # another student
+    payment_void(receipt=first, actor=accountant, reason="typed for the wrong child")
+    payment_record(student=student, cashier=receptionist, amount="200")  # the first one was voided
+    assert Receipt.objects.count() == 4
+
+
+def test_the_question_lasts_ten_minutes(receptionist, student, two_groups):
+    start = datetime.datetime(2026, 11, 5, 10, 0, tzinfo=CAIRO)
+    with time_machine.travel(start, tick=False):
+        payment_record(student=student, cashier=receptionist, amount="200")
+    with time_machine.travel(start + datetime.timedelta(minutes=9, seconds=59), tick=False):
+        with pytest.raises(ValidationError) as asked:
+            payment_record(student=student, cashier=receptionist, amount="200")
+    assert asked.value.code == "possible_duplicate" and asked.value.params["time"] == "10:00"
+    with time_machine.travel(start + datetime.timedelta(minutes=10, seconds=1), tick=False):
+        payment_record(student=student, cashier=receptionist, amount="200")
+    assert Receipt.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_tabs_paying_at_once_record_once_and_ask_the_other(main_branch, receptionist):
+    """Two cashier tabs, two forms (two keys), the same amount, the same moment: the lock on the
+    student's enrollments makes the second see the first; PostgreSQL really races them."""
+    student = make_student(main_branch)
+    enrollment_create(actor=None, student=student, group=make_group(main_branch), start_date=datetime.date(2026, 9, 1))
+    barrier = threading.Barrier(2)
+    recorded, asked, errors = [], [], []
+
+    def tab(key):
+        try:
+            barrier.wait(timeout=30)
+            recorded.append(payment_record(student=student, cashier=receptionist, amount="10", idempotency_key=key).pk)
+        except ValidationError as error:
+            asked.append(error.code)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=tab, args=(key,)) for key in ("tab-a", "tab-b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(recorded) == 1 and asked == ["possible_duplicate"]
+    assert Receipt.objects.count() == 1

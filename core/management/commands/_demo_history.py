@@ -287,6 +287,7 @@ class DemoHistory:
             lines=lines,
             reference=reference,
             now=at,
+            confirm_repeat=True,  # history: every payment here is a real one, never a second tab
         )
         self.counts["receipts"] += 1
 
@@ -295,7 +296,9 @@ class DemoHistory:
         amount = Decimal(math.ceil(owed)) if owed > 0 else Decimal("0")
         if amount <= 0:
             return
-        payment_record(student=student, cashier=self.cashiers[student.branch_id], amount=amount, now=at)
+        payment_record(
+            student=student, cashier=self.cashiers[student.branch_id], amount=amount, now=at, confirm_repeat=True
+        )
         self.counts["receipts"] += 1
 
     def desk_time_today(self) -> datetime.datetime:
