@@ -250,7 +250,7 @@ def test_backup_before_migrate_takes_a_release_backup(demo_center, capsys):
 
 
 # The health checks run in a thread with its own connection: the rows must be committed.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_health_reports_the_age_of_the_last_verified_backup(client, storage_dirs):
     def backup_key() -> str:
         checks = client.get("/health/?format=json").json()
