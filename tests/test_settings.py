@@ -52,9 +52,16 @@ def test_unknown_app_env_is_refused():
 
 
 def test_check_deploy_with_production_settings_prints_no_issues():
-    result = run_django(["check", "--deploy", "--fail-level", "WARNING"])
+    result = run_django(["check", "--deploy", "--fail-level", "WARNING"], AWS_STORAGE_BUCKET_NAME="center-uploads")
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stderr
+
+
+def test_check_deploy_without_a_bucket_only_informs_that_uploads_stay_on_the_disk():
+    result = run_django(["check", "--deploy", "--fail-level", "WARNING"])
+    assert result.returncode == 0, result.stderr
+    assert "core.I001" in result.stdout + result.stderr
     assert "WARNING" not in result.stderr
 
 
