@@ -144,7 +144,8 @@ WSGI_APPLICATION = "project.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Overrides of unfold's own templates (its app comes first, so core/templates cannot).
+        "DIRS": [BASE_DIR / "core" / "unfold_overrides"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -505,7 +505,8 @@ class MessageTemplateForm(forms.ModelForm):
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(ModelAdmin):
     form = MessageTemplateForm
-    list_display = ["title_display", "key", "is_mandatory", "is_active", "updated_at"]
+    # The title names each template in the user's language; the key is the code's name for it.
+    list_display = ["title_display", "is_mandatory", "is_active", "updated_at"]
     list_filter = ["is_mandatory", "is_active"]
     search_fields = ["key", "name", "text_ar", "text_en"]
     change_form_after_template = "admin/messaging/template_preview.html"
@@ -516,14 +517,14 @@ class MessageTemplateAdmin(ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is not None and obj.is_system:
-            return ["key", "text_ar", "text_en", "is_mandatory", "is_active"]
+            return ["text_ar", "text_en", "is_mandatory", "is_active"]  # titled by its kind, not its key
         return ["key", "name", "text_ar", "text_en", "is_mandatory", "is_active"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         # A system template's key is what the code sends; whether it is mandatory is the rule (R3, R6).
-        return ["key", "is_mandatory"] if obj.is_system else ["key"]
+        return ["is_mandatory"] if obj.is_system else ["key"]
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_system:

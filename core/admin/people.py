@@ -168,6 +168,7 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, UploadErrorsMixin, Fol
     # The desk's home: balance and the everyday buttons above the form (student_desk_context).
     change_form_outer_before_template = "admin/core/student_desk.html"
     actions = ["print_cards"]
+    # Record payment: unfold's button at the top of the page, beside the desk bar (student_desk.html).
     actions_detail = ["record_payment"]
     readonly_fields = ["created_at"]
 
@@ -289,11 +290,9 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, UploadErrorsMixin, Fol
         from core.services.payments import student_balance
 
         user = request.user
-        desk = {"balance": None, "payment_url": None, "card_url": None, "receipt_url": None}
+        desk = {"balance": None, "card_url": None, "receipt_url": None}
         if EnrollmentInline._sees_money(user):
             desk["balance"] = balance_words(student_balance(student))
-        if user.has_perm("core.record_payment"):
-            desk["payment_url"] = reverse("admin:core_receipt_record", args=[student.pk])
         if user.has_perm("core.print_cards"):
             desk["card_url"] = student_cards_url(ids=[student.pk])
         if user.has_perm("core.view_receipt"):

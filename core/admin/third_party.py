@@ -72,9 +72,29 @@ for model in (Schedule, Success, Failure, OrmQ):
         admin.site.unregister(model)
 
 
+# The background jobs of core/schedules.py by their stored name, as staff read them.
+JOB_TITLES = {
+    "tasks heartbeat": _("Worker heartbeat"),
+    "generate sessions": _("Generate the coming sessions"),
+    "send due messages": _("Send due WhatsApp messages"),
+    "clean up old messages": _("Clean up old messages"),
+    "delete old import uploads": _("Delete old import uploads"),
+    "auto-cancel sessions without a teacher": _("Auto-cancel classes without a teacher"),
+    "mark absences of ended sessions": _("Mark absences of ended classes"),
+    "daily backup": _("Daily backup"),
+    "payment reminders": _("Payment reminders"),
+}
+
+
 @admin.register(Schedule)
 class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
-    pass
+    # The job's title in the user's language instead of its stored name and Python function.
+    list_display = ("job", "schedule_type", "repeats", "next_run", "get_last_run", "get_success")
+    list_display_links = ("job",)
+
+    @admin.display(description=_("Job"), ordering="name")
+    def job(self, schedule: Schedule) -> str:
+        return JOB_TITLES.get(schedule.name, schedule.name)
 
 
 @admin.register(Success)

@@ -128,7 +128,8 @@ def test_student_page_shows_balance_and_the_desks_buttons(client_as, receptionis
     html = page.content.decode()
     desk = re.search(r"<div class=\"desk-bar\".*?</div>\s*</div>", html, re.S).group(0)
     assert "data-balance" in desk
-    assert reverse("admin:core_receipt_record", args=[student.pk]) in desk
+    # Record payment is unfold's button at the top of the same page.
+    assert reverse("admin:core_student_record_payment", args=[student.pk]) in html
     assert f"/admin/print/cards/students/?ids={student.pk}" in desk or f"ids={student.pk}" in desk
     assert reverse("admin:core_receipt_print", args=[receipt.pk]) in desk
 
@@ -137,7 +138,7 @@ def test_door_supervisor_sees_no_balance_or_money_buttons_on_the_student_page(cl
     student = make_student(main_branch)
     html = client_as(supervisor).get(reverse("admin:core_student_change", args=[student.pk])).content.decode()
     assert "data-balance" not in html
-    assert 'data-desk="payment"' not in html
+    assert reverse("admin:core_student_record_payment", args=[student.pk]) not in html
     assert 'data-desk="receipt"' not in html
 
 

@@ -19,6 +19,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "e2e-pass-2026"
 
+# Runs in every page before its own scripts (injected by the browser, not subject to the page's CSP).
+CSP_VIOLATIONS_TO_CONSOLE = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Content Security Policy violation: ${event.violatedDirective} blocked ${event.blockedURI}`
+    + ` at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
 
 @pytest.fixture(scope="session")
 def browser() -> Browser:
@@ -55,6 +63,8 @@ def new_page(browser, live_server, problems):
         context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1366, "height": 860})
         context.set_default_timeout(10_000)
         contexts.append(context)
+        # A CSP violation is reported as a console error too; the event names the directive and URL.
+        context.add_init_script(CSP_VIOLATIONS_TO_CONSOLE)
         page = context.new_page()
         page.on("console", problems.console)
         page.on("pageerror", problems.page_error)
