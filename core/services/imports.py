@@ -37,6 +37,7 @@ from core.models import (
     Enrollment,
     FeePeriod,
     FeePlan,
+    Gender,
     Grade,
     Group,
     Guardian,
@@ -171,6 +172,7 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "grade", gettext_lazy("Grade"), "الصف", ("الصف الدراسي", "السنة الدراسية", "المرحلة", "grade", "class", "year")
     ),
+    Column("gender", gettext_lazy("Gender"), "النوع", ("الجنس", "ذكر/أنثى", "gender", "sex"), example="ذكر"),
     Column("school", gettext_lazy("School"), "المدرسة", ("school",)),
     Column(
         "groups",
@@ -196,6 +198,16 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
 
 # Columns our own error report adds: accepted on re-upload and ignored without a warning.
 IGNORED_HEADERS = ("الأخطاء", "errors", "error", "خطأ", "#", "م", "مسلسل", "no")
+
+# What people write in a gender column (folded by header_key), in Arabic and English.
+GENDER_ALIASES = {
+    header_key(text): value
+    for value, texts in (
+        (Gender.MALE, ("ذكر", "ولد", "ابن", "طالب", "male", "m", "boy")),
+        (Gender.FEMALE, ("أنثى", "انثى", "بنت", "ابنة", "طالبة", "female", "f", "girl")),
+    )
+    for text in texts
+}
 
 # Spellings of grades people type besides the labels (in any language) and the codes.
 GRADE_ALIASES = {
@@ -624,6 +636,7 @@ class StudentRow:
     guardian2_name: str = ""
     guardian2_phone: str = ""
     grade: str = ""
+    gender: str = ""  # empty: male for a new student, unchanged for an existing one
     school: str = ""
     notes: str = ""
     group_codes: list[str] = field(default_factory=list)
@@ -694,6 +707,13 @@ class StudentImporter:
                     values.title("grade"),
                     _("Unknown grade “%(value)s”. Use one of: %(choices)s.")
                     % {"value": raw_grade, "choices": "، ".join(str(label) for _v, label in Grade.choices)},
+                )
+        if values["gender"]:
+            row.gender = GENDER_ALIASES.get(header_key(values["gender"]), "")
+            if not row.gender:
+                outcome.error(
+                    values.title("gender"),
+                    _("Unknown gender “%(value)s”. Write ذكر or أنثى.") % {"value": values["gender"]},
                 )
         row.school = name_clean(values["school"])
         row.notes = values["notes"].strip()
@@ -861,7 +881,7 @@ class StudentImporter:
 
     def _student_diff(self, row: StudentRow, student: Student, phones: set[str], groups, enrollments) -> None:
         changes = {}
-        for name in ("phone", "grade", "school", "notes"):
+        for name in ("phone", "grade", "gender", "school", "notes"):
             value = getattr(row, name)
             if value and value != getattr(student, name):
                 changes[name] = value
@@ -935,6 +955,7 @@ class StudentImporter:
                 phone=row.phone,
                 branch=self.branch,
                 grade=row.grade,
+                gender=row.gender or Gender.MALE,
                 school=row.school,
                 notes=row.notes,
             )
@@ -1003,6 +1024,7 @@ class StudentImporter:
                 "phone": [None, student.phone],
                 "branch": [None, student.branch_id],
                 "grade": [None, student.grade],
+                "gender": [None, student.gender],
                 "school": [None, student.school],
                 "notes": [None, student.notes],
                 "guardians": [None, [phone for phone, _primary in row.new_links]],
