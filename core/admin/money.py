@@ -57,6 +57,7 @@ from core.models import (
 from core.normalize import digits_ascii, search_key
 from core.scoping import branch_ids_visible, is_teacher_only, scope_by_branch
 from core.selectors.money import (
+    defaulters_owed,
     enrollments_payable,
     enrollments_with_balance,
     money_round,
@@ -628,32 +629,34 @@ class ReceiptAdmin(MoneyPermissionsMixin, CenterExportMixin, CenterModelAdmin):
         primary_phone = StudentGuardian.objects.filter(student=OuterRef("pk"), is_primary=True).values(
             "guardian__phone"
         )[:1]
-        students = (
-            students_with_balance(self._students(request))
-            .filter(owed__gt=0)
-            .annotate(guardian_phone=Subquery(primary_phone))
-            .select_related("branch")
-            .order_by("-owed", "full_name")
-        )
         group_id = request.GET.get("group", "")
-        if group_id.isdigit():
-            students = students.filter(enrollments__group_id=int(group_id), enrollments__is_active=True)
+        owing = defaulters_owed(self._students(request), group_id=int(group_id) if group_id.isdigit() else None)
         export = request.GET.get("export", "")
         if export in {"xlsx", "csv"}:  # every defaulter, not one page (SPEC §4: reports export too)
-            rows = list(students[:DEFAULTERS_EXPORT_LIMIT])
+            owed_rows = list(owing[:DEFAULTERS_EXPORT_LIMIT])
             page = None
         else:
-            # No total count: counting would sum every student's ledger a second time.
+            # No total count: a page and whether there is a next one.
             raw_page = request.GET.get("page", "1")
             number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
             start = (number - 1) * DEFAULTERS_PER_PAGE
-            rows = list(students[start : start + DEFAULTERS_PER_PAGE + 1])
+            owed_rows = list(owing[start : start + DEFAULTERS_PER_PAGE + 1])
             page = {
                 "number": number,
                 "previous": number - 1 if number > 1 else None,
-                "next": number + 1 if len(rows) > DEFAULTERS_PER_PAGE else None,
+                "next": number + 1 if len(owed_rows) > DEFAULTERS_PER_PAGE else None,
             }
-            rows = rows[:DEFAULTERS_PER_PAGE]
+            owed_rows = owed_rows[:DEFAULTERS_PER_PAGE]
+        by_id = (
+            Student.objects.annotate(guardian_phone=Subquery(primary_phone))
+            .select_related("branch")
+            .in_bulk([row["student_id"] for row in owed_rows])
+        )
+        rows = []
+        for row in owed_rows:
+            student = by_id[row["student_id"]]
+            student.owed = row["owed"]
+            rows.append(student)
         # Unpaid sessions per student: the owing session-group enrollments of this page, one query.
         session_rows = (
             enrollments_with_balance(

@@ -166,3 +166,20 @@ def enrollments_payable(student) -> list[Enrollment]:
     return [
         row for row in rows.order_by("-is_active", "group__code", "start_date", "id") if row.is_active or row.owed > 0
     ]
+
+
+def defaulters_owed(students: QuerySet, *, group_id: int | None = None) -> QuerySet:
+    """``{"student_id", "owed"}`` for the students of ``students`` who owe, most owed first.
+
+    One aggregate over the enrollments that owe (their kept balance is below zero): the report
+    never evaluates a balance for the students who owe nothing, however many there are."""
+    owing = Enrollment.objects.filter(ledger_balance__lt=0, student__in=students)
+    if group_id is not None:
+        owing = owing.filter(
+            student__in=Enrollment.objects.filter(group_id=group_id, is_active=True).values("student_id")
+        )
+    return (
+        owing.values("student_id")
+        .annotate(owed=Sum(-F("ledger_balance"), output_field=_MONEY))
+        .order_by("-owed", "student__full_name", "student_id")
+    )

@@ -143,3 +143,35 @@ def test_every_money_service_at_once_leaves_every_kept_balance_equal_to_the_ledg
     assert LedgerEntry.objects.count() > len(receipts) * 2
     assert ledger_balances_check() == []
     assert session.attendances.count() == len(students)
+
+
+def test_defaulters_are_read_from_the_owing_enrollments_most_owed_first(main_branch, receptionist):
+    from core.models import Student
+    from core.selectors.money import defaulters_owed
+
+    group = make_group(main_branch, fee="50.00", fee_period=FeePeriod.SESSION)
+    other = make_group(main_branch, fee="50.00", fee_period=FeePeriod.SESSION)
+    owing = {}
+    for name, amounts in (("small", ["20.00"]), ("big", ["50.00", "40.00"]), ("paid", [])):
+        student = make_student(main_branch, name=name)
+        for each, amount in zip((group, other), amounts, strict=False):
+            enrollment = enrollment_create(
+                actor=None, student=student, group=each, start_date=datetime.date(2026, 9, 1)
+            )
+            LedgerEntry.objects.create(
+                enrollment=enrollment,
+                entry_type=EntryType.CHARGE,
+                amount=Decimal(amount),
+                date=datetime.date(2026, 11, 2),
+                source="door",
+            )
+        owing[name] = student
+    credit = enrollment_create(actor=None, student=owing["paid"], group=group, start_date=datetime.date(2026, 9, 1))
+    payment_record(student=owing["paid"], cashier=receptionist, lines=[(credit, "30.00")])
+    rows = list(defaulters_owed(Student.objects.all()))
+    assert rows == [
+        {"student_id": owing["big"].pk, "owed": Decimal("90.00")},
+        {"student_id": owing["small"].pk, "owed": Decimal("20.00")},
+    ]
+    in_other = list(defaulters_owed(Student.objects.all(), group_id=other.pk))
+    assert [row["student_id"] for row in in_other] == [owing["big"].pk]
