@@ -183,7 +183,14 @@ class CenterExportMixin(ExportMixin):
     import_export_change_list_template = "admin/imports/change_list.html"
 
     def get_export_resource_classes(self, request):
-        return [self.export_resource_class or resource_for(self.model)]
+        resource = self.export_resource_class or resource_for(self.model)
+        hides_pay_terms = getattr(self, "_hides_pay_terms", None)  # CenterModelAdmin's rule
+        if hides_pay_terms is not None and hides_pay_terms(request):
+            # The same columns the page hides (teachers' pay terms) stay out of the file too.
+            shown = [name for name in resource._meta.fields if name not in self.pay_term_fields]
+            meta = type("Meta", (resource.Meta,), {"fields": shown, "export_order": shown})
+            resource = type(resource.__name__, (resource,), {"Meta": meta, "__module__": resource.__module__})
+        return [resource]
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)

@@ -221,3 +221,24 @@ def test_cashier_filter_offers_a_receptionist_only_himself_and_the_accountant_th
         str(receptionist.pk),
         str(manager.pk),
     }
+
+
+@pytest.mark.parametrize("role", sorted(SEES_PAY_TERMS))
+def test_teacher_and_group_exports_leave_pay_terms_to_who_settles_teachers(request, client, role, records):
+    import csv
+    import io
+
+    from django.utils import translation
+
+    from core.models import Group
+
+    client.force_login(request.getfixturevalue(role))
+    for model, fields in ((Teacher, ("default_pay_scheme", "default_pay_rate")), (Group, ("pay_scheme", "pay_rate"))):
+        name = model._meta.model_name
+        response = client.post(reverse(f"admin:core_{name}_export"), {"format": "1", "resource": "0"})
+        assert response.status_code == 200 and "text/csv" in response["Content-Type"]
+        header = next(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        with translation.override("ar"):
+            pay_columns = {str(model._meta.get_field(field).verbose_name) for field in fields}
+        assert (pay_columns <= set(header)) is SEES_PAY_TERMS[role], (name, header)
+        assert bool(pay_columns & set(header)) is SEES_PAY_TERMS[role], (name, header)
