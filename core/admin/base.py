@@ -1,8 +1,11 @@
 """What every center admin shares: branch/teacher scoping and audited saves through services."""
 
+import functools
+from collections.abc import Callable
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.db.models import ProtectedError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import DecimalField, ProtectedError
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -10,8 +13,33 @@ from unfold.admin import ModelAdmin, TabularInline
 from core.admin.perf import FastCountMixin
 from core.roles import may_see_pay_terms
 from core.scoping import is_teacher_only, scope_by_branch, scope_by_teacher
+from core.selectors.money import money_text
 from core.services.records import record_delete, record_save
 from core.storage import UploadFailed
+
+
+@functools.cache
+def _money_column(model, name) -> Callable | None:
+    """A list column for an amount field (two decimal places) that groups its thousands in both
+    languages ("1,250.00"), as receipts and reports do; None for any other column. Django's own
+    grouping (USE_THOUSAND_SEPARATOR) would group ids and codes too."""
+    if not isinstance(name, str):
+        return None
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if not isinstance(field, DecimalField) or field.decimal_places != 2:
+        return None
+
+    def column(obj):
+        value = getattr(obj, name)
+        return "-" if value is None else money_text(value)
+
+    column.short_description = field.verbose_name
+    column.admin_order_field = name
+    column.__name__ = name
+    return column
 
 
 class CenterModelAdmin(FastCountMixin, ModelAdmin):
@@ -46,7 +74,9 @@ class CenterModelAdmin(FastCountMixin, ModelAdmin):
 
     def get_list_display(self, request):
         shown = super().get_list_display(request)
-        return [name for name in shown if name not in self.pay_term_fields] if self._hides_pay_terms(request) else shown
+        if self._hides_pay_terms(request):
+            shown = [name for name in shown if name not in self.pay_term_fields]
+        return [_money_column(self.model, name) or name for name in shown]
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)

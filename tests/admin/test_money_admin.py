@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.models import (
     AuditLog,
@@ -21,7 +21,7 @@ from core.models import (
 )
 from core.services.enrollments import enrollment_create
 from core.services.payments import payment_record, payment_void
-from core.services.settlements import settlement_approve, settlement_pay, settlement_run
+from core.services.settlements import settlement_approval_blocker, settlement_approve, settlement_pay, settlement_run
 from tests.admin.test_cards import STRICT_POLICY
 from tests.factories import make_group, make_student, make_teacher
 from tests.test_security import parse_csp
@@ -502,10 +502,13 @@ def test_approve_button_says_the_month_has_not_ended_yet(client_as, owner, accou
     this_month = timezone.localdate().replace(day=1)
     settlement = settlement_run(teacher=teacher, month=this_month, actor=accountant)
     client = client_as(owner)
+    with translation.override("ar"):
+        why = settlement_approval_blocker(settlement)
+        confirm = translation.gettext("Yes, I'm sure")
     page = client.get(reverse("admin:core_settlement_approve", args=[settlement.pk])).content.decode()
-    assert "has not ended yet" in page and "Yes, I&#x27;m sure" not in page
+    assert why in page and 'class="money-blocked"' in page and confirm not in page
     change = client.get(reverse("admin:core_settlement_change", args=[settlement.pk])).content.decode()
-    assert "has not ended yet" in change
+    assert why in change
     response = client.post(reverse("admin:core_settlement_approve", args=[settlement.pk]), follow=True)
     assert [m.level_tag for m in response.context["messages"]] == ["error"]
     settlement.refresh_from_db()

@@ -50,3 +50,15 @@ def test_the_settlement_run_button_says_what_it_does(client_as, accountant):
     html = client_as(accountant).get(reverse("admin:core_settlement_run_month")).content.decode()
     assert "احسب تسويات المدرسين لهذا الشهر" in html
     assert ">حفظ<" not in html
+
+
+def test_amount_columns_of_every_list_group_their_thousands(client_as, owner, receptionist, main_branch):
+    group = make_group(main_branch, fee="1250.00")
+    student = make_student(main_branch)
+    enrollment = enrollment_create(actor=None, student=student, group=group)
+    payment_record(student=student, cashier=receptionist, lines=[(enrollment, "12500.50")])
+    client = client_as(owner)
+    for url in ("admin:core_receipt_changelist", "admin:core_ledgerentry_changelist", "admin:core_group_changelist"):
+        page = client.get(reverse(url)).content.decode()
+        assert "12,500.50" in page or "1,250.00" in page, url
+    assert "12500.50" not in client.get(reverse("admin:core_receipt_changelist")).content.decode()
