@@ -176,7 +176,7 @@ DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 # since a settlement run or a dump may rightly take long. 0 turns a bound off (e.g. behind a
 # pooler in transaction mode, which refuses startup options). A frozen server enforces nothing:
 # the door's endpoints also cut their own connection after KIOSK_DB_DEADLINE_SECONDS (core/db_deadline.py).
-DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 3000)
 KIOSK_DB_DEADLINE_SECONDS = env_int("KIOSK_DB_DEADLINE_SECONDS", 3)
