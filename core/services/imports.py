@@ -533,6 +533,25 @@ def _no_rows() -> ImportFileError:
     )
 
 
+def _sheet_data_rows(importer, sheet: Sheet, result: "ImportResult") -> list[tuple]:
+    """The rows under the header of every worksheet that has this import's columns, as
+    ``(sheet name or "", header, row number, cells)``; notes and ignored columns go on ``result``.
+    Refuses a file whose header has no row under it."""
+    parts, result.notes = sheet_parts(sheet, importer.columns)
+    importer.header = parts[0][1]
+    result.ignored_columns = _ignored(parts)
+    several = len(parts) > 1
+    data_rows = [
+        (worksheet.name if several else "", header, number, cells)
+        for worksheet, header in parts
+        for number, cells in worksheet.rows
+        if number > header.last_row
+    ]
+    if not any(any(cells) for *_where, cells in data_rows):
+        raise _no_rows()
+    return data_rows
+
+
 ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
 
 
@@ -1070,18 +1089,7 @@ class StudentImporter:
 
     def run(self, sheet: Sheet, *, apply: bool, progress: Callable[[int, int], None] | None = None) -> ImportResult:
         result = ImportResult()
-        parts, result.notes = sheet_parts(sheet, self.columns)
-        self.header = parts[0][1]
-        result.ignored_columns = _ignored(parts)
-        several = len(parts) > 1
-        data_rows = [
-            (worksheet.name if several else "", header, number, cells)
-            for worksheet, header in parts
-            for number, cells in worksheet.rows
-            if number > header.last_row
-        ]
-        if not any(any(cells) for *_where, cells in data_rows):
-            raise _no_rows()
+        data_rows = _sheet_data_rows(self, sheet, result)
         if apply:
             student_registrations_lock()  # plan and write with no registration in between (R12)
         parsed: list[StudentRow] = []
@@ -1340,18 +1348,7 @@ class RowwiseImporter:
 
     def run(self, sheet: Sheet, *, apply: bool, progress: Callable[[int, int], None] | None = None) -> ImportResult:
         result = ImportResult()
-        parts, result.notes = sheet_parts(sheet, self.columns)
-        self.header = parts[0][1]
-        result.ignored_columns = _ignored(parts)
-        several = len(parts) > 1
-        data_rows = [
-            (worksheet.name if several else "", header, number, cells)
-            for worksheet, header in parts
-            for number, cells in worksheet.rows
-            if number > header.last_row
-        ]
-        if not any(any(cells) for *_where, cells in data_rows):
-            raise _no_rows()
+        data_rows = _sheet_data_rows(self, sheet, result)
         with transaction.atomic():
             for sheet_name, header, number, cells in data_rows:
                 if not any(cells):
