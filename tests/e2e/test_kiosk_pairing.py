@@ -136,6 +136,8 @@ def test_a_wrong_pairing_link_is_refused_and_cleared_from_the_address(page, door
 def test_a_revoked_kiosk_shows_the_token_form_with_the_reason(page, door_now, problems):
     (student, _other), token = door_now
     problems.expect(r"HTTP 401 POST .*/kiosk/scan/")
+    # A roster refresh that falls after the revoke is refused too (and says so the same way).
+    problems.expect(r"HTTP 401 GET .*/kiosk/roster/")
     problems.expect(r"status of 401")
     pair(page, token)
     kiosk_revoke(actor=None, kiosk=Kiosk.objects.get())
