@@ -142,7 +142,11 @@ def test_every_money_service_at_once_leaves_every_kept_balance_equal_to_the_ledg
     assert errors == []
     assert LedgerEntry.objects.count() > len(receipts) * 2
     assert ledger_balances_check() == []
-    assert session.attendances.count() == len(students)
+    # Who was admitted depends on the race (a void may land before the payment that pays the
+    # class); what must hold is that every charge posted moved its balance.
+    assert LedgerEntry.objects.filter(entry_type=EntryType.CHARGE, session=session).count() == (
+        session.attendances.count()
+    )
 
 
 def test_defaulters_are_read_from_the_owing_enrollments_most_owed_first(main_branch, receptionist):
