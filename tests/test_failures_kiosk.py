@@ -166,7 +166,8 @@ def test_the_deadline_cuts_a_database_call_that_does_not_answer():
     with connection.cursor() as cursor:  # the server side still sleeps: end it
         cursor.execute("SELECT pg_terminate_backend(%s)", [outcome["backend"]])
     assert isinstance(outcome.get("error"), OperationalError)
-    assert outcome["fired"] and outcome["seconds"] < 3
+    assert outcome["fired"]
+    assert outcome["seconds"] < 6  # cut at 1 s; the server would have slept 20 s (slack for a loaded machine)
 
 
 def test_no_deadline_when_it_is_zero():
