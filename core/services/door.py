@@ -56,10 +56,10 @@ def _charge_undo(charge: LedgerEntry, *, actor, reason: str, source: str, now: d
 def _next_admitted_session(charge: LedgerEntry, *, leaving_session_id: int) -> Session | None:
     """The enrollment's earliest other admitted attendance in the month a monthly charge is for,
     at a session that is not cancelled: where that month's charge belongs once it leaves a session."""
+    from core.services.settlements import month_after
+
     month = charge.period_month
-    following = (
-        month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
-    )
+    following = month_after(month)
     return (
         Session.objects.filter(
             attendances__enrollment_id=charge.enrollment_id,
