@@ -148,11 +148,15 @@ def test_the_deadline_cuts_a_database_call_that_does_not_answer():
 
     def stalled_request():
         # A thread of its own: its own connection, as a gunicorn thread has.
+        # Open the connection first, as a gunicorn thread has it open before the request: on a
+        # loaded machine connecting alone can take longer than the 1 s deadline, and a deadline
+        # that fires before there is a socket has nothing to cut.
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            outcome["backend"] = cursor.fetchone()[0]
         started = time.monotonic()
         try:
             with database_deadline(1) as fired, connections["default"].cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                outcome["backend"] = cursor.fetchone()[0]
                 cursor.execute("SELECT pg_sleep(20)")
         except OperationalError as exc:
             outcome["error"] = exc
