@@ -10,18 +10,18 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
-# Requests are logged once, as structured lines, by core.middleware.RequestLogMiddleware.
+# Requests are logged once, as structured lines, by core.web.middleware.RequestLogMiddleware.
 accesslog = None
 errorlog = "-"
 # Addresses whose X-Forwarded-Proto gunicorn believes: only a proxy on this machine unless set.
 # A PaaS router reaches the dyno from changing addresses and is its only way in: set "*" there
-# (app.json, render.yaml and fly.toml do). The client address is core/http.py's business.
+# (app.json, render.yaml and fly.toml do). The client address is core/web/http.py's business.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 max_requests = 2000
 max_requests_jitter = 200
 
 
-# /metrics (core/metrics.py): each worker process counts its own requests; prometheus-client's
+# /metrics (core/ops/metrics.py): each worker process counts its own requests; prometheus-client's
 # multiprocess mode keeps the counts in files in this folder so one scrape sees every worker.
 # Set before the workers start (they inherit it); a fresh temporary folder unless configured.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="syseducore-metrics-"))

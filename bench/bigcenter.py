@@ -173,8 +173,8 @@ def history_build(*, scale: float) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from core.access.roles import Role
     from core.models import Kiosk, User
-    from core.roles import Role
 
     today = timezone.localdate()
     with connection.cursor() as cursor:

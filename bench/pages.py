@@ -61,8 +61,8 @@ def owner_session_cookie() -> tuple[str, str]:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import Group
 
+    from core.access.roles import Role
     from core.models import User
-    from core.roles import Role
 
     owner, _created = User.objects.get_or_create(
         username="bench-owner", defaults={"is_staff": True, "is_superuser": True, "language": "ar"}

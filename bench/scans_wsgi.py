@@ -20,8 +20,8 @@ from django.http import JsonResponse  # noqa: E402
 from django.urls import clear_url_caches, path  # noqa: E402
 from django.views.decorators.cache import never_cache  # noqa: E402
 
-from core.kiosk import KIOSK_HEADER  # noqa: E402
 from core.services.kiosks import kiosk_from_token  # noqa: E402
+from core.web.kiosk_api import KIOSK_HEADER  # noqa: E402
 from project import urls  # noqa: E402
 
 

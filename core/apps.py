@@ -11,7 +11,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
-        from core import checks, roles  # noqa: F401 - importing registers the checks
+        from core.access import roles
+        from core.ops import checks  # noqa: F401
 
         # unfold's login page plus a language switch. unfold comes before core in INSTALLED_APPS,
         # so a template named admin/login.html here would never be found; name ours instead.
@@ -21,4 +22,4 @@ class CoreConfig(AppConfig):
 
         # Runs after Django's own create_permissions (auth is ready first), so every
         # permission a role names already exists.
-        post_migrate.connect(roles.sync_after_migrate, sender=self, dispatch_uid="core.roles.sync")
+        post_migrate.connect(roles.sync_after_migrate, sender=self, dispatch_uid="core.access.roles.sync")

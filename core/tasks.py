@@ -1,6 +1,6 @@
 """django-q2 entry points: thin functions that load ids and call services."""
 
-from core.health import heartbeat_record
+from core.ops.health import heartbeat_record
 from core.services import messaging
 
 

@@ -102,16 +102,16 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "import_export",
-    "core.i18n_thirdparty.AxesConfig",  # axes with a translated app name
+    "core.web.i18n_thirdparty.AxesConfig",  # axes with a translated app name
     "csp",
     "django_q",
     "core",
 ]
 
 MIDDLEWARE = [
-    # First, so latency and query counts cover the whole stack (core/metrics.py).
-    "core.metrics.MetricsMiddleware",
-    "core.middleware.RequestLogMiddleware",
+    # First, so latency and query counts cover the whole stack (core/ops/metrics.py).
+    "core.ops.metrics.MetricsMiddleware",
+    "core.web.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Pages compressed (a 25-row list: ~250 KB to ~15 KB). BREACH needs a secret in a compressed page
     # beside text the attacker chooses: the CSRF token is masked afresh in every response (Django),
@@ -119,18 +119,18 @@ MIDDLEWARE = [
     # 4.2+), so response sizes do not leak page content. Static files come pre-compressed from
     # whitenoise (CompressedManifestStaticFilesStorage) and are skipped here (Content-Encoding set).
     "django.middleware.gzip.GZipMiddleware",
-    "core.middleware.PermissionsPolicyMiddleware",
+    "core.web.middleware.PermissionsPolicyMiddleware",
     # /health/ and /health/tasks/ answer here, before CommonMiddleware's ALLOWED_HOSTS check:
-    # PaaS probes send the container's address as Host (core/health.py).
-    "core.health.HealthProbeMiddleware",
+    # PaaS probes send the container's address as Host (core/ops/health.py).
+    "core.ops.health.HealthProbeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "core.middleware.UserLanguageMiddleware",
-    "core.middleware.IdleSessionMiddleware",
-    "core.middleware.LoginRateLimitMiddleware",
+    "core.web.middleware.UserLanguageMiddleware",
+    "core.web.middleware.IdleSessionMiddleware",
+    "core.web.middleware.LoginRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -175,7 +175,7 @@ DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 # statement and each lock wait on the server; the worker, migrations and backups run unbounded,
 # since a settlement run or a dump may rightly take long. 0 turns a bound off (e.g. behind a
 # pooler in transaction mode, which refuses startup options). A frozen server enforces nothing:
-# the door's endpoints also cut their own connection after KIOSK_DB_DEADLINE_SECONDS (core/db_deadline.py).
+# the door's endpoints also cut their own connection after KIOSK_DB_DEADLINE_SECONDS (core/ops/db_deadline.py).
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 3000)
@@ -236,15 +236,15 @@ SESSION_COOKIE_SAMESITE = "Lax"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = ["username"]
-AXES_LOCKOUT_CALLABLE = "core.views.lockout_response"  # translated page naming the retry time
+AXES_LOCKOUT_CALLABLE = "core.web.views.lockout_response"  # translated page naming the retry time
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.web.http.client_ip"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
 # axes warns when the lock key lacks the IP. Locking by IP would lock a whole front desk that
 # shares one connection; per-address abuse is capped by LoginRateLimitMiddleware instead.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-# Reverse proxies in front of the app whose X-Forwarded-For is believed (core/http.py). None by
+# Reverse proxies in front of the app whose X-Forwarded-For is believed (core/web/http.py). None by
 # default: a server reached directly would let any client write its own address there and slip
 # past the login and kiosk rate limits. Behind a PaaS router set 1 (app.json, render.yaml and
 # fly.toml do); behind a load balancer and the router, 2.
@@ -271,7 +271,7 @@ if PRODUCTION:
 
 # django-csp 4: the admin policy measured in STACK-NOTES.md. unfold's Alpine build needs
 # 'unsafe-eval'; its two inline <style> blocks need 'unsafe-inline' in style-src-elem only.
-# Our own pages (kiosk, print) replace this with a stricter policy (core/csp.py).
+# Our own pages (kiosk, print) replace this with a stricter policy (core/web/csp.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -323,7 +323,7 @@ S3_OPTIONS = {
     "file_overwrite": False,
 }
 STORAGES = {
-    "default": {"BACKEND": "core.storage.PrivateMediaS3Storage", "OPTIONS": {**S3_OPTIONS, "location": "media"}}
+    "default": {"BACKEND": "core.ops.storage.PrivateMediaS3Storage", "OPTIONS": {**S3_OPTIONS, "location": "media"}}
     if AWS_STORAGE_BUCKET_NAME
     else {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "backups": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**S3_OPTIONS, "location": "backups"}}
@@ -369,7 +369,7 @@ TASK_HEARTBEAT_MAX_AGE_SECONDS = env_int("TASK_HEARTBEAT_MAX_AGE_SECONDS", 180)
 # (under the PaaS's grace period: Heroku sends SIGKILL 30 s after SIGTERM).
 WORKER_STOP_SECONDS = env_int("WORKER_STOP_SECONDS", 20)
 
-# --- Metrics: /metrics for Prometheus, off (404) unless a token is set (core/metrics.py) ---------
+# --- Metrics: /metrics for Prometheus, off (404) unless a token is set (core/ops/metrics.py) ---------
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- WhatsApp messages (SPEC.md R10) --------------------------------------------------------------
@@ -390,8 +390,8 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "core.logging.RequestContextFilter"}},
-    "formatters": {"line": {"()": "core.logging.LineFormatter"}},
+    "filters": {"request_context": {"()": "core.ops.logging.RequestContextFilter"}},
+    "formatters": {"line": {"()": "core.ops.logging.LineFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
@@ -422,11 +422,11 @@ UNFOLD = {
     "SITE_SUBHEADER": _("Tutoring center"),
     "SITE_URL": None,  # no "View site" link: the admin is the whole site
     "SITE_SYMBOL": "school",
-    "SITE_LOGO": "core.branding.site_logo",
+    "SITE_LOGO": "core.web.branding.site_logo",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,
-    "ENVIRONMENT": "core.branding.environment_badge",
+    "ENVIRONMENT": "core.web.branding.environment_badge",
     "DASHBOARD_CALLBACK": "core.selectors.dashboard.dashboard_callback",
     "STYLES": [
         lambda request: static("core/fonts/fonts.css"),
@@ -450,7 +450,7 @@ UNFOLD = {
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,
-        "navigation": "core.navigation.sidebar",
+        "navigation": "core.web.navigation.sidebar",
     },
     "LOGIN": {"redirect_after": reverse_lazy("admin:index")},
 }

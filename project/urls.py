@@ -5,12 +5,15 @@ from django.urls import path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from core import kiosk, kiosk_sw, media, views
 from core.admin import cards as print_cards
 from core.admin import door_boards
 from core.admin import timetable as timetable_views
-from core.health import TasksHealthView, WebHealthView
-from core.metrics import metrics_view
+from core.ops import media
+from core.ops.health import TasksHealthView, WebHealthView
+from core.ops.metrics import metrics_view
+from core.web import kiosk_api as kiosk
+from core.web import kiosk_worker as kiosk_sw
+from core.web import views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -19,7 +22,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("core/logo.svg"), permanent=False)),
     path("health/", WebHealthView.as_view(), name="health"),
     path("health/tasks/", TasksHealthView.as_view(), name="health-tasks"),
-    # Prometheus scrapes; off unless METRICS_TOKEN is set (core/metrics.py).
+    # Prometheus scrapes; off unless METRICS_TOKEN is set (core/ops/metrics.py).
     path("metrics", metrics_view, name="metrics"),
     # unfold's language menu posts to the view named "set_language"; ours also remembers the
     # choice on the staff member's account.
@@ -28,7 +31,7 @@ urlpatterns = [
     path("admin/print/student-cards/", admin.site.admin_view(print_cards.student_cards), name="print-student-cards"),
     path("admin/print/teacher-cards/", admin.site.admin_view(print_cards.teacher_cards), name="print-teacher-cards"),
     path("admin/timetable/", admin.site.admin_view(timetable_views.timetable), name="timetable"),
-    # The door's tablets: device token, no staff login (core/kiosk.py).
+    # The door's tablets: device token, no staff login (core/web/kiosk_api.py).
     path("kiosk/", kiosk.kiosk_page, name="kiosk"),
     path("kiosk/scan/", kiosk.kiosk_scan, name="kiosk-scan"),
     path("kiosk/roster/", kiosk.kiosk_roster, name="kiosk-roster"),
@@ -49,6 +52,6 @@ urlpatterns = [
     ),
     path("admin/door/sheet/", admin.site.admin_view(door_boards.attendance_sheet), name="door-sheet"),
     path("admin/", admin.site.urls),
-    # Uploads, in every mode: staff or a signed kiosk URL, never public (core/media.py).
+    # Uploads, in every mode: staff or a signed kiosk URL, never public (core/ops/media.py).
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_serve, name="media"),
 ]

@@ -6,8 +6,8 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.management import create_contenttypes
 
+from core.access.roles import Role, roles_sync
 from core.models import Branch, User
-from core.roles import Role, roles_sync
 
 
 @pytest.fixture

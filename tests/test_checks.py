@@ -1,6 +1,6 @@
 """Our deploy checks."""
 
-from core.checks import uploads_on_durable_storage
+from core.ops.checks import uploads_on_durable_storage
 
 
 def test_deploy_check_says_uploads_live_on_the_local_disk_without_a_bucket(settings):

@@ -4,9 +4,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_q.models import Schedule
 
+from core.access.roles import Role
 from core.models import User
-from core.roles import Role
-from core.schedules import SCHEDULES
+from core.ops.task_schedules import SCHEDULES
 
 
 @pytest.mark.django_db

@@ -15,10 +15,10 @@ from django.db import OperationalError, connection, connections
 from django.test import Client
 from django.utils import translation
 
-from core import kiosk as kiosk_views
-from core.db_deadline import database_deadline
 from core.models import Attendance, FeePeriod, ScanEvent
+from core.ops.db_deadline import database_deadline
 from core.services.kiosks import kiosk_create
+from core.web import kiosk_api as kiosk_views
 from tests.factories import make_group, make_room, make_student
 from tests.services.test_scanning import enroll, make_session, pay
 
@@ -119,7 +119,7 @@ def test_an_unexpected_error_answers_503_json_and_is_logged_with_its_traceback(d
     monkeypatch.setattr(kiosk_views, "scan_process", broken)
     response = scan(token, {"code": student.code, "client_scan_id": "k-2"})
     assert_busy_json(response)
-    [record] = [record for record in caplog.records if record.name == "core.kiosk"]
+    [record] = [record for record in caplog.records if record.name == "core.web.kiosk_api"]
     assert record.levelname == "ERROR" and "a bug nobody foresaw" in str(record.exc_info[1])
 
 

@@ -128,7 +128,7 @@ def test_served_tasks_health_follows_the_worker_heartbeat(served):
     assert status == 500
     assert content_type.startswith("text/html")
     assert "last heartbeat" in bare_get(f"{base}/health/tasks/?format=json")[3]
-    manage(env, "shell", "-c", "from core.health import heartbeat_record; heartbeat_record()")
+    manage(env, "shell", "-c", "from core.ops.health import heartbeat_record; heartbeat_record()")
     status, _url, _type, body = bare_get(f"{base}/health/tasks/")
     assert status == 200, body
 

@@ -119,7 +119,7 @@ def test_bad_bodies(door):
 
 
 def test_scans_are_rate_limited_per_kiosk(door, monkeypatch):
-    monkeypatch.setattr("core.kiosk.SCANS_PER_MINUTE", 3)
+    monkeypatch.setattr("core.web.kiosk_api.SCANS_PER_MINUTE", 3)
     student, _kiosk, token = door
     client, csrf = kiosk_client()
     codes = [post(client, csrf, token, {"code": student.code}).status_code for _ in range(4)]
@@ -127,7 +127,7 @@ def test_scans_are_rate_limited_per_kiosk(door, monkeypatch):
 
 
 def test_the_rate_limit_is_a_sliding_minute_per_kiosk_and_a_refusal_writes_nothing(door, main_branch, monkeypatch):
-    monkeypatch.setattr("core.kiosk.SCANS_PER_MINUTE", 2)
+    monkeypatch.setattr("core.web.kiosk_api.SCANS_PER_MINUTE", 2)
     student, kiosk, token = door
     _other, other_token = kiosk_create(actor=None, name="Side door", branch=main_branch)
     client, csrf = kiosk_client()
@@ -144,7 +144,7 @@ def test_the_rate_limit_is_a_sliding_minute_per_kiosk_and_a_refusal_writes_nothi
 
 
 def test_guessing_tokens_is_rate_limited(door, monkeypatch):
-    monkeypatch.setattr("core.kiosk.BAD_TOKENS_PER_MINUTE", 2)
+    monkeypatch.setattr("core.web.kiosk_api.BAD_TOKENS_PER_MINUTE", 2)
     student, _kiosk, _token = door
     client, csrf = kiosk_client()
     codes = [post(client, csrf, f"guess-{n}", {"code": student.code}).status_code for n in range(3)]
@@ -245,7 +245,7 @@ def test_the_door_page_needs_a_login(client):
 
 
 def test_a_supervisor_admits_only_to_his_branches(door):
-    from core.roles import Role
+    from core.access.roles import Role
     from tests.conftest import make_staff
     from tests.factories import make_branch
 
@@ -289,7 +289,7 @@ def test_the_roster_needs_a_kiosk_token(door):
 
 
 def test_the_tablet_can_show_the_students_photo_and_nobody_else_can_fetch_it(door, settings, tmp_path):
-    """Uploads are private (core/media.py): the kiosk's answer carries a signed, expiring address."""
+    """Uploads are private (core/ops/media.py): the kiosk's answer carries a signed, expiring address."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     settings.MEDIA_ROOT = tmp_path

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from core.kiosk_sw import SERVICE_WORKER
+from core.web.kiosk_worker import SERVICE_WORKER
 
 
 def test_url_is_under_the_kiosk_page_so_the_worker_can_control_it():

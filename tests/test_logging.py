@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.urls import reverse
 
-from core.logging import LineFormatter, RequestContextFilter, request_id_var
+from core.ops.logging import LineFormatter, RequestContextFilter, request_id_var
 
 
 def test_a_record_becomes_one_json_line_with_context():

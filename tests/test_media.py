@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from core.media import media_name_clean, media_url_signed
+from core.ops.media import media_name_clean, media_url_signed
 from tests.conftest import make_staff
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

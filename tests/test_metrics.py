@@ -11,8 +11,8 @@ from django.core.cache import cache
 from django_q.models import OrmQ
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.health import HEARTBEAT_CACHE_KEY, heartbeat_record
 from core.models import Backup, Message
+from core.ops.health import HEARTBEAT_CACHE_KEY, heartbeat_record
 from core.services.enrollments import enrollment_create
 from core.services.payments import payment_record, payment_void
 from core.services.scanning import scan_process

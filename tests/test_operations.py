@@ -13,8 +13,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
 
-from core.http import client_ip
 from core.management.commands.worker import process_descendants
+from core.web.http import client_ip
 from tests.served import ROOT, Served, manage, production_env
 
 # --- the task worker stops within the PaaS's grace period ----------------------------------------
@@ -150,7 +150,7 @@ def test_the_paas_deploy_files_trust_the_one_router_in_front(tmp_path):
 @override_settings(TRUSTED_PROXY_COUNT=1)
 def test_kiosk_token_guessing_is_limited_per_client_behind_the_router(monkeypatch):
     """Every request reaches the app from the router's address: the limit must follow the client."""
-    monkeypatch.setattr("core.kiosk.BAD_TOKENS_PER_MINUTE", 2)
+    monkeypatch.setattr("core.web.kiosk_api.BAD_TOKENS_PER_MINUTE", 2)
     cache.clear()
     client = Client()
 

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
+from core.access.roles import Role, is_owner, roles_sync
 from core.models import Branch
-from core.roles import Role, is_owner, roles_sync
 
 
 @pytest.mark.django_db

@@ -132,7 +132,7 @@ def test_login_posts_are_rate_limited_per_client_address(client, receptionist):
 @pytest.mark.django_db
 @override_settings(TRUSTED_PROXY_COUNT=1)
 def test_client_address_is_read_behind_one_proxy(rf):
-    from core.http import client_ip
+    from core.web.http import client_ip
 
     request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 41.33.1.2", REMOTE_ADDR="10.0.0.1")
     assert client_ip(request) == "41.33.1.2"  # the forged left-most address is ignored

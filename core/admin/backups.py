@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from core.access.roles import is_owner
 from core.models import Backup
-from core.roles import is_owner
 from core.services.backups import backup_request, backup_storage
 
 logger = logging.getLogger(__name__)

@@ -10,12 +10,12 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 from unfold.admin import ModelAdmin, TabularInline
 
+from core.access.roles import may_see_pay_terms
+from core.access.scoping import is_teacher_only, scope_by_branch, scope_by_teacher
 from core.admin.perf import FastCountMixin
-from core.roles import may_see_pay_terms
-from core.scoping import is_teacher_only, scope_by_branch, scope_by_teacher
+from core.ops.storage import UploadFailed
 from core.selectors.money import money_text
 from core.services.records import record_delete, record_save
-from core.storage import UploadFailed
 
 
 @functools.cache
@@ -160,7 +160,7 @@ class ServiceErrorsMixin:
 
 
 class UploadErrorsMixin:
-    """A storage that refused an upload (full or read-only disk, core/storage.py) shows the same
+    """A storage that refused an upload (full or read-only disk, core/ops/storage.py) shows the same
     form again with what was typed and the error on the file field, instead of a server error.
 
     The failed save left the admin's transaction, so nothing of it is kept; the view then runs

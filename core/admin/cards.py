@@ -1,7 +1,7 @@
 """Printable QR cards: A4 sheets of ten credit-card sized cards (SPEC.md §4 Print).
 
 Student cards hold the student code; teacher cards hold the signed ``T-…`` value from
-core.cards. The pages are plain HTML print layouts under our strict CSP (core/csp.py).
+core.cards. The pages are plain HTML print layouts under our strict CSP (core/web/csp.py).
 They are routed under /admin/ through ``admin.site.admin_view`` (login and staff status);
 the print permission and the staff member's branches are checked here.
 """
@@ -21,10 +21,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from core.access.scoping import branch_ids_visible, scope_by_branch
 from core.cards import teacher_card_value
-from core.csp import csp_strict
 from core.models import CenterSettings, Enrollment, Group, Student, Teacher
-from core.scoping import branch_ids_visible, scope_by_branch
+from core.web.csp import csp_strict
 
 CARDS_PER_SHEET = 10  # 2 columns × 5 rows on A4
 MAX_CARDS = 2000  # one request prints at most this many cards (200 sheets)

@@ -7,11 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
 
+from core.access.roles import is_owner
 from core.admin.base import AuditedModelAdmin, UploadErrorsMixin
 from core.admin.exports import CenterExportMixin
 from core.admin.perf import AuditModelFilter, FastCountMixin
 from core.models import AuditLog, CenterSettings
-from core.roles import is_owner
 
 
 @admin.register(CenterSettings)

@@ -18,6 +18,7 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import action
 
+from core.access.scoping import branch_ids_visible, scope_by_branch
 from core.admin.base import CenterModelAdmin, ReadOnlyMixin
 from core.admin.exports import CenterExportMixin
 from core.admin.people import ltr
@@ -25,7 +26,6 @@ from core.cards import teacher_card_masked
 from core.models import Attendance, Branch, DoorFollowUp, Kiosk, ScanEvent, User
 from core.normalize import digits_ascii, search_key
 from core.resources import resource_for
-from core.scoping import branch_ids_visible, scope_by_branch
 from core.services.door import door_follow_up_resolve
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.access.scoping import scope_by_branch
 from core.admin.timetable import branch_chosen
 from core.models import (
     Attendance,
@@ -32,7 +33,6 @@ from core.models import (
     Session,
     Student,
 )
-from core.scoping import scope_by_branch
 from core.selectors.dashboard import auto_cancel_countdowns
 from core.selectors.door import sessions_board
 from core.services.door import attendance_set

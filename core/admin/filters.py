@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 
+from core.access.roles import is_owner
+from core.access.scoping import branch_ids_visible, is_teacher_only
 from core.models import Branch, Group, Teacher
-from core.roles import is_owner
-from core.scoping import branch_ids_visible, is_teacher_only
 
 
 def teachers_of_branches_q(branch_ids) -> Q | None:

@@ -13,9 +13,9 @@ from unfold.widgets import (
     UnfoldBooleanWidget,
 )
 
+from core.access.scoping import scope_by_branch
 from core.models import FeePlan, Group, Guardian, Student
 from core.normalize import phone_e164
-from core.scoping import scope_by_branch
 from core.services.enrollments import fee_plan_clean
 from core.services.students import student_code_clean, student_twin_find
 

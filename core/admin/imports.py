@@ -20,12 +20,12 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget
 
+from core.access.scoping import scope_by_branch
 from core.admin.base import CenterModelAdmin, validation_messages
 from core.models import Branch, ImportJob
-from core.scoping import scope_by_branch
+from core.ops.storage import UploadFailed
 from core.services import imports
 from core.services.spreadsheets import MAX_FILE_BYTES
-from core.storage import UploadFailed
 
 PREVIEW_PAGE_SIZE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

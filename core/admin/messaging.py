@@ -24,6 +24,8 @@ from unfold.widgets import (
     UnfoldAdminTextInputWidget,
 )
 
+from core.access.roles import is_owner
+from core.access.scoping import branch_ids_visible, scope_by_branch
 from core.admin.perf import FastCountMixin
 from core.models import Broadcast, Group, Message, MessageTemplate, StudentGuardian, Teacher, TemplateKey
 from core.models.messaging import (
@@ -37,8 +39,6 @@ from core.models.messaging import (
     template_title,
 )
 from core.normalize import phone_e164
-from core.roles import is_owner
-from core.scoping import branch_ids_visible, scope_by_branch
 from core.selectors.messaging import message_costs_by_month, message_counts_by_status
 from core.services import messaging as messaging_service
 

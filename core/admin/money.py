@@ -33,10 +33,10 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
+from core.access.scoping import branch_ids_visible, is_teacher_only, scope_by_branch
 from core.admin.base import CenterModelAdmin, ReadOnlyMixin, validation_messages
 from core.admin.cards import _center_context
 from core.admin.exports import CenterExportMixin, export_response
-from core.csp import csp_strict
 from core.models import (
     Branch,
     CashClose,
@@ -55,7 +55,6 @@ from core.models import (
     StudentGuardian,
 )
 from core.normalize import digits_ascii, search_key
-from core.scoping import branch_ids_visible, is_teacher_only, scope_by_branch
 from core.selectors.money import (
     defaulters_owed,
     enrollments_payable,
@@ -67,6 +66,7 @@ from core.selectors.money import (
 from core.services import payments, settlements
 from core.services.scanning import money_verdict
 from core.services.settlements import month_after, month_first
+from core.web.csp import csp_strict
 
 DEFAULTERS_PER_PAGE = 100
 DEFAULTERS_EXPORT_LIMIT = 20_000  # an export holds every defaulter up to the size an import takes

@@ -6,8 +6,8 @@ from django.utils.translation import pgettext
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from core.access.roles import Role, is_owner
 from core.models import Branch, User
-from core.roles import Role, is_owner
 
 
 def role_label(name: str) -> str:

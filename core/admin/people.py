@@ -14,6 +14,7 @@ from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import AutocompleteSelectFilter, ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 
+from core.access.scoping import branch_ids_visible, scope_by_branch
 from core.admin.base import (
     AuditedModelAdmin,
     CenterModelAdmin,
@@ -28,7 +29,6 @@ from core.models import Branch, Enrollment, FeePlan, Group, Guardian, Student, S
 from core.models.attendance import Attendance
 from core.normalize import digits_ascii, search_key
 from core.resources import StudentResource
-from core.scoping import branch_ids_visible, scope_by_branch
 from core.selectors.money import balance_words, enrollments_with_balance
 from core.services.enrollments import enrollment_create
 from core.services.students import GuardianInput, guardian_link, guardian_unlink, student_register, student_update

@@ -21,6 +21,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTimeWidget
 
+from core.access.scoping import scope_by_branch
 from core.admin.actions import action_with_form
 from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyTabInline, ServiceErrorsMixin
 from core.admin.exports import CenterExportMixin
@@ -28,7 +29,6 @@ from core.admin.forms import EndEnrollmentForm, EnrollmentAddForm, EnrollmentCha
 from core.admin.people import FoldedNameSearchMixin, ltr
 from core.admin.perf import related_count
 from core.models import Attendance, Enrollment, Group, Room, ScheduleSlot, Session
-from core.scoping import scope_by_branch
 from core.services.enrollments import enrollment_change_plan, enrollment_create, enrollment_end, enrollment_transfer
 from core.services.schedule import slot_conflicts, slot_save
 from core.services.sessions import session_add_extra, session_cancel

@@ -72,7 +72,7 @@ for model in (Schedule, Success, Failure, OrmQ):
         admin.site.unregister(model)
 
 
-# The background jobs of core/schedules.py by their stored name, as staff read them.
+# The background jobs of core/ops/task_schedules.py by their stored name, as staff read them.
 JOB_TITLES = {
     "tasks heartbeat": _("Worker heartbeat"),
     "generate sessions": _("Generate the coming sessions"),

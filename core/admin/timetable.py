@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.access.scoping import branch_ids_visible, is_teacher_only
 from core.models import Branch, Room, ScheduleSlot, Weekday
-from core.scoping import branch_ids_visible, is_teacher_only
 
 HUES = 8  # colour classes tt-hue-0 … tt-hue-7, one per teacher
 

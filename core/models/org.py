@@ -26,7 +26,7 @@ class Branch(models.Model):
 
 
 class User(AbstractUser):
-    """A staff account. Roles are Django groups (core.roles); branches scope what it sees."""
+    """A staff account. Roles are Django groups (core.access.roles); branches scope what it sees."""
 
     language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default="ar")
     branches = models.ManyToManyField(Branch, blank=True, related_name="staff", verbose_name=_("branches"))

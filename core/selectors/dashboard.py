@@ -7,10 +7,10 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from core.access.scoping import scope_by_branch, scope_by_teacher
 from core.models import CenterSettings, Session, Student
 from core.models.messaging import Message
 from core.models.money import Receipt
-from core.scoping import scope_by_branch, scope_by_teacher
 
 
 @dataclasses.dataclass

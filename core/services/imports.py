@@ -30,6 +30,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
+from core.access.scoping import branch_ids_visible
 from core.models import (
     AuditLog,
     Branch,
@@ -50,7 +51,7 @@ from core.models import (
     Weekday,
 )
 from core.normalize import digits_ascii, name_clean, phone_e164, search_key
-from core.scoping import branch_ids_visible
+from core.ops.storage import uploads_written_first
 from core.services.enrollments import fee_plan_clean
 from core.services.records import record_save
 from core.services.schedule import slot_save
@@ -73,7 +74,6 @@ from core.services.students import (
     student_code_clean,
     student_registrations_lock,
 )
-from core.storage import uploads_written_first
 
 logger = logging.getLogger(__name__)
 
@@ -1683,7 +1683,7 @@ def import_run(
 
 def import_job_create(*, actor, kind: str, branch: Branch, upload) -> ImportJob:
     """Keep the upload and its job. A storage that refuses the file (full or read-only disk)
-    raises UploadFailed (core/storage.py) with nothing kept: no partial file, no job."""
+    raises UploadFailed (core/ops/storage.py) with nothing kept: no partial file, no job."""
     job = ImportJob(kind=kind, branch=branch, created_by=actor, file_name=upload.name[:255])
     job.file = upload
     with uploads_written_first(job):

@@ -12,8 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.access.roles import Role, is_owner, user_roles
 from core.models import AuditLog
-from core.roles import Role, is_owner, user_roles
 from core.services.audit import audit_record
 
 

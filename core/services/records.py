@@ -4,8 +4,8 @@ from django.db import models, transaction
 
 from core.models import AuditLog
 from core.normalize import name_clean, search_key
+from core.ops.storage import uploads_written_first
 from core.services.audit import audit_record, changes_between, snapshot
-from core.storage import uploads_written_first
 
 
 def _audited_fields(instance: models.Model) -> list[str]:
@@ -33,7 +33,7 @@ def record_save(*, actor, instance: models.Model, before: dict | None = None) ->
             instance.search_key = search_key(instance.full_name)  # derived: kept in step on every save
         instance.full_clean()
         # New uploads (the center's logo) are written before the row: a refused write raises
-        # UploadFailed and this transaction keeps nothing (core/storage.py).
+        # UploadFailed and this transaction keeps nothing (core/ops/storage.py).
         with uploads_written_first(instance):
             instance.save()
             diff = changes_between(before, snapshot(instance, fields))

@@ -40,9 +40,9 @@ from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.access.scoping import branch_ids_visible
 from core.cards import teacher_card_masked, teacher_from_card
 from core.db import row_insert
-from core.media import media_url_signed
 from core.models import (
     Attendance,
     AuditLog,
@@ -62,7 +62,7 @@ from core.models import (
     Teacher,
 )
 from core.normalize import scan_code_clean
-from core.scoping import branch_ids_visible
+from core.ops.media import media_url_signed
 from core.selectors.money import ZERO, DoorMoney, door_money, money_round, unpaid_sessions
 from core.selectors.scan_read import DoorRead, Place, door_read
 from core.services.audit import audit_record
@@ -712,7 +712,7 @@ def scan_process(
     """Process one scan (R1–R6) and record it; see the module docstring.
 
     ``offline``: a kiosk's queued scan replayed with its own time ``at`` (bounds are the
-    caller's job, see ``core.kiosk``).
+    caller's job, see ``core.web.kiosk_api``).
     """
     now = at or timezone.now()
     raw = str(code or "")[:255]

@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 
 from core.models import AuditLog, Branch, Counter, Gender, Guardian, Student, StudentGuardian
 from core.normalize import name_clean, phone_e164, search_key
+from core.ops.storage import uploads_written_first
 from core.services.audit import audit_record, changes_between, snapshot
 from core.services.counters import counter_next
-from core.storage import uploads_written_first
 
 STUDENT_CODE_COUNTER = "student_code"
 STUDENT_CODE_START = 1000  # the first automatic code is 1001

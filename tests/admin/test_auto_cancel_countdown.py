@@ -65,7 +65,7 @@ def test_overdue_class_reads_cancelling_now(supervisor, session):
 
 
 def test_another_branchs_class_is_not_counted_down(client_as, session):
-    from core.roles import Role
+    from core.access.roles import Role
     from tests.conftest import make_staff
 
     elsewhere = make_staff("door-elsewhere", Role.SUPERVISOR, make_branch())

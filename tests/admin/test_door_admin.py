@@ -43,7 +43,7 @@ def test_receptionist_may_not(client_as, receptionist, name):
 
 
 def test_other_branch_staff_see_no_door_rows(client_as, scans):
-    from core.roles import Role
+    from core.access.roles import Role
     from tests.conftest import make_staff
 
     elsewhere = make_staff("door2", Role.SUPERVISOR, make_branch())

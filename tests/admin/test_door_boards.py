@@ -159,7 +159,7 @@ def test_the_sheet_shows_students_by_sessions_with_fixed_queries(client_as, mana
 
 
 def test_the_sheet_is_scoped_to_the_users_branches(client_as, door):
-    from core.roles import Role
+    from core.access.roles import Role
     from tests.conftest import make_staff
     from tests.factories import make_branch
 

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from core.access.roles import Role
 from core.models import AuditLog
-from core.roles import Role
 from core.services.lockouts import lockout_release
 from tests.conftest import make_staff
 

@@ -149,7 +149,7 @@ def test_teacher_account_in_no_office_role_never_gets_the_student_page(client_as
 
 
 def test_staff_without_any_branch_cannot_save_a_student(client_as, main_branch):
-    from core.roles import Role
+    from core.access.roles import Role
 
     loose = make_staff("desk-no-branch", Role.RECEPTIONIST, None)
     response = client_as(loose).post(ADD_URL, new_student(main_branch.pk))

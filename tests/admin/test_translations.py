@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
+from core.access.roles import Role
 from core.admin.money import ReceiptAdmin
 from core.models import AuditLog, ImportJob, Session
-from core.roles import Role
 from core.services.imports import STUDENT_COLUMNS, header_find, template_workbook
 from core.services.spreadsheets import ImportFileError, Sheet
 from tests.conftest import make_staff

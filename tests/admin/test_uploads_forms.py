@@ -23,7 +23,9 @@ CHOOSE_AGAIN_AR = "اختر الملف مرة أخرى"
 
 def refusal_logged(caplog) -> bool:
     return any(
-        record.levelno == logging.ERROR and record.name == "core.storage" and "upload refused" in record.getMessage()
+        record.levelno == logging.ERROR
+        and record.name == "core.ops.storage"
+        and "upload refused" in record.getMessage()
         for record in caplog.records
     )
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from core.access.roles import Role
 from core.models import (
     Attendance,
     Branch,
@@ -35,7 +36,6 @@ from core.models import (
     User,
 )
 from core.normalize import phone_e164, search_key
-from core.roles import Role
 from core.selectors.money import enrollments_with_balance
 from core.services.scanning import money_verdict, scan_process
 from core.services.schedule import slot_conflicts

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from core.access.roles import Role
 from core.models import AuditLog, FeePeriod, Session, Student
-from core.roles import Role
 from core.services.enrollments import enrollment_create
 from tests.conftest import make_staff
 from tests.e2e.browser import html_language, submit_login

@@ -8,8 +8,8 @@ from django.core.signals import request_started
 from django.utils import translation
 from playwright.sync_api import expect
 
-from core.kiosk import kiosk_strings
 from core.models import Attendance, ScanEvent
+from core.web.kiosk_api import kiosk_strings
 from tests.e2e import test_kiosk
 from tests.e2e.test_kiosk import pair, scan
 

@@ -12,9 +12,9 @@ from django.core.files.base import ContentFile
 from django.utils import timezone, translation
 from playwright.sync_api import expect
 
-from core.kiosk import kiosk_strings
 from core.models import Attendance, FeePeriod, Kiosk, ScanEvent
 from core.services.kiosks import kiosk_create, kiosk_from_token, kiosk_revoke
+from core.web.kiosk_api import kiosk_strings
 from tests.e2e import test_kiosk
 from tests.e2e.browser import submit_login
 from tests.e2e.conftest import PASSWORD

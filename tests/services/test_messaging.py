@@ -29,7 +29,7 @@ from core.models.messaging import (
     template_text_check,
     template_text_render,
 )
-from core.schedules import SCHEDULES
+from core.ops.task_schedules import SCHEDULES
 from core.selectors.messaging import message_costs_by_month, message_counts_by_status, messages_for_student
 from core.services import messaging
 from core.services.enrollments import enrollment_create

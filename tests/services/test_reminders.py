@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from core.models import CenterSettings, EntryType, FeePeriod, Group, Guardian, LedgerEntry, Message
-from core.schedules import SCHEDULES
+from core.ops.task_schedules import SCHEDULES
 from core.services.enrollments import enrollment_create, enrollment_end, enrollment_transfer
 from core.services.reminders import payment_reminders_queue
 from tests.factories import make_group, make_student

@@ -1,6 +1,6 @@
 """Uploads on a broken disk (issue 15, item 5): a storage that refuses a write keeps nothing.
 
-The services write a new file before its row (core/storage.py ``uploads_written_first``): a refused
+The services write a new file before its row (core/ops/storage.py ``uploads_written_first``): a refused
 write deletes the part that was written, logs the storage and path for the operator and raises
 UploadFailed (a ValidationError on the file's field) inside the service's transaction, so no
 student, guardian, job or audit row is left either.
@@ -15,10 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from moto.server import ThreadedMotoServer
 
 from core.models import AuditLog, CenterSettings, Guardian, ImportJob, Student
+from core.ops.storage import UploadFailed, uploads_written_first
 from core.services.imports import import_job_create
 from core.services.records import record_save
 from core.services.students import GuardianInput, student_register, student_update
-from core.storage import UploadFailed, uploads_written_first
 from tests.factories import make_student
 from tests.import_sheets import clean_rows, csv_bytes
 from tests.refusing_storage import PHOTO, files_under, refusing_disk_fixture  # noqa: F401  (the refusing_disk fixture)
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 def refusal_logged(caplog, folder: str) -> bool:
     return any(
         record.levelno == logging.ERROR
-        and record.name == "core.storage"
+        and record.name == "core.ops.storage"
         and "upload refused" in record.getMessage()
         and folder in record.path
         for record in caplog.records
@@ -51,7 +51,7 @@ def test_a_refused_photo_registers_no_student_and_leaves_no_file(refusing_disk, 
     assert not AuditLog.objects.filter(model="core.student").exists()
     assert files_under(refusing_disk) == []
     assert refusal_logged(caplog, "students/")
-    logged = next(record for record in caplog.records if record.name == "core.storage")
+    logged = next(record for record in caplog.records if record.name == "core.ops.storage")
     assert "مريم" not in logged.getMessage() and "01001234567" not in logged.getMessage()
 
 
@@ -128,7 +128,7 @@ def s3_without_its_bucket(settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "core.storage.PrivateMediaS3Storage",
+            "BACKEND": "core.ops.storage.PrivateMediaS3Storage",
             "OPTIONS": {
                 "bucket_name": "center-uploads-gone",
                 "endpoint_url": endpoint,

@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.access.roles import Role
 from core.models import (
     Branch,
     CenterSettings,
@@ -43,7 +44,6 @@ from core.models import (
     User,
 )
 from core.normalize import phone_e164, search_key
-from core.roles import Role
 from core.services.sessions import sessions_generate
 from core.services.students import STUDENT_CODE_COUNTER, STUDENT_CODE_START
 

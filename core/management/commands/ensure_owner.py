@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
-from core.roles import Role
+from core.access.roles import Role
 
 
 def login_url(url: str = "") -> str:

@@ -3,11 +3,11 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
-from core.schedules import SCHEDULES
+from core.ops.task_schedules import SCHEDULES
 
 
 class Command(BaseCommand):
-    help = "Create or update the django-q2 schedules declared in core/schedules.py (idempotent)."
+    help = "Create or update the django-q2 schedules declared in core/ops/task_schedules.py (idempotent)."
 
     def handle(self, *args, **options):
         declared = {entry.name for entry in SCHEDULES}

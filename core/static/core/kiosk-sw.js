@@ -1,6 +1,6 @@
 // The door kiosk's service worker: lets /kiosk/ load again while the network is down (a tablet
 // that reloads or restarts offline would otherwise show the browser's error page and stop taking
-// scans). Served by core/kiosk_sw.py at /kiosk/sw.js, so its scope is /kiosk/ and nothing else.
+// scans). Served by core/web/kiosk_worker.py at /kiosk/sw.js, so its scope is /kiosk/ and nothing else.
 //
 // - The page: network first (a fresh page and CSRF token whenever the server answers), the last
 //   good copy when it does not. A cached response keeps its own headers, CSP included.

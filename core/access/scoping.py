@@ -5,7 +5,7 @@ Used by every admin queryset, form field and custom view, so the rule lives in o
 
 from django.db.models import QuerySet
 
-from core.roles import Role, is_owner, user_roles
+from core.access.roles import Role, is_owner, user_roles
 
 
 def branch_ids_visible(user) -> list[int] | None:

@@ -20,7 +20,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 from django.views.static import was_modified_since
 
-SIGNING_SALT = "core.media"
+SIGNING_SALT = "core.ops.media"
 DEFAULT_MAX_AGE = 600
 # Inline only for images a browser draws and cannot script; anything else downloads.
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/bmp"})

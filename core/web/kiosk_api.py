@@ -21,7 +21,7 @@ Failures answer JSON, never an HTML error page
 Every failure these endpoints can meet (the database down, frozen or timing out, or a bug)
 answers 503 with ``{"error": <translated text>, "retry": true}``: the tablet shows the text and
 keeps the scan in its offline queue, to replay it later with the same client scan id. The door's
-database work is bounded by ``KIOSK_DB_DEADLINE_SECONDS`` (core/db_deadline.py), so a frozen
+database work is bounded by ``KIOSK_DB_DEADLINE_SECONDS`` (core/ops/db_deadline.py), so a frozen
 database is answered within that deadline plus at most one ``DB_CONNECT_TIMEOUT``.
 """
 
@@ -44,13 +44,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
-from core.csp import csp_strict
-from core.db_deadline import database_deadline
-from core.http import client_ip
-from core.ratelimit import rate_limit_hit
+from core.ops.db_deadline import database_deadline
 from core.selectors.door import door_roster
 from core.services.kiosks import kiosk_from_token, kiosk_scans_since
 from core.services.scanning import _place_filter, scan_process
+from core.web.csp import csp_strict
+from core.web.http import client_ip
+from core.web.ratelimit import rate_limit_hit
 
 KIOSK_HEADER = "X-Kiosk-Token"
 SCANS_PER_MINUTE = 120

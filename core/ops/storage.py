@@ -1,7 +1,7 @@
 """Where uploads live, and how a refused write is handled.
 
 Object storage for uploads: private S3-compatible buckets, served through our own /media/ view.
-Uploads stay private whatever the storage: ``url()`` names our /media/ view (core/media.py), which
+Uploads stay private whatever the storage: ``url()`` names our /media/ view (core/ops/media.py), which
 checks the staff session or the kiosk's signed, expiring link and streams the object. Browsers
 never talk to the bucket, so the pages' CSP keeps ``img-src 'self'``.
 

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.roles import is_owner
+from core.access.roles import is_owner
 
 
 def can(permission: str) -> Callable:

@@ -12,9 +12,9 @@ from pathlib import Path
 from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods
 
-from core.csp import csp_strict
+from core.web.csp import csp_strict
 
-SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "core" / "kiosk-sw.js"
+SERVICE_WORKER = Path(__file__).resolve().parent.parent / "static" / "core" / "kiosk-sw.js"
 
 
 @csp_strict

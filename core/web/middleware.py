@@ -7,10 +7,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 
-from core.http import client_ip
-from core.logging import client_ip_var, request_id_var, user_var
-from core.ratelimit import rate_limit_hit
-from core.views import LANGUAGE_CHOSEN_BEFORE_LOGIN
+from core.ops.logging import client_ip_var, request_id_var, user_var
+from core.web.http import client_ip
+from core.web.ratelimit import rate_limit_hit
+from core.web.views import LANGUAGE_CHOSEN_BEFORE_LOGIN
 
 request_logger = logging.getLogger("core.requests")
 SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}

@@ -39,8 +39,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from core.health import heartbeat_age_seconds
 from core.models import Message, Receipt, ScanEvent, ScanOutcomeCode
+from core.ops.health import heartbeat_age_seconds
 
 REQUEST_REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
