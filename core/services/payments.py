@@ -36,6 +36,7 @@ from core.models.money import CREDIT_TYPES
 from core.selectors.money import ZERO, balance_words, money_round, student_balance_through, students_with_balance
 from core.services.audit import audit_record
 from core.services.counters import counter_next
+from core.services.ledger_entries import entries_undo
 
 # A single payment above this is a typing mistake (an extra zero or two), not a fee.
 MAX_PAYMENT = Decimal("1000000.00")
@@ -432,20 +433,7 @@ def payment_void(*, receipt: Receipt, actor: User, reason: str, now: datetime.da
                 receipt=receipt, entry_type=EntryType.PAYMENT, reversed_at__isnull=True
             )
         )
-        today = timezone.localdate(now)
-        for payment in payments:
-            LedgerEntry.objects.create(
-                enrollment_id=payment.enrollment_id,
-                entry_type=EntryType.VOID,
-                amount=payment.amount,
-                date=today,
-                receipt=receipt,
-                reverses=payment,
-                source=LedgerEntry.Source.DESK,
-                created_by=actor,
-                note=reason,
-            )
-        LedgerEntry.objects.filter(pk__in=[payment.pk for payment in payments]).update(reversed_at=now)
+        entries_undo(payments, actor=actor, reason=reason, source=LedgerEntry.Source.DESK, now=now)
         receipt.voided_at, receipt.voided_by, receipt.void_reason = now, actor, reason
         receipt.save(update_fields=["voided_at", "voided_by", "void_reason"])
         audit_record(
