@@ -18,19 +18,24 @@ from core.models.org import Branch, User
 from core.models.people import Counter, Gender, Grade, Guardian, PayScheme, Student, StudentGuardian, Teacher
 from core.models.schedule import Enrollment, FeePeriod, FeePlan, Group, Room, ScheduleSlot, Session, Weekday
 from core.models.settings import CenterSettings
+from core.models.treasury import BankTransfer, CashBookDay, Expense, ExpenseCategory
 
 __all__ = [
     "Attendance",
     "AuditLog",
     "Backup",
+    "BankTransfer",
     "Branch",
     "Broadcast",
+    "CashBookDay",
     "CashClose",
     "CenterSettings",
     "Counter",
     "DoorFollowUp",
     "Enrollment",
     "EntryType",
+    "Expense",
+    "ExpenseCategory",
     "FeePeriod",
     "FeePlan",
     "Gender",

@@ -48,6 +48,13 @@ class CenterSettings(models.Model):
         _("cost per message (EGP)"), max_digits=12, decimal_places=2, default=Decimal("0.05")
     )
     receipt_footer = models.TextField(_("receipt footer"), blank=True)
+    expense_desk_limit = models.DecimalField(
+        _("largest expense the front desk may record (EGP)"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("500.00"),
+        help_text=_("0: the front desk records no expenses. The accountant and the owner have no limit."),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -56,6 +63,7 @@ class CenterSettings(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="center_settings_single_row"),
             models.CheckConstraint(condition=Q(cost_per_message__gte=0), name="message_cost_not_negative"),
+            models.CheckConstraint(condition=Q(expense_desk_limit__gte=0), name="expense_desk_limit_not_negative"),
         ]
 
     def __str__(self) -> str:
