@@ -19,6 +19,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.models.channels import Channel
+
 
 class TemplateKey(models.TextChoices):
     """The messages the product sends on its own, plus the two kinds staff send by hand."""
@@ -303,6 +305,7 @@ class Message(models.Model):
     class Failure(models.TextChoices):
         RETRIES_EXHAUSTED = "retries", _("Provider kept failing")
         REJECTED = "rejected", _("Rejected by the provider")
+        NOT_ON_WHATSAPP = "no_whatsapp", _("Not on WhatsApp")
         # Older rows only: a send cut off by a dead worker is now "sent, unconfirmed".
         INTERRUPTED = "interrupted", _("Interrupted: may have been delivered")
 
@@ -357,6 +360,23 @@ class Message(models.Model):
     cost = models.DecimalField(_("cost (EGP)"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
     created_at = models.DateTimeField(_("queued at"), auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Issue 19: the channel chosen for this message and what the provider's receipts said.
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WHATSAPP)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+    # The placeholder values as they read in the text: an approved Cloud API template is sent
+    # with these as its parameters.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    # An SMS sent because this WhatsApp message could not be delivered: one at most (unique).
+    fallback_for = models.OneToOneField(
+        "self",
+        verbose_name=_("fallback for"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fallback",
+    )
 
     class Meta:
         verbose_name = _("message")

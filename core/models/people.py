@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.models.channels import Channel
 from core.models.messaging import MessageOptOutsField
 from core.models.org import Branch
 
@@ -140,6 +141,13 @@ class Guardian(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     message_opt_outs = MessageOptOutsField(
         _("WhatsApp opt-outs"), help_text=_("Optional messages this guardian does not want. Mandatory ones still go.")
+    )
+    message_channel = models.CharField(
+        _("messages by"),
+        max_length=10,
+        choices=Channel.choices,
+        default=Channel.WHATSAPP,
+        help_text=_("SMS: messages go as text messages (when an SMS gateway is configured)."),
     )
 
     class Meta:

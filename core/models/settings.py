@@ -47,6 +47,14 @@ class CenterSettings(models.Model):
     cost_per_message = models.DecimalField(
         _("cost per message (EGP)"), max_digits=12, decimal_places=2, default=Decimal("0.05")
     )
+    sms_fallback_optional = models.BooleanField(
+        _("optional messages fall back to SMS"),
+        default=False,
+        help_text=_("When WhatsApp cannot deliver. Mandatory messages always fall back (with an SMS gateway)."),
+    )
+    sms_cost_per_segment = models.DecimalField(
+        _("cost per SMS part (EGP)"), max_digits=12, decimal_places=2, default=Decimal("0.25")
+    )
     receipt_footer = models.TextField(_("receipt footer"), blank=True)
     expense_desk_limit = models.DecimalField(
         _("largest expense the front desk may record (EGP)"),
@@ -63,6 +71,7 @@ class CenterSettings(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="center_settings_single_row"),
             models.CheckConstraint(condition=Q(cost_per_message__gte=0), name="message_cost_not_negative"),
+            models.CheckConstraint(condition=Q(sms_cost_per_segment__gte=0), name="sms_cost_not_negative"),
             models.CheckConstraint(condition=Q(expense_desk_limit__gte=0), name="expense_desk_limit_not_negative"),
         ]
 
