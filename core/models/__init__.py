@@ -1,8 +1,6 @@
 from core.models.attendance import Attendance, DoorFollowUp, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
 from core.models.backups import Backup
-from core.models.catalog import Item, ItemSale, ItemSaleLine, ItemStock, StockMovement
-from core.models.discounts import DiscountApplication, DiscountKind, DiscountRule
 from core.models.channels import Channel, ChannelBreaker, CloudTemplate, InboundMessage
 from core.models.imports import ImportJob
 from core.models.messaging import Broadcast, Message, MessageTemplate, TemplateKey
@@ -37,9 +35,6 @@ __all__ = [
     "ChannelBreaker",
     "CloudTemplate",
     "Counter",
-    "DiscountApplication",
-    "DiscountKind",
-    "DiscountRule",
     "DoorFollowUp",
     "Enrollment",
     "EntryType",
@@ -53,10 +48,6 @@ __all__ = [
     "Guardian",
     "ImportJob",
     "InboundMessage",
-    "Item",
-    "ItemSale",
-    "ItemSaleLine",
-    "ItemStock",
     "Kiosk",
     "LedgerEntry",
     "Message",
@@ -73,7 +64,6 @@ __all__ = [
     "SettlementItem",
     "SettlementLine",
     "SettlementRun",
-    "StockMovement",
     "Student",
     "StudentGuardian",
     "Teacher",
