@@ -314,12 +314,19 @@ class SettlementLine(models.Model):
         PER_SESSION = "per_session", _("Per held session")
         PER_STUDENT = "per_student", _("Per attending student")
         ADJUSTMENT = "adjustment", _("Adjustment for an earlier month")
+        ITEM_SHARE = "item_share", _("Share of notes and books sold")
 
     settlement = models.ForeignKey(
         Settlement, verbose_name=_("settlement"), on_delete=models.CASCADE, related_name="lines"
     )
+    # Empty only on the item share line: his items' sales, whichever group bought them.
     group = models.ForeignKey(
-        "core.Group", verbose_name=_("group"), on_delete=models.PROTECT, related_name="settlement_lines"
+        "core.Group",
+        verbose_name=_("group"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="settlement_lines",
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     collected = models.DecimalField(_("collected (EGP)"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
@@ -335,7 +342,7 @@ class SettlementLine(models.Model):
         ordering = ["kind", "group__code", "id"]
 
     def __str__(self) -> str:
-        return f"{self.group.code} {self.amount}"
+        return f"{self.group.code if self.group_id else self.get_kind_display()} {self.amount}"
 
 
 class SettlementItem(models.Model):
