@@ -56,6 +56,11 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.settlement": EDIT,
         "core.settlementline": VIEW,
         "core.settlementitem": FULL,
+        # The treasury: expenses (no limit), the bank, the cash book (issue 18).
+        "core.expense": ("view", "add"),
+        "core.expensecategory": EDIT,
+        "core.banktransfer": ("view", "add"),
+        "core.cashbookday": VIEW,
     },
     Role.RECEPTIONIST: {
         "core.importjob": ("view", "add"),
@@ -73,6 +78,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.message": VIEW,
         "core.receipt": VIEW,
         "core.cashclose": ("view", "add"),  # his own drawer (scoped in the admin)
+        "core.expense": ("view", "add"),  # up to the owner's limit (checked in the service)
+        "core.expensecategory": VIEW,
     },
     Role.ACCOUNTANT: {
         "core.branch": VIEW,
@@ -90,6 +97,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.settlement": EDIT,
         "core.settlementline": VIEW,
         "core.settlementitem": FULL,
+        "core.expense": ("view", "add"),
+        "core.expensecategory": EDIT,
+        "core.banktransfer": ("view", "add"),
+        "core.cashbookday": VIEW,
     },
     Role.SUPERVISOR: {
         # The door: manual attendance with a reason, the scan log, the kiosks of his branch.
@@ -128,6 +139,10 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "core.view_money_reports",
         "core.view_all_cash_closes",
         "core.run_settlement",
+        "core.void_expense",
+        "core.record_any_expense",
+        "core.view_treasury",
+        "core.close_cash_book_day",
     ),
     Role.RECEPTIONIST: ("core.print_cards", "core.record_payment"),
     Role.ACCOUNTANT: (
@@ -136,6 +151,10 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "core.view_money_reports",
         "core.view_all_cash_closes",
         "core.run_settlement",
+        "core.void_expense",
+        "core.record_any_expense",
+        "core.view_treasury",
+        "core.close_cash_book_day",
     ),
 }
 
