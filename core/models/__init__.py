@@ -1,7 +1,9 @@
 from core.models.attendance import Attendance, DoorFollowUp, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
 from core.models.backups import Backup
+from core.models.catalog import Item, ItemSale, ItemSaleLine, ItemStock, StockMovement
 from core.models.channels import Channel, ChannelBreaker, CloudTemplate, InboundMessage
+from core.models.discounts import DiscountApplication, DiscountKind, DiscountRule
 from core.models.imports import ImportJob
 from core.models.messaging import Broadcast, Message, MessageTemplate, TemplateKey
 from core.models.money import (
@@ -35,6 +37,9 @@ __all__ = [
     "ChannelBreaker",
     "CloudTemplate",
     "Counter",
+    "DiscountApplication",
+    "DiscountKind",
+    "DiscountRule",
     "DoorFollowUp",
     "Enrollment",
     "EntryType",
@@ -48,6 +53,10 @@ __all__ = [
     "Guardian",
     "ImportJob",
     "InboundMessage",
+    "Item",
+    "ItemSale",
+    "ItemSaleLine",
+    "ItemStock",
     "Kiosk",
     "LedgerEntry",
     "Message",
@@ -64,6 +73,7 @@ __all__ = [
     "SettlementItem",
     "SettlementLine",
     "SettlementRun",
+    "StockMovement",
     "Student",
     "StudentGuardian",
     "Teacher",
