@@ -376,14 +376,60 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 # console logs messages instead of sending them: the development default, and always in tests
 # (tests that need UltraMsg point it at a local server).
 WHATSAPP_PROVIDER = "console" if TESTING else env_str("WHATSAPP_PROVIDER", "console").lower()
-if WHATSAPP_PROVIDER not in {"console", "ultramsg"}:
-    raise ImproperlyConfigured(f"WHATSAPP_PROVIDER must be console or ultramsg, not {WHATSAPP_PROVIDER!r}.")
+if WHATSAPP_PROVIDER not in {"console", "ultramsg", "cloud"}:
+    raise ImproperlyConfigured(f"WHATSAPP_PROVIDER must be console, ultramsg or cloud, not {WHATSAPP_PROVIDER!r}.")
 ULTRAMSG_BASE_URL = env_str("ULTRAMSG_BASE_URL", "https://api.ultramsg.com").rstrip("/")
 ULTRAMSG_INSTANCE_ID = env_str("ULTRAMSG_INSTANCE_ID")
 ULTRAMSG_TOKEN = env_str("ULTRAMSG_TOKEN")
 WHATSAPP_TIMEOUT_SECONDS = env_int("WHATSAPP_TIMEOUT_SECONDS", 10)
 if WHATSAPP_PROVIDER == "ultramsg" and not (ULTRAMSG_INSTANCE_ID and ULTRAMSG_TOKEN):
     raise ImproperlyConfigured("WHATSAPP_PROVIDER=ultramsg needs ULTRAMSG_INSTANCE_ID and ULTRAMSG_TOKEN.")
+# UltraMsg's status and incoming-message callbacks carry this secret in their URL
+# (/webhooks/ultramsg/<secret>/); empty refuses every callback.
+ULTRAMSG_WEBHOOK_SECRET = env_str("ULTRAMSG_WEBHOOK_SECRET")
+# Meta's WhatsApp Cloud API (issue 19): sends approved templates; its webhook (/webhooks/whatsapp/)
+# is verified with the verify token once and every POST is signed with the app secret.
+WHATSAPP_CLOUD_BASE_URL = env_str("WHATSAPP_CLOUD_BASE_URL", "https://graph.facebook.com").rstrip("/")
+WHATSAPP_CLOUD_API_VERSION = env_str("WHATSAPP_CLOUD_API_VERSION", "v21.0")
+WHATSAPP_CLOUD_PHONE_NUMBER_ID = env_str("WHATSAPP_CLOUD_PHONE_NUMBER_ID")
+WHATSAPP_CLOUD_TOKEN = env_str("WHATSAPP_CLOUD_TOKEN")
+WHATSAPP_CLOUD_APP_SECRET = env_str("WHATSAPP_CLOUD_APP_SECRET")
+WHATSAPP_CLOUD_VERIFY_TOKEN = env_str("WHATSAPP_CLOUD_VERIFY_TOKEN")
+if WHATSAPP_PROVIDER == "cloud" and not (
+    WHATSAPP_CLOUD_PHONE_NUMBER_ID and WHATSAPP_CLOUD_TOKEN and WHATSAPP_CLOUD_APP_SECRET
+):
+    raise ImproperlyConfigured(
+        "WHATSAPP_PROVIDER=cloud needs WHATSAPP_CLOUD_PHONE_NUMBER_ID, WHATSAPP_CLOUD_TOKEN and WHATSAPP_CLOUD_APP_SECRET."
+    )
+# SMS through a generic HTTP gateway (core/providers/sms.py): for guardians who prefer SMS and as
+# the fallback when WhatsApp cannot deliver. Off (empty) unless configured; never on in tests
+# unless a test turns it on.
+SMS_PROVIDER = "" if TESTING else env_str("SMS_PROVIDER", "").lower()
+if SMS_PROVIDER not in {"", "console", "http"}:
+    raise ImproperlyConfigured(f"SMS_PROVIDER must be empty, console or http, not {SMS_PROVIDER!r}.")
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL")
+SMS_GATEWAY_METHOD = env_str("SMS_GATEWAY_METHOD", "post").lower()
+if SMS_GATEWAY_METHOD not in {"post", "json", "get"}:
+    raise ImproperlyConfigured(f"SMS_GATEWAY_METHOD must be post, json or get, not {SMS_GATEWAY_METHOD!r}.")
+SMS_PARAM_TO = env_str("SMS_PARAM_TO", "to")
+SMS_PARAM_TEXT = env_str("SMS_PARAM_TEXT", "text")
+SMS_PARAM_SENDER = env_str("SMS_PARAM_SENDER", "sender")
+SMS_SENDER = env_str("SMS_SENDER")
+SMS_PARAM_USERNAME = env_str("SMS_PARAM_USERNAME", "username")
+SMS_USERNAME = env_str("SMS_USERNAME")
+SMS_PARAM_PASSWORD = env_str("SMS_PARAM_PASSWORD", "password")
+SMS_PASSWORD = env_str("SMS_PASSWORD")
+SMS_PARAM_REFERENCE = env_str("SMS_PARAM_REFERENCE")
+SMS_EXTRA_PARAMS = env_str("SMS_EXTRA_PARAMS")
+SMS_SUCCESS_TEXT = env_str("SMS_SUCCESS_TEXT")
+SMS_ID_FIELD = env_str("SMS_ID_FIELD")
+SMS_PHONE_STYLE = env_str("SMS_PHONE_STYLE", "e164").lower()
+if SMS_PROVIDER == "http" and not SMS_GATEWAY_URL:
+    raise ImproperlyConfigured("SMS_PROVIDER=http needs SMS_GATEWAY_URL.")
+# Circuit breaker per channel: after this many failures in a row the channel pauses for the
+# cooling period (messages wait), then one probe message decides whether it works again.
+CHANNEL_BREAKER_FAILURES = env_int("CHANNEL_BREAKER_FAILURES", 5)
+CHANNEL_BREAKER_COOLDOWN_SECONDS = env_int("CHANNEL_BREAKER_COOLDOWN_SECONDS", 300)
 
 # --- Logging: one line per record on stdout, collected by the PaaS ------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

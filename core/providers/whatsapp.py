@@ -44,10 +44,18 @@ class ProviderError(Exception):
 
     temporary = True
     may_have_left = False
+    # The recipient cannot be reached on this channel at all (not on WhatsApp): another channel may.
+    not_on_channel = False
 
     def __init__(self, message: str, *, response: str = ""):
         super().__init__(message)
         self.response = response[:RESPONSE_KEEP_CHARS]
+
+    @property
+    def channel_fault(self) -> bool:
+        """Whether this failure says the channel itself is in trouble (the circuit breaker counts
+        it): a provider that cannot be reached or keeps failing, not one that refused a recipient."""
+        return self.temporary
 
 
 class ProviderUnavailable(ProviderError):
@@ -84,6 +92,11 @@ class ProviderRejected(ProviderError):
     """The provider refused this message for good (e.g. the number is not on WhatsApp)."""
 
     temporary = False
+
+    def __init__(self, message: str, *, response: str = "", not_on_channel: bool = False, code: str = ""):
+        super().__init__(message, response=response)
+        self.not_on_channel = not_on_channel
+        self.code = code
 
 
 class ProviderLookupError(Exception):
@@ -144,6 +157,23 @@ def _connection_never_made(exc: requests.ConnectionError) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
+def http_send(session: requests.Session, method: str, url: str, *, timeout: float, **kwargs) -> requests.Response:
+    """One request to a provider, its transport failures turned into the typed errors above:
+    certain (nothing left) when no connection was made, uncertain once the request was sent."""
+    try:
+        return getattr(session, method.lower())(url, timeout=timeout, **kwargs)
+    except requests.ConnectTimeout as exc:
+        raise ProviderUnavailable(f"connect timeout after {timeout}s") from exc
+    except requests.Timeout as exc:
+        raise ProviderTimeout(f"no reply within {timeout}s") from exc
+    except requests.ConnectionError as exc:
+        if _connection_never_made(exc):
+            raise ProviderUnavailable(f"connection failed: {type(exc).__name__}") from exc
+        raise ProviderCutOff(f"connection lost before the reply: {type(exc).__name__}") from exc
+    except requests.RequestException as exc:  # e.g. the reply cut off mid-body
+        raise ProviderCutOff(f"reply lost: {type(exc).__name__}") from exc
+
+
 class UltraMsgProvider:
     name = "ultramsg"
 
@@ -157,23 +187,14 @@ class UltraMsgProvider:
 
     def send(self, *, to: str, body: str, reference: str) -> SendResult:
         payload = {"token": self.token, "to": to, "body": body, "referenceId": reference}
-        try:
-            reply = self.session.post(
-                self.url,
-                data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-                headers={"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"},
-                timeout=self.timeout,
-            )
-        except requests.ConnectTimeout as exc:
-            raise ProviderUnavailable(f"connect timeout after {self.timeout}s") from exc
-        except requests.Timeout as exc:
-            raise ProviderTimeout(f"no reply within {self.timeout}s") from exc
-        except requests.ConnectionError as exc:
-            if _connection_never_made(exc):
-                raise ProviderUnavailable(f"connection failed: {type(exc).__name__}") from exc
-            raise ProviderCutOff(f"connection lost before the reply: {type(exc).__name__}") from exc
-        except requests.RequestException as exc:  # e.g. the reply cut off mid-body
-            raise ProviderCutOff(f"reply lost: {type(exc).__name__}") from exc
+        reply = http_send(
+            self.session,
+            "POST",
+            self.url,
+            timeout=self.timeout,
+            data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"},
+        )
         text = reply.text[:RESPONSE_KEEP_CHARS]
         if reply.status_code != 200:
             raise ProviderHTTPError(f"HTTP {reply.status_code}", status_code=reply.status_code, response=text)
@@ -189,7 +210,7 @@ class UltraMsgProvider:
         if error:
             detail = json.dumps(error, ensure_ascii=False)[:200]
             if any(word in detail.lower() for word in _RECIPIENT_ERRORS):
-                raise ProviderRejected(f"rejected: {detail}", response=text)
+                raise ProviderRejected(f"rejected: {detail}", response=text, not_on_channel=True)
             raise ProviderError(f"provider error: {detail}", response=text)
         raise ProviderBadReply("reply does not say sent", response=text)
 
@@ -241,6 +262,10 @@ class UltraMsgProvider:
 
 def provider_get() -> WhatsAppProvider:
     """The provider the settings name (WHATSAPP_PROVIDER)."""
+    if settings.WHATSAPP_PROVIDER == "cloud":
+        from core.providers.whatsapp_cloud import cloud_provider_get
+
+        return cloud_provider_get()
     if settings.WHATSAPP_PROVIDER == "ultramsg":
         return UltraMsgProvider(
             base_url=settings.ULTRAMSG_BASE_URL,
