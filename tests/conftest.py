@@ -1,4 +1,5 @@
-"""Shared fixtures: staff accounts by role, and a client logged in as each."""
+"""Shared fixtures: staff accounts by role, a client logged in as each, and the door's room and
+month group (the builders themselves are in tests/factories.py)."""
 
 import pytest
 from django.apps import apps
@@ -7,7 +8,9 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.management import create_contenttypes
 
 from core.access.roles import Role, roles_sync
-from core.models import Branch, User
+from core.models import Branch, FeePeriod, Room, User
+from core.models import Group as StudyGroup
+from tests.factories import make_group, make_room
 
 
 @pytest.fixture
@@ -72,3 +75,14 @@ def client_as(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def room(main_branch) -> Room:
+    return make_room(main_branch)
+
+
+@pytest.fixture
+def month_group(main_branch, room) -> StudyGroup:
+    """A 200-a-month group meeting in ``room``."""
+    return make_group(main_branch, fee="200.00", fee_period=FeePeriod.MONTH, room=room)

@@ -1,12 +1,32 @@
-"""Small builders for test data; writes that have rules go through the services."""
+"""Small builders for test data, shared by every test module; writes that have rules go through
+the services. The door's scenario (a Thursday class at 16:00 Cairo time, a payment, an
+enrollment, a scan) lives here too, so no test module imports another one's helpers."""
 
 import datetime
 import itertools
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from core.models import Branch, FeePeriod, Group, PayScheme, Room, Teacher
+from core.models import (
+    Branch,
+    CenterSettings,
+    EntryType,
+    FeePeriod,
+    Group,
+    LedgerEntry,
+    PayScheme,
+    Room,
+    Session,
+    Teacher,
+)
 from core.normalize import search_key
+from core.services.enrollments import enrollment_create
+from core.services.scanning import scan_process
 from core.services.students import GuardianInput, student_register
+
+CAIRO = ZoneInfo("Africa/Cairo")
+DAY = datetime.date(2026, 11, 26)  # a Thursday
+START = datetime.datetime(2026, 11, 26, 16, 0, tzinfo=CAIRO)
 
 _sequence = itertools.count(1)
 
@@ -66,3 +86,39 @@ def make_student(branch: Branch, *, name: str = "", guardian_phone: str = "", ac
 
 def next_weekday(start: datetime.date, python_weekday: int) -> datetime.date:
     return start + datetime.timedelta(days=(python_weekday - start.weekday()) % 7)
+
+
+def cairo(hour: int, minute: int = 0, second: int = 0, day: datetime.date = DAY) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=CAIRO)
+
+
+def make_session(group: Group, room: Room | None, starts_at: datetime.datetime = START, minutes: int = 120, **extra):
+    return Session.objects.create(
+        group=group,
+        date=starts_at.astimezone(CAIRO).date(),
+        starts_at=starts_at,
+        ends_at=starts_at + datetime.timedelta(minutes=minutes),
+        room=room,
+        **extra,
+    )
+
+
+def pay(enrollment, amount: str, day: datetime.date = DAY) -> LedgerEntry:
+    """A payment row straight in the ledger: the door's tests need a balance, not a receipt."""
+    return LedgerEntry.objects.create(
+        enrollment=enrollment, entry_type=EntryType.PAYMENT, amount=Decimal(amount), date=day, source="desk"
+    )
+
+
+def center_set(**values) -> None:
+    CenterSettings.load()
+    CenterSettings.objects.filter(pk=1).update(**values)
+
+
+def enroll(student, group: Group, **extra):
+    return enrollment_create(actor=None, student=student, group=group, start_date=datetime.date(2026, 9, 1), **extra)
+
+
+def scan(student_or_code, at: datetime.datetime, **kwargs):
+    code = getattr(student_or_code, "code", student_or_code)
+    return scan_process(code, at=at, **kwargs)

@@ -9,8 +9,7 @@ from django.forms.models import model_to_dict
 
 from core.db import row_insert, rows_insert
 from core.models import AuditLog, EntryType, Guardian, LedgerEntry, Message
-from tests.factories import make_group, make_student
-from tests.services.test_scanning import enroll
+from tests.factories import enroll, make_group, make_student
 
 
 def _fields(instance) -> dict:

@@ -6,7 +6,6 @@ import datetime
 import json
 import threading
 import time
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -19,10 +18,8 @@ from core.models import Attendance, FeePeriod, ScanEvent
 from core.ops.db_deadline import database_deadline
 from core.services.kiosks import kiosk_create
 from core.web import kiosk_api as kiosk_views
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import enroll, make_session, pay
+from tests.factories import CAIRO, enroll, make_group, make_room, make_session, make_student, pay
 
-CAIRO = ZoneInfo("Africa/Cairo")
 URL = "/kiosk/scan/"
 ROSTER = "/kiosk/roster/"
 BUSY = "The system is busy and could not record this scan right now."

@@ -5,7 +5,6 @@ Also the address ``ensure_owner --print-login`` prints, which staff copy into a 
 
 import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django import forms
@@ -16,9 +15,8 @@ from django.urls import reverse
 from django.utils import formats, translation
 
 from core.services.kiosks import kiosk_create
-from tests.factories import make_group
+from tests.factories import CAIRO, make_group
 
-CAIRO = ZoneInfo("Africa/Cairo")
 EVENING = datetime.datetime(2026, 11, 28, 17, 20, tzinfo=CAIRO)
 
 

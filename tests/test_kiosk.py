@@ -2,7 +2,6 @@
 
 import datetime
 import json
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,10 +11,8 @@ from django.urls import reverse
 
 from core.models import Attendance, AuditLog, FeePeriod, Kiosk, ScanEvent
 from core.services.kiosks import kiosk_create, kiosk_from_token, kiosk_revoke, token_hash
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import enroll, make_session, pay
+from tests.factories import CAIRO, enroll, make_group, make_room, make_session, make_student, pay
 
-CAIRO = ZoneInfo("Africa/Cairo")
 URL = "/kiosk/scan/"
 
 

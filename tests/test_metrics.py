@@ -3,7 +3,6 @@
 import datetime
 import json
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -16,10 +15,9 @@ from core.ops.health import HEARTBEAT_CACHE_KEY, heartbeat_record
 from core.services.enrollments import enrollment_create
 from core.services.payments import payment_record, payment_void
 from core.services.scanning import scan_process
-from tests.factories import make_group, make_student
+from tests.factories import CAIRO, make_group, make_student
 from tests.served import bare_get, gunicorn_start, manage, production_env
 
-CAIRO = ZoneInfo("Africa/Cairo")
 NOW = datetime.datetime(2026, 11, 15, 12, 0, tzinfo=CAIRO)
 TOKEN = "scrape-token-4f1c9a"
 

@@ -4,7 +4,6 @@ click from either."""
 
 import datetime
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,12 +11,10 @@ from django.urls import reverse
 
 from core.models import CenterSettings, FeePeriod, Session
 from core.selectors.dashboard import auto_cancel_countdowns
-from tests.factories import make_branch, make_group, make_room
-from tests.services.test_scanning import make_session
+from tests.factories import CAIRO, make_branch, make_group, make_room, make_session
 
 pytestmark = pytest.mark.django_db
 
-CAIRO = ZoneInfo("Africa/Cairo")
 START = datetime.datetime(2026, 11, 26, 16, 0, tzinfo=CAIRO)
 BOARD = "/admin/door/today/"
 

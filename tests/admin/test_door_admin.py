@@ -1,7 +1,6 @@
 """The door's read-only admin lists: who may open them, branch scoping, and that they render."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -9,10 +8,7 @@ from django.urls import reverse
 from core.models import FeePeriod
 from core.services.kiosks import kiosk_create
 from core.services.scanning import scan_process
-from tests.factories import make_branch, make_group, make_room, make_student
-from tests.services.test_scanning import enroll, make_session, pay
-
-CAIRO = ZoneInfo("Africa/Cairo")
+from tests.factories import CAIRO, enroll, make_branch, make_group, make_room, make_session, make_student, pay
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 changed with a reason, and the monthly attendance sheet; permissions and fixed query counts."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -13,10 +12,8 @@ from django.urls import reverse
 from core.models import Attendance, AuditLog, FeePeriod, Kiosk, Session
 from core.services.kiosks import kiosk_create
 from core.services.scanning import scan_process
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import enroll, make_session, pay
+from tests.factories import CAIRO, enroll, make_group, make_room, make_session, make_student, pay
 
-CAIRO = ZoneInfo("Africa/Cairo")
 NOW = datetime.datetime(2026, 11, 26, 15, 50, tzinfo=CAIRO)
 BOARD = "/admin/door/today/"
 SHEET = "/admin/door/sheet/"

@@ -1,7 +1,6 @@
 """Door follow-ups in the admin: the office's list of refusals an offline kiosk let through."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -9,10 +8,8 @@ from django.urls import reverse
 from core.models import AuditLog, DoorFollowUp, FeePeriod
 from core.services.kiosks import kiosk_create
 from core.services.scanning import scan_process
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import enroll, make_session
+from tests.factories import CAIRO, enroll, make_group, make_room, make_session, make_student
 
-CAIRO = ZoneInfo("Africa/Cairo")
 URL = "admin:core_doorfollowup_changelist"
 
 

@@ -110,9 +110,7 @@ def test_the_kiosk_is_renamed_and_moved_within_its_branch_and_stays_paired(clien
     kiosk.refresh_from_db()
     assert (kiosk.name, kiosk.room, kiosk.branch) == ("Side door", other_room, main_branch)
     assert kiosk_from_token(token) == kiosk
-    audit = AuditLog.objects.filter(
-        model="core.kiosk", object_id=str(kiosk.pk), action=AuditLog.Action.UPDATE
-    ).get()
+    audit = AuditLog.objects.filter(model="core.kiosk", object_id=str(kiosk.pk), action=AuditLog.Action.UPDATE).get()
     assert audit.changes["name"] == ["Door", "Side door"] and audit.actor == manager
 
 
@@ -142,9 +140,7 @@ def test_revoke_from_the_change_page_asks_for_a_reason(client_as, owner, main_br
     done = client.post(revoke_url(kiosk), {"reason": "tablet stolen"})
     assert done.status_code == 302 and done["Location"] == change_url(kiosk)
     assert kiosk_from_token(token) is None
-    audit = AuditLog.objects.filter(
-        model="core.kiosk", object_id=str(kiosk.pk), action=AuditLog.Action.UPDATE
-    ).get()
+    audit = AuditLog.objects.filter(model="core.kiosk", object_id=str(kiosk.pk), action=AuditLog.Action.UPDATE).get()
     assert audit.reason == "tablet stolen"
 
     # a revoked kiosk is shown read-only: no save buttons, no revoke button

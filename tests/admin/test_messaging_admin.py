@@ -3,7 +3,6 @@
 import datetime
 import html
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -19,9 +18,8 @@ from core.models import AuditLog, Branch, CenterSettings, Message, MessageTempla
 from core.models.messaging import UNKNOWN_EXPLANATION
 from core.services.enrollments import enrollment_create
 from core.services.messaging import message_queue
-from tests.factories import make_group, make_student
+from tests.factories import CAIRO, make_group, make_student
 
-CAIRO = ZoneInfo("Africa/Cairo")
 NOON = datetime.datetime(2026, 3, 10, 12, 0, tzinfo=CAIRO)
 CONTEXT = {"group_name": "رياضيات", "time": datetime.time(16, 30)}
 

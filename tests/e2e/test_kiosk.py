@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 from core.models import Attendance, FeePeriod
 from core.services.kiosks import kiosk_create
 from tests.e2e.conftest import PASSWORD
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import enroll, make_session, pay
+from tests.factories import enroll, make_group, make_room, make_session, make_student, pay
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,7 @@ from tests.e2e import test_kiosk
 from tests.e2e.browser import submit_login
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.test_kiosk import pair, scan
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import enroll, make_session, pay
+from tests.factories import enroll, make_group, make_room, make_session, make_student, pay
 
 door_now = test_kiosk.door_now
 

@@ -2,7 +2,6 @@
 
 import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -10,11 +9,9 @@ from django.db import connection
 from core.models import Attendance, Branch, CenterSettings, EntryType, FeePeriod, FeePlan, LedgerEntry
 from core.selectors.money import door_money
 from core.selectors.scan_read import Place, door_read
-from core.services.scanning import _attended_this_month
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import enroll, make_session, pay
+from core.services.door.rules import attended_this_month
+from tests.factories import CAIRO, enroll, make_group, make_room, make_session, make_student, pay
 
-CAIRO = ZoneInfo("Africa/Cairo")
 TODAY = datetime.date(2026, 11, 26)
 MONTH = TODAY.replace(day=1)
 
@@ -109,7 +106,7 @@ def test_money_and_attendance_match_the_orm(center):
         assert candidate.enrollment == enrollment
         assert candidate.enrollment.price == enrollment.price
         assert candidate.money == door_money(enrollment, month_start=MONTH)
-        assert candidate.attended_this_month == _attended_this_month(enrollment, MONTH, TODAY)
+        assert candidate.attended_this_month == attended_this_month(enrollment, MONTH, TODAY)
         assert candidate.session.group.name == enrollment.group.name
     assert by_session[first.pk].money.arrears_before_month == Decimal("50.00")
     assert by_session[first.pk].attended_this_month == 1

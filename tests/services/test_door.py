@@ -2,35 +2,21 @@
 
 import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import translation
 
 from core.cards import teacher_card_value
-from core.models import Attendance, CenterSettings, EntryType, FeePeriod, LedgerEntry, Message, Session
+from core.models import Attendance, EntryType, FeePeriod, LedgerEntry, Message, Session
 from core.selectors.money import enrollment_balance
 from core.services.door import sessions_auto_cancel, sessions_mark_absent
 from core.services.scanning import scan_process
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import cairo, enroll, make_session, pay
-
-CAIRO = ZoneInfo("Africa/Cairo")
-
-
-@pytest.fixture
-def room(main_branch):
-    return make_room(main_branch)
+from tests.factories import cairo, center_set, enroll, make_group, make_room, make_session, make_student, pay
 
 
 @pytest.fixture
 def group(main_branch, room):
     return make_group(main_branch, fee="50.00", fee_period=FeePeriod.SESSION, room=room)
-
-
-def center_set(**values):
-    CenterSettings.load()
-    CenterSettings.objects.filter(pk=1).update(**values)
 
 
 def paying_student(branch, group):

@@ -4,7 +4,6 @@ at that time, admissions are marked `offline`, refusals it could not enforce bec
 import datetime
 import json
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -15,10 +14,8 @@ from core.models import Attendance, DoorFollowUp, EntryType, FeePeriod, LedgerEn
 from core.services.door import sessions_mark_absent
 from core.services.kiosks import kiosk_create
 from core.services.scanning import scan_process
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import enroll, make_session, pay
+from tests.factories import CAIRO, enroll, make_group, make_room, make_session, make_student, pay
 
-CAIRO = ZoneInfo("Africa/Cairo")
 NIGHT = datetime.date(2026, 11, 26)  # a Thursday
 AFTER_MIDNIGHT = datetime.datetime(2026, 11, 27, 0, 20, tzinfo=CAIRO)
 

@@ -14,8 +14,7 @@ from core.services.ledger_balance import ledger_balances_check, ledger_balances_
 from core.services.payments import discount_grant, payment_record, payment_refund, payment_void
 from core.services.scanning import scan_process
 from core.services.sessions import session_cancel
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import cairo, make_session
+from tests.factories import cairo, make_group, make_room, make_session, make_student
 
 
 def kept(enrollment) -> Decimal:

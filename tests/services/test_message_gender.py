@@ -2,7 +2,6 @@
 
 import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,11 +9,10 @@ from core.models import EntryType, FeePeriod, LedgerEntry, Message, MessageTempl
 from core.services.enrollments import enrollment_create
 from core.services.messaging import message_template_save
 from core.services.scanning import scan_process
-from tests.factories import make_group, make_room, make_student
+from tests.factories import CAIRO, make_group, make_room, make_student
 
 pytestmark = pytest.mark.django_db
 
-CAIRO = ZoneInfo("Africa/Cairo")
 START = datetime.datetime(2026, 11, 26, 16, 0, tzinfo=CAIRO)
 
 

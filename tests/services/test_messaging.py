@@ -8,7 +8,6 @@ import datetime
 import json
 import threading
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -48,12 +47,12 @@ from core.services.messaging import (
     messages_send_due,
     quiet_hours_active,
     quiet_hours_end,
+    sending,
 )
 from core.services.students import guardian_link
-from tests.factories import make_group, make_student
+from tests.factories import CAIRO, make_group, make_student
 from tests.fake_ultramsg import FakeUltraMsg, point_settings_at
 
-CAIRO = ZoneInfo("Africa/Cairo")
 NOON = datetime.datetime(2026, 3, 10, 12, 0, tzinfo=CAIRO)  # a Tuesday, outside quiet hours
 ARRIVED_CONTEXT = {"group_name": "رياضيات ٣ ث", "time": datetime.time(16, 30)}
 
@@ -476,7 +475,7 @@ def test_a_worker_killed_mid_send_never_sends_twice(center, clock, family, ultra
     guardian, student = family
     message = queue_arrived(guardian, student)
     with pytest.raises(WorkerKilled):
-        messages_send_due(provider=KilledAfterSending(messaging.provider_get()))
+        messages_send_due(provider=KilledAfterSending(sending.provider_get()))
     assert len(ultramsg.requests) == 1  # it did reach WhatsApp
     message = reload(message)
     assert message.status == Message.Status.SENDING and message.attempt_started_at is not None
@@ -504,7 +503,7 @@ def test_reserved_messages_of_a_killed_worker_go_out_once_and_the_started_one_ne
     students = [make_student(main_branch, guardian_phone=f"0100555000{index}") for index in range(3)]
     queued = [queue_arrived(student.guardians.get(), student, event=f"arrived:{student.pk}") for student in students]
     with pytest.raises(WorkerKilled):
-        messages_send_due(provider=KilledAfterSending(messaging.provider_get()))
+        messages_send_due(provider=KilledAfterSending(sending.provider_get()))
     assert len(ultramsg.requests) == 1
     first, *reserved = (reload(message) for message in queued)
     assert all(message.status == Message.Status.SENDING for message in [first, *reserved])
@@ -543,7 +542,7 @@ def test_an_outcome_written_with_the_next_start_survives_a_kill(center, clock, m
         queue_arrived(student.guardians.get(), student, event=f"arrived:{student.pk}") for student in students
     )
     with pytest.raises(WorkerKilled):
-        messages_send_due(provider=KilledOnSecondSend(messaging.provider_get()))
+        messages_send_due(provider=KilledOnSecondSend(sending.provider_get()))
     assert reload(first).status == Message.Status.SENT  # recorded in the commit that started the second
     assert reload(second).attempt_started_at is not None and reload(third).attempt_started_at is None
     clock.shift(messaging.RESERVATION_STALE_AFTER + datetime.timedelta(seconds=1))
@@ -557,7 +556,7 @@ def test_an_outcome_written_with_the_next_start_survives_a_kill(center, clock, m
 def test_a_claim_taken_over_after_a_stall_is_not_sent_by_the_stalled_worker(center, clock, family):
     guardian, student = family
     message = queue_arrived(guardian, student)
-    token, batch, _center = messaging._claim(limit=10)
+    token, batch, _center = sending._claim(limit=10)
     assert [claimed.pk for claimed in batch] == [message.pk]
     clock.shift(messaging.RESERVATION_STALE_AFTER + datetime.timedelta(seconds=1))
     messaging.messages_recover_stale()
@@ -571,7 +570,7 @@ def test_a_claim_taken_over_after_a_stall_is_not_sent_by_the_stalled_worker(cent
             sent.append(kwargs)
             raise AssertionError("must not be called")
 
-    assert messaging._deliver(batch[0], token=token, provider=Recorder(), cost=Decimal("0.05")) == "skipped"
+    assert sending._deliver(batch[0], token=token, provider=Recorder(), cost=Decimal("0.05")) == "skipped"
     assert sent == []
 
 

@@ -15,7 +15,6 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -33,10 +32,9 @@ from core.services.messaging import (
     messages_send_due,
     messages_verify_unknown,
 )
-from tests.factories import make_student
+from tests.factories import CAIRO, make_student
 from tests.fake_ultramsg import FakeUltraMsg, point_settings_at
 
-CAIRO = ZoneInfo("Africa/Cairo")
 NOON = datetime.datetime(2026, 3, 10, 12, 0, tzinfo=CAIRO)
 CONTEXT = {"group_name": "رياضيات ٣ ث", "time": datetime.time(16, 30)}
 ROOT = Path(__file__).resolve().parents[2]

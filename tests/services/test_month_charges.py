@@ -13,8 +13,7 @@ from core.selectors.money import enrollment_balance
 from core.services.door import attendance_set
 from core.services.enrollments import enrollment_transfer
 from core.services.sessions import session_cancel
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import cairo, enroll, make_session, pay, scan
+from tests.factories import cairo, enroll, make_group, make_room, make_session, make_student, pay, scan
 
 DECEMBER = datetime.date(2026, 12, 1)
 JANUARY = datetime.date(2027, 1, 1)
@@ -32,16 +31,6 @@ def month_charges(enrollment, month=DECEMBER):
 
 def attend(student, day: datetime.date) -> str:
     return scan(student, cairo(15, 55, day=day)).code
-
-
-@pytest.fixture
-def room(main_branch):
-    return make_room(main_branch)
-
-
-@pytest.fixture
-def month_group(main_branch, room):
-    return make_group(main_branch, fee="200.00", fee_period=FeePeriod.MONTH, room=room)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import datetime
 import threading
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,9 +20,7 @@ from core.services.payments import (
     payment_refund,
     payment_void,
 )
-from tests.factories import make_group, make_student
-
-CAIRO = ZoneInfo("Africa/Cairo")
+from tests.factories import CAIRO, make_group, make_student
 
 
 def at(day: int, hour: int = 12, month: int = 11, year: int = 2026) -> datetime.datetime:

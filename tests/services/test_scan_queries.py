@@ -7,7 +7,6 @@ read is prepared once per connection on PostgreSQL, so each test scans once to w
 
 import datetime
 import json
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -18,10 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from core.models import CenterSettings, FeePeriod, Message, ScanEvent
 from core.services.kiosks import kiosk_create
 from core.services.scanning import scan_process
-from tests.factories import make_group, make_room, make_student
-from tests.services.test_scanning import center_set, enroll, make_session, pay
+from tests.factories import CAIRO, center_set, enroll, make_group, make_room, make_session, make_student, pay
 
-CAIRO = ZoneInfo("Africa/Cairo")
 AT = datetime.datetime(2026, 11, 26, 15, 50, tzinfo=CAIRO)
 CONTROL = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}  # savepoints: the test runs inside a transaction
 # PostgreSQL re-reads the session under a share lock before admitting (see _session_still_open).

@@ -3,7 +3,6 @@
 import datetime
 import threading
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -23,54 +22,22 @@ from core.models import (
     Session,
 )
 from core.selectors.money import enrollment_balance, enrollments_with_balance
-from core.services.enrollments import enrollment_create
 from core.services.scanning import scan_process
 from core.services.sessions import session_cancel, session_removable_q
-from tests.factories import make_group, make_room, make_student, make_teacher
-
-CAIRO = ZoneInfo("Africa/Cairo")
-DAY = datetime.date(2026, 11, 26)  # a Thursday
-START = datetime.datetime(2026, 11, 26, 16, 0, tzinfo=CAIRO)
-
-
-def cairo(hour, minute=0, second=0, day=DAY):
-    return datetime.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=CAIRO)
-
-
-def make_session(group, room, starts_at=START, minutes=120, **extra):
-    return Session.objects.create(
-        group=group,
-        date=starts_at.astimezone(CAIRO).date(),
-        starts_at=starts_at,
-        ends_at=starts_at + datetime.timedelta(minutes=minutes),
-        room=room,
-        **extra,
-    )
-
-
-def pay(enrollment, amount, day=DAY):
-    return LedgerEntry.objects.create(
-        enrollment=enrollment, entry_type=EntryType.PAYMENT, amount=Decimal(amount), date=day, source="desk"
-    )
-
-
-def center_set(**values):
-    CenterSettings.load()
-    CenterSettings.objects.filter(pk=1).update(**values)
-
-
-def enroll(student, group, **extra):
-    return enrollment_create(actor=None, student=student, group=group, start_date=datetime.date(2026, 9, 1), **extra)
-
-
-@pytest.fixture
-def room(main_branch):
-    return make_room(main_branch)
-
-
-@pytest.fixture
-def month_group(main_branch, room):
-    return make_group(main_branch, fee="200.00", fee_period=FeePeriod.MONTH, room=room)
+from tests.factories import (
+    CAIRO,
+    DAY,
+    cairo,
+    center_set,
+    enroll,
+    make_group,
+    make_room,
+    make_session,
+    make_student,
+    make_teacher,
+    pay,
+    scan,
+)
 
 
 @pytest.fixture
@@ -84,11 +51,6 @@ def paid_student(main_branch, month_group):
     student = make_student(main_branch)
     pay(enroll(student, month_group), "200.00")
     return student
-
-
-def scan(student_or_code, at, **kwargs):
-    code = getattr(student_or_code, "code", student_or_code)
-    return scan_process(code, at=at, **kwargs)
 
 
 # --- R1 -----------------------------------------------------------------------------------------

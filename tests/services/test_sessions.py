@@ -1,7 +1,6 @@
 """Sessions: generated from slots in Cairo time, idempotent, extra sessions and cancellations."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -9,14 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.models import AuditLog, ScheduleSlot, Session, Weekday
 from core.services.sessions import session_add_extra, session_cancel, sessions_generate
-from tests.factories import make_group, make_room
-
-CAIRO = ZoneInfo("Africa/Cairo")
-
-
-@pytest.fixture
-def room(main_branch):
-    return make_room(main_branch)
+from tests.factories import CAIRO, make_group
 
 
 def add_slot(group, room, weekday, start=(16, 0), minutes=120):

@@ -2,7 +2,6 @@
 
 import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,9 +27,8 @@ from core.services.settlements import (
     settlement_run_start,
     settlements_run_month,
 )
-from tests.factories import make_group, make_room, make_student, make_teacher
+from tests.factories import CAIRO, make_group, make_room, make_student, make_teacher
 
-CAIRO = ZoneInfo("Africa/Cairo")
 NOVEMBER = datetime.date(2026, 11, 1)
 DECEMBER = datetime.date(2026, 12, 1)
 
