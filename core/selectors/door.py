@@ -1,128 +1,15 @@
-"""Read queries of the door: the kiosk's roster and today's sessions board.
+"""The door's rosters and sessions board, now ``core.services.door.roster``.
 
-Both run a fixed number of queries whatever the number of sessions or students (tests assert it):
-the sessions, then their enrollments, attendances and refusals in one query each.
+Kept so callers and operators' scripts keep working: the public names re-exported from there.
 """
 
-import dataclasses
-import datetime
+from core.services.door.roster import (
+    REFUSALS,
+    SessionRoster,
+    door_roster,
+    door_sessions_now,
+    rosters_for,
+    sessions_board,
+)
 
-from django.db.models import Q
-from django.utils import timezone
-
-from core.models import Attendance, CenterSettings, Enrollment, ScanEvent, ScanOutcomeCode, Session
-
-REFUSALS = (ScanOutcomeCode.DOOR_CLOSED, ScanOutcomeCode.PAY_FIRST)
-
-
-@dataclasses.dataclass
-class SessionRoster:
-    session: Session
-    expected: list[str] = dataclasses.field(default_factory=list)  # everyone enrolled that day
-    present: list[str] = dataclasses.field(default_factory=list)
-    late: list[str] = dataclasses.field(default_factory=list)
-    refused: list[str] = dataclasses.field(default_factory=list)  # refused and not admitted since
-
-    @property
-    def waiting(self) -> list[str]:
-        arrived = set(self.present) | set(self.late) | set(self.refused)
-        return [name for name in self.expected if name not in arrived]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return {
-            "expected": len(self.expected),
-            "in": len(self.present) + len(self.late),
-            "late": len(self.late),
-            "refused": len(self.refused),
-        }
-
-    def as_json(self) -> dict:
-        session = self.session
-        return {
-            "id": session.pk,
-            "group": session.group.name,
-            "room": session.room.name,
-            "starts_at": timezone.localtime(session.starts_at).strftime("%H:%M"),
-            "status": session.status,
-            "teacher_in": session.teacher_checked_in_at is not None,
-            "counts": self.counts,
-            "present": self.present,
-            "late": self.late,
-            "refused": self.refused,
-            "waiting": self.waiting,
-        }
-
-
-def _enrolled_on(day: datetime.date) -> Q:
-    return Q(is_active=True, student__is_active=True, start_date__lte=day) & (
-        Q(end_date__isnull=True) | Q(end_date__gte=day)
-    )
-
-
-def rosters_for(sessions: list[Session], day: datetime.date) -> list[SessionRoster]:
-    """Who is expected, in, late and refused for each session (three queries in all)."""
-    rosters = {session.pk: SessionRoster(session=session) for session in sessions}
-    if not rosters:
-        return []
-    by_group: dict[int, list[SessionRoster]] = {}
-    for roster in rosters.values():
-        by_group.setdefault(roster.session.group_id, []).append(roster)
-    enrolled = (
-        Enrollment.objects.filter(_enrolled_on(day), group_id__in=by_group)
-        .order_by("student__full_name")
-        .values_list("group_id", "student__full_name")
-    )
-    for group_id, name in enrolled:
-        for roster in by_group[group_id]:
-            roster.expected.append(name)
-    admitted: set[tuple[int, str]] = set()
-    attendances = (
-        Attendance.objects.filter(
-            session_id__in=rosters, status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE]
-        )
-        .order_by("at")
-        .values_list("session_id", "status", "student__full_name")
-    )
-    for session_id, status, name in attendances:
-        roster = rosters[session_id]
-        (roster.late if status == Attendance.Status.LATE else roster.present).append(name)
-        admitted.add((session_id, name))
-    refusals = (
-        ScanEvent.objects.filter(session_id__in=rosters, outcome__in=REFUSALS, student__isnull=False)
-        .order_by("at")
-        .values_list("session_id", "student__full_name")
-    )
-    for session_id, name in refusals:
-        roster = rosters[session_id]
-        if (session_id, name) not in admitted and name not in roster.refused:
-            roster.refused.append(name)
-    return list(rosters.values())
-
-
-def door_sessions_now(place: Q, *, now: datetime.datetime | None = None) -> list[Session]:
-    """Today's sessions at this place whose door window holds now (start − early window … end)."""
-    now = now or timezone.now()
-    early = datetime.timedelta(minutes=CenterSettings.load().early_window_minutes)
-    return list(
-        Session.objects.filter(place, date=timezone.localdate(now), starts_at__lte=now + early, ends_at__gte=now)
-        .select_related("group", "room")
-        .order_by("starts_at", "pk")
-    )
-
-
-def door_roster(place: Q, *, now: datetime.datetime | None = None) -> list[SessionRoster]:
-    now = now or timezone.now()
-    return rosters_for(door_sessions_now(place, now=now), timezone.localdate(now))
-
-
-def sessions_board(branch_ids, *, day: datetime.date) -> list[SessionRoster]:
-    """Today's sessions board: every session of the day in these branches (None: all)."""
-    sessions = (
-        Session.objects.filter(date=day)
-        .select_related("group__teacher", "room__branch")
-        .order_by("room__branch_id", "starts_at", "room__name")
-    )
-    if branch_ids is not None:
-        sessions = sessions.filter(room__branch_id__in=branch_ids)
-    return rosters_for(list(sessions), day)
+__all__ = ["REFUSALS", "SessionRoster", "door_roster", "door_sessions_now", "rosters_for", "sessions_board"]

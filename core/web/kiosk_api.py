@@ -45,9 +45,9 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from core.ops.db_deadline import database_deadline
-from core.selectors.door import door_roster
+from core.services.door import Place, scan_process
+from core.services.door.roster import door_roster
 from core.services.kiosks import kiosk_from_token, kiosk_scans_since
-from core.services.scanning import _place_filter, scan_process
 from core.web.csp import csp_strict
 from core.web.http import client_ip
 from core.web.ratelimit import rate_limit_hit
@@ -207,7 +207,7 @@ def kiosk_roster(request):
         if rate_limit_hit("kiosk-bad-token", client_ip(request), limit=BAD_TOKENS_PER_MINUTE, window_seconds=60):
             return _error(_("Too many requests. Wait a minute."), 429)
         return _error(_("This kiosk is not registered or was revoked."), 401)
-    return _roster_json(door_roster(_place_filter(kiosk)))
+    return _roster_json(door_roster(Place.of(kiosk)))
 
 
 @never_cache
@@ -279,4 +279,4 @@ def door_roster_view(request):
     """The supervisor's roster: open doors in his branches (admin_view wraps it with the login)."""
     if not _may_scan(request.user):
         return _error(_("You may not scan at the door."), 403)
-    return _roster_json(door_roster(_place_filter(None, request.user)))
+    return _roster_json(door_roster(Place.of(None, request.user)))
