@@ -10,6 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CenterSettings(models.Model):
+    # The one row's primary key (the check constraint below keeps it the only one). Readers that
+    # join the settings in SQL take it from here.
+    SINGLETON_PK = 1
+
     center_name_ar = models.CharField(_("center name (Arabic)"), max_length=150, default="سنتر")
     center_name_en = models.CharField(_("center name (English)"), max_length=150, blank=True, default="Center")
     logo = models.FileField(
@@ -80,5 +84,5 @@ class CenterSettings(models.Model):
 
     @classmethod
     def load(cls) -> "CenterSettings":
-        settings_row, _created = cls.objects.get_or_create(pk=1)
+        settings_row, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
         return settings_row
