@@ -1,6 +1,6 @@
 """WhatsApp messages to guardians: the outbox, the editable templates and broadcasts (SPEC.md R10).
 
-The sending state machine lives in ``core/services/messaging.py``; this module holds the fields,
+The sending state machine lives in ``core/services/messaging/sending.py``; this module holds the fields,
 the constraints, and the two small pure helpers every template goes through: the placeholder
 check (run when a template is saved) and the renderer (run when a message is queued).
 """
@@ -350,7 +350,7 @@ class Message(models.Model):
     # Times the provider was asked whether an unconfirmed message reached it.
     checks = models.PositiveSmallIntegerField(_("provider checks"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
-    # Delivery bookkeeping (see the state machine in core/services/messaging.py).
+    # Delivery bookkeeping (see the state machine in core/services/messaging/sending.py).
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     attempt_started_at = models.DateTimeField(null=True, blank=True, editable=False)
