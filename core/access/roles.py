@@ -61,6 +61,14 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.expensecategory": EDIT,
         "core.banktransfer": ("view", "add"),
         "core.cashbookday": VIEW,
+        # Notes and books (issue 18): the catalogue, stock, sales and voids; discount rules read.
+        "core.item": EDIT,
+        "core.itemstock": VIEW,
+        "core.stockmovement": VIEW,
+        "core.itemsale": VIEW,
+        "core.itemsaleline": VIEW,
+        "core.discountrule": VIEW,
+        "core.discountapplication": VIEW,
     },
     Role.RECEPTIONIST: {
         "core.importjob": ("view", "add"),
@@ -80,6 +88,12 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.cashclose": ("view", "add"),  # his own drawer (scoped in the admin)
         "core.expense": ("view", "add"),  # up to the owner's limit (checked in the service)
         "core.expensecategory": VIEW,
+        # He sells notes and books (sell_items) and sees the stock; he voids nothing.
+        "core.item": VIEW,
+        "core.itemstock": VIEW,
+        "core.stockmovement": VIEW,
+        "core.itemsale": VIEW,
+        "core.itemsaleline": VIEW,
     },
     Role.ACCOUNTANT: {
         "core.branch": VIEW,
@@ -101,6 +115,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.expensecategory": EDIT,
         "core.banktransfer": ("view", "add"),
         "core.cashbookday": VIEW,
+        "core.item": VIEW,
+        "core.itemstock": VIEW,
+        "core.stockmovement": VIEW,
+        "core.itemsale": VIEW,
+        "core.itemsaleline": VIEW,
+        "core.discountrule": VIEW,
+        "core.discountapplication": VIEW,
     },
     Role.SUPERVISOR: {
         # The door: manual attendance with a reason, the scan log, the kiosks of his branch.
@@ -122,6 +143,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.session": VIEW,
         "core.settlement": VIEW,  # his own statements (scoped in the admin)
         "core.settlementline": VIEW,
+        # His own notes: their sales and stock only (scoped in the admin to item__teacher__user).
+        "core.item": VIEW,
+        "core.itemstock": VIEW,
+        "core.itemsale": VIEW,
     },
 }
 
@@ -143,8 +168,11 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "core.record_any_expense",
         "core.view_treasury",
         "core.close_cash_book_day",
+        "core.sell_items",
+        "core.void_item_sale",
+        "core.adjust_stock",
     ),
-    Role.RECEPTIONIST: ("core.print_cards", "core.record_payment"),
+    Role.RECEPTIONIST: ("core.print_cards", "core.record_payment", "core.sell_items"),
     Role.ACCOUNTANT: (
         "core.void_receipt",
         "core.grant_discount",
@@ -155,6 +183,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "core.record_any_expense",
         "core.view_treasury",
         "core.close_cash_book_day",
+        "core.void_item_sale",
     ),
 }
 
