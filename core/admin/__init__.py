@@ -1,1 +1,15 @@
-from core.admin import backups, center, door, imports, kiosks, messaging, money, org, people, schedule, third_party  # noqa: F401  (registers the admins)
+# Importing the modules registers their admins.
+from core.admin import (  # noqa: F401
+    backups,
+    center,
+    door,
+    imports,
+    kiosks,
+    messaging,
+    money,
+    org,
+    people,
+    schedule,
+    third_party,
+    treasury,
+)

@@ -122,6 +122,28 @@ def _groups() -> list[dict]:
             ],
         },
         {
+            "title": _("Treasury"),
+            "collapsible": True,
+            "items": [
+                link(_("Expenses"), "payments", "admin:core_expense_changelist", "core.view_expense"),
+                link(_("Cash book"), "account_balance_wallet", "admin:core_cashbookday_book", "core.view_treasury"),
+                link(_("Closed days"), "event_available", "admin:core_cashbookday_changelist", "core.view_cashbookday"),
+                link(
+                    _("Bank deposits"),
+                    "account_balance",
+                    "admin:core_banktransfer_changelist",
+                    "core.view_banktransfer",
+                ),
+                link(_("Profit and loss"), "monitoring", "admin:core_cashbookday_profit", "core.view_treasury"),
+                link(
+                    _("Expense categories"),
+                    "category",
+                    "admin:core_expensecategory_changelist",
+                    "core.change_expensecategory",
+                ),
+            ],
+        },
+        {
             "title": _("Messages"),
             "collapsible": True,
             "items": [

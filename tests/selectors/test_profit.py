@@ -1,0 +1,129 @@
+"""Profit and loss per branch and month (issue 18): a month of receipts, voids, refunds, expenses
+and settlements, checked to the piastre."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from core.models import ExpenseCategory, Settlement
+from core.selectors.profit import profit_month
+from core.services.enrollments import enrollment_create
+from core.services.expenses import expense_record, expense_void
+from core.services.payments import payment_record, payment_refund, payment_void
+from core.services.settlements import settlement_item_add, settlement_run
+from tests.factories import CAIRO, make_branch, make_group, make_student, make_teacher
+
+NOVEMBER = datetime.date(2026, 11, 1)
+
+
+def at(month: int, day: int, hour: int = 12) -> datetime.datetime:
+    year = 2026 if month > 1 else 2027
+    return datetime.datetime(year, month, day, hour, 0, tzinfo=CAIRO)
+
+
+def enrolled(branch, group):
+    student = make_student(branch)
+    enrollment = enrollment_create(actor=None, student=student, group=group, start_date=datetime.date(2026, 9, 1))
+    return student, enrollment
+
+
+def pay(cashier, pair, amount, when):
+    student, enrollment = pair
+    return payment_record(student=student, cashier=cashier, lines=[(enrollment, amount)], now=when, confirm_repeat=True)
+
+
+@pytest.fixture
+def categories(main_branch):
+    rent = ExpenseCategory.objects.get_or_create(name_ar="إيجار", defaults={"name_en": "Rent"})[0]
+    supplies = ExpenseCategory.objects.get_or_create(name_ar="مستلزمات", defaults={"name_en": "Supplies"})[0]
+    return rent, supplies
+
+
+@pytest.fixture
+def month_built(main_branch, receptionist, accountant, categories):
+    """November at the main branch, with noise in October, December and another branch."""
+    rent, supplies = categories
+    other = make_branch("فرع الدقي")
+    receptionist.branches.add(other)
+    accountant.branches.add(other)
+    ahmed, mona = make_teacher("أحمد"), make_teacher("منى")
+    seventy = make_group(main_branch, teacher=ahmed, pay_rate="70")
+    sixty_two = make_group(main_branch, teacher=mona, pay_rate="62.5")
+    elsewhere = make_group(other, teacher=make_teacher(), pay_rate="50")
+    a1, a2 = enrolled(main_branch, seventy), enrolled(main_branch, seventy)
+    b1 = enrolled(main_branch, sixty_two)
+    far = enrolled(other, elsewhere)
+
+    pay(receptionist, a1, "200.00", at(11, 3))
+    voided = pay(receptionist, a2, "300.00", at(11, 20))
+    refunded = pay(receptionist, b1, "160.00", at(11, 28))
+    pay(receptionist, a1, "999.00", at(10, 31))  # October
+    pay(receptionist, a1, "777.00", at(12, 1))  # December
+    pay(receptionist, far, "500.00", at(11, 5))  # another branch
+    # Undone in December: still counts against November's receipts (R9's "collected").
+    payment_void(receipt=voided, actor=accountant, reason="wrong student", now=at(12, 2))
+    payment_refund(receipt=refunded, actor=accountant, amount="40.00", reason="left early", now=at(12, 2))
+
+    def spend(category, amount, day, month=11, branch=main_branch):
+        when = at(month, day)
+        return expense_record(
+            branch=branch, category=category, amount=amount, actor=accountant, date=when.date(), now=when
+        )
+
+    spend(rent, "1000.00", 1)
+    spend(supplies, "150.75", 14)
+    mistake = spend(supplies, "99.00", 15)
+    expense_void(expense=mistake, actor=accountant, reason="duplicate", now=at(12, 3))
+    spend(rent, "1000.00", 1, month=12)
+    spend(rent, "700.00", 1, branch=other)
+
+    for teacher in (ahmed, mona):
+        settlement_run(teacher=teacher, month=NOVEMBER, actor=accountant)
+    ahmed_s = Settlement.objects.get(teacher=ahmed)
+    mona_s = Settlement.objects.get(teacher=mona)
+    settlement_item_add(settlement=ahmed_s, actor=accountant, kind="bonus", amount="25.00", reason="exams")
+    settlement_item_add(settlement=ahmed_s, actor=accountant, kind="advance", amount="50.00", reason="advance")
+    settlement_item_add(settlement=mona_s, actor=accountant, kind="deduction", amount="10.00", reason="late")
+    return {"other": other, "rent": rent, "supplies": supplies}
+
+
+def test_a_months_profit_reconciles_to_the_piastre(main_branch, month_built):
+    main, other, together = profit_month(month=NOVEMBER)
+    assert main.branch == main_branch
+    assert main.tuition == Decimal("320.00")  # 200 + 300 − 300 voided + 160 − 40 refunded
+    # Ahmed: 70 % of 200 = 140.00 + 25 bonus (the advance is part of his share, paid early);
+    # Mona: 62.5 % of 120 = 75.00 − 10 deduction.
+    assert main.teacher_shares == Decimal("230.00")
+    assert main.sales_margin == Decimal("0.00")
+    assert main.expenses == Decimal("1150.75")
+    assert main.expenses_by_category == {
+        month_built["rent"].pk: Decimal("1000.00"),
+        month_built["supplies"].pk: Decimal("150.75"),
+    }
+    assert main.profit == Decimal("-1060.75")
+    assert main.draft_settlements == 2
+
+    assert other.branch == month_built["other"]
+    assert (other.tuition, other.expenses) == (Decimal("500.00"), Decimal("700.00"))
+    assert other.profit == Decimal("-200.00")  # its teacher has no settlement run yet
+
+    assert together.branch is None
+    assert together.tuition == Decimal("820.00")
+    assert together.profit == main.profit + other.profit
+
+
+def test_the_shares_equal_the_settlement_totals_plus_their_advances(main_branch, month_built):
+    main = profit_month(month=NOVEMBER, branch_ids=[main_branch.pk])[0]
+    totals = sum(Settlement.objects.filter(month=NOVEMBER).values_list("total", flat=True), Decimal("0"))
+    assert main.teacher_shares == totals + Decimal("50.00")
+
+
+def test_a_month_without_money_is_all_zero(main_branch):
+    (main, together) = profit_month(month=datetime.date(2025, 1, 1))
+    assert main.profit == together.profit == Decimal("0.00")
+
+
+def test_profit_reads_in_a_fixed_number_of_queries(main_branch, month_built, django_assert_num_queries):
+    with django_assert_num_queries(7):
+        profit_month(month=NOVEMBER)
