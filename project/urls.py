@@ -13,7 +13,7 @@ from core.ops.health import TasksHealthView, WebHealthView
 from core.ops.metrics import metrics_view
 from core.web import kiosk_api as kiosk
 from core.web import kiosk_worker as kiosk_sw
-from core.web import views
+from core.web import views, webhooks
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -51,6 +51,10 @@ urlpatterns = [
         name="door-session-attendance",
     ),
     path("admin/door/sheet/", admin.site.admin_view(door_boards.attendance_sheet), name="door-sheet"),
+    # Providers' delivery receipts and parents' replies: signed or secret, no login (core/web/webhooks.py).
+    path("webhooks/whatsapp/", webhooks.whatsapp_cloud_webhook, name="webhook-whatsapp-cloud"),
+    path("webhooks/ultramsg/", webhooks.ultramsg_webhook, name="webhook-ultramsg"),
+    path("webhooks/ultramsg/<str:secret>/", webhooks.ultramsg_webhook, name="webhook-ultramsg-secret"),
     path("admin/", admin.site.urls),
     # Uploads, in every mode: staff or a signed kiosk URL, never public (core/ops/media.py).
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_serve, name="media"),

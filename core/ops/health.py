@@ -74,6 +74,28 @@ class LastVerifiedBackup(HealthCheck):
         self.age_seconds = None if age is None else int(age)
 
 
+@dataclasses.dataclass
+class MessageChannels(HealthCheck):
+    """Reports, never fails on, each sending channel's circuit breaker (issue 19):
+    ``MessageChannels(whatsapp='closed', sms='open, retry in 240 s')`` in the JSON's key.
+
+    A provider that is down must not take the site down with it (the web check would fail and the
+    platform restart healthy processes); the state is for the operator's monitor and the dashboard.
+    """
+
+    whatsapp: str = ""
+    sms: str = ""
+
+    def run(self) -> None:
+        from core.selectors.channels import channel_states, seconds_until
+
+        for state in channel_states():
+            text = state.state
+            if state.retry_at is not None:
+                text += f", retry in {seconds_until(state.retry_at)} s"
+            setattr(self, state.channel, text)
+
+
 def heartbeat_record() -> None:
     cache.set(HEARTBEAT_CACHE_KEY, timezone.now().isoformat(), timeout=24 * 3600)
 
@@ -117,7 +139,7 @@ class ProbeHealthView(HealthCheckView):
 
 class WebHealthView(ProbeHealthView):
     # Listed explicitly: health-check 4's defaults include DNS and mail checks that fail offline.
-    checks = (Database, Cache, Storage, MigrationsApplied, LastVerifiedBackup)
+    checks = (Database, Cache, Storage, MigrationsApplied, LastVerifiedBackup, MessageChannels)
     title = "web"
 
 
