@@ -1,5 +1,7 @@
-"""Money at the front desk (SPEC.md R8, §2 Receipt, Cash close): payments, receipts, voids,
-refunds, discounts and the cashier's drawer close.
+"""Money at the front desk (SPEC.md R8, §2 Receipt): payments, receipts, voids, refunds and
+discounts. The cashier's drawer close lives in ``drawer_close`` and amount parsing in ``amounts``;
+their public names (``cash_close``, ``drawer_summary``, ``DrawerSummary``, ``money_parse``,
+``MAX_PAYMENT``, ``CENT``) are re-exported here, kept so callers and operators' scripts keep working.
 
 Every write here is one transaction that locks what it changes, writes its audit row and adds
 ledger entries; nothing is ever edited or deleted. Receipt numbers come from a gap-free
@@ -10,17 +12,16 @@ numbers have no gaps and no duplicates however many desks record at once.
 import dataclasses
 import datetime
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.models import (
     AuditLog,
-    CashClose,
     Enrollment,
     EntryType,
     FeePlan,
@@ -34,45 +35,21 @@ from core.models import (
 )
 from core.models.money import CREDIT_TYPES
 from core.selectors.money import ZERO, balance_words, money_round, student_balance_through, students_with_balance
+from core.services.amounts import CENT as CENT
+from core.services.amounts import MAX_PAYMENT as MAX_PAYMENT
+from core.services.amounts import money_parse
 from core.services.audit import audit_record
 from core.services.counters import counter_next
+from core.services.drawer_close import DrawerSummary as DrawerSummary
+from core.services.drawer_close import cash_close as cash_close
+from core.services.drawer_close import drawer_summary as drawer_summary
 from core.services.ledger_entries import entries_undo
 
-# A single payment above this is a typing mistake (an extra zero or two), not a fee.
-MAX_PAYMENT = Decimal("1000000.00")
-CENT = Decimal("0.01")
 # The same amount for the same student again within this time is asked about ("record again?"):
 # two cashier tabs, or a parent paid at the desk while another cashier took it too. Longer than a
 # desk's queue turn, shorter than a parent coming back to pay a second month. A constant, not a
 # setting: no center has asked to tune it, and the cashier can always confirm.
 PAYMENT_REPEAT_WINDOW = datetime.timedelta(minutes=10)
-
-
-def money_parse(value, *, allow_zero: bool = False, maximum: Decimal = MAX_PAYMENT) -> Decimal:
-    """A user-typed amount as an exact Decimal with two places, or a translated ValidationError.
-
-    Refuses floats (they are not exact), non-numbers, more than two decimals, zero or less
-    (unless ``allow_zero``) and anything above ``maximum``."""
-    if isinstance(value, float):
-        raise ValidationError(_("Amounts must be exact numbers."), code="float")
-    text = str(value).strip().replace(",", "") if value is not None else ""
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValidationError(_("“%(value)s” is not an amount.") % {"value": text[:30]}, code="invalid") from None
-    if not amount.is_finite():
-        raise ValidationError(_("“%(value)s” is not an amount.") % {"value": text[:30]}, code="invalid")
-    if amount != amount.quantize(CENT):
-        raise ValidationError(_("Amounts have at most two decimal places (piasters)."), code="decimals")
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValidationError(_("The amount must be more than zero."), code="not_positive")
-    if amount > maximum:
-        raise ValidationError(
-            _("%(amount)s is more than the largest allowed amount, %(maximum)s.")
-            % {"amount": amount, "maximum": maximum},
-            code="too_large",
-        )
-    return amount.quantize(CENT)
 
 
 def _reason_required(reason: str) -> str:
@@ -530,90 +507,3 @@ def discount_grant(
             reason=reason,
         )
     return entry
-
-
-# --- Cash close -------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class DrawerSummary:
-    period_start: datetime.datetime
-    period_end: datetime.datetime
-    receipts_count: int
-    received: Decimal
-    voided: Decimal
-    refunded: Decimal
-
-    @property
-    def expected(self) -> Decimal:
-        return self.received - self.voided - self.refunded
-
-
-def _drawer_start(cashier: User, branch_id: int) -> datetime.datetime:
-    last = CashClose.objects.filter(cashier=cashier, branch_id=branch_id).order_by("-period_end").first()
-    if last is not None:
-        return last.period_end
-    first = Receipt.objects.filter(cashier=cashier, branch_id=branch_id).order_by("created_at").first()
-    if first is not None:
-        return first.created_at - datetime.timedelta(seconds=1)
-    return timezone.now() - datetime.timedelta(days=1)
-
-
-def drawer_summary(*, cashier: User, branch_id: int, now: datetime.datetime | None = None) -> DrawerSummary:
-    """The cash a cashier should hold since his last close: his cash receipts taken, less those
-    voided and the cash refunds of his receipts made in the period."""
-    end = now or timezone.now()
-    start = _drawer_start(cashier, branch_id)
-    cash = Receipt.objects.filter(cashier=cashier, branch_id=branch_id, method=PaymentMethod.CASH)
-    taken = cash.filter(created_at__gt=start, created_at__lte=end).aggregate(total=Sum("total"), count=Count("id"))
-    voided = cash.filter(voided_at__gt=start, voided_at__lte=end).aggregate(total=Sum("total"))["total"] or ZERO
-    refunded = (
-        LedgerEntry.objects.filter(
-            entry_type=EntryType.REFUND,
-            receipt__in=cash,
-            created_at__gt=start,
-            created_at__lte=end,
-        ).aggregate(total=Sum("amount"))["total"]
-        or ZERO
-    )
-    return DrawerSummary(
-        period_start=start,
-        period_end=end,
-        receipts_count=taken["count"] or 0,
-        received=taken["total"] or ZERO,
-        voided=voided,
-        refunded=refunded,
-    )
-
-
-def cash_close(
-    *, cashier: User, branch_id: int, counted, note: str = "", now: datetime.datetime | None = None
-) -> CashClose:
-    """Close the cashier's drawer for the period since his last close."""
-    if not cashier.has_perm("core.add_cashclose"):
-        raise PermissionDenied(_("You may not close a cash drawer."))
-    counted = money_parse(counted, allow_zero=True)
-    with transaction.atomic():
-        # One close at a time per cashier: the period of the next starts where this one ends.
-        User.objects.select_for_update().filter(pk=cashier.pk).first()
-        summary = drawer_summary(cashier=cashier, branch_id=branch_id, now=now)
-        if summary.period_end <= summary.period_start:
-            raise ValidationError(_("The drawer was just closed."), code="empty_period")
-        close = CashClose.objects.create(
-            cashier=cashier,
-            branch_id=branch_id,
-            period_start=summary.period_start,
-            period_end=summary.period_end,
-            receipts_count=summary.receipts_count,
-            expected=summary.expected,
-            counted=counted,
-            difference=counted - summary.expected,
-            note=(note or "").strip()[:255],
-        )
-        audit_record(
-            actor=cashier,
-            action=AuditLog.Action.CREATE,
-            instance=close,
-            changes={"expected": [None, str(close.expected)], "counted": [None, str(counted)]},
-        )
-    return close
