@@ -212,7 +212,7 @@ class ExpenseAdmin(CenterExportMixin, CenterModelAdmin):
     def open_cash_book(self, request):
         return HttpResponseRedirect(reverse("admin:core_cashbookday_book"))
 
-    @action(description=gettext_lazy("Void"), icon="block", permissions=["void_expense"])
+    @action(description=gettext_lazy("Void the expense"), icon="block", permissions=["void_expense"])
     def void_expense(self, request, object_id):
         return HttpResponseRedirect(reverse("admin:core_expense_void", args=[object_id]))
 
@@ -281,7 +281,7 @@ class ExpenseAdmin(CenterExportMixin, CenterModelAdmin):
             _("Void expense %(number)s") % {"number": expense.number},
             form=form,
             subject=f"{expense.number} · {expense.category} · {money_text(expense.amount)}",
-            submit_label=_("Void"),
+            submit_label=_("Void the expense"),
         )
 
 
