@@ -473,7 +473,7 @@ UNFOLD = {
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "core.web.branding.environment_badge",
-    "DASHBOARD_CALLBACK": "core.selectors.dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "core.admin.dashboard.dashboard_callback",
     "STYLES": [
         lambda request: static("core/fonts/fonts.css"),
         lambda request: static("core/admin-rtl.css"),

@@ -6,7 +6,7 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from core.admin import cards as print_cards
-from core.admin import door_boards
+from core.admin import dashboard, door_boards
 from core.admin import timetable as timetable_views
 from core.ops import media
 from core.ops.health import TasksHealthView, WebHealthView
@@ -31,6 +31,16 @@ urlpatterns = [
     path("admin/print/student-cards/", admin.site.admin_view(print_cards.student_cards), name="print-student-cards"),
     path("admin/print/teacher-cards/", admin.site.admin_view(print_cards.teacher_cards), name="print-teacher-cards"),
     path("admin/timetable/", admin.site.admin_view(timetable_views.timetable), name="timetable"),
+    path(
+        "admin/dashboard/at-risk/message/",
+        admin.site.admin_view(dashboard.at_risk_message),
+        name="dashboard-at-risk-message",
+    ),
+    path(
+        "admin/dashboard/chart/<slug:name>/",
+        admin.site.admin_view(dashboard.chart_export),
+        name="dashboard-chart-export",
+    ),
     # The door's tablets: device token, no staff login (core/web/kiosk_api.py).
     path("kiosk/", kiosk.kiosk_page, name="kiosk"),
     path("kiosk/scan/", kiosk.kiosk_scan, name="kiosk-scan"),

@@ -308,6 +308,17 @@ def settlement_run(*, teacher: Teacher, month, actor: User | None = None) -> Set
     return settlement
 
 
+def settlement_estimate(*, groups: Iterable[Group], month) -> list[SettlementLine]:
+    """What a settlement run today would compute for these groups' month: the unsaved lines of
+    R9 (collected, quantity, the teacher's share), without adjustments or manual items. Read
+    only, four grouped queries whatever the number of groups: the dashboards show it as an
+    estimate (the teacher's month so far, the center's margin per month)."""
+    groups = list(groups)
+    if not groups:
+        return []
+    return _group_lines(groups, _figures([group.pk for group in groups], month_first(month)))
+
+
 def settlement_teachers(month: datetime.date):
     """Teachers with an active group, or a group with any money or session in the month."""
     end = month_after(month)

@@ -1,0 +1,421 @@
+"""The admin's front page (issue 17): the owner's and manager's dashboard per branch, the other
+roles' cards by permission, the teacher's own page; its charts, their downloads, and the
+one-click message to the guardians of the students at risk.
+
+The figures come from the selectors (core/selectors/dashboard_*.py, cached for a minute); this
+module only turns them into what the template draws: unfold's chart components read their data
+from attributes (no inline script, so the admin's CSP holds), each chart with a table beside it.
+"""
+
+import dataclasses
+import json
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
+
+from core.admin.exports import export_response
+from core.models import CenterSettings, Enrollment, MessageTemplate
+from core.models.messaging import SYSTEM_KEYS
+from core.selectors.dashboard import auto_cancel_countdowns
+from core.selectors.dashboard_attention import AT_RISK_RATES, DEFAULT_AT_RISK_RATE, at_risk_enrollments
+from core.selectors.dashboard_page import DashboardData, Part, dashboard_data, dashboard_parts, dashboard_scope
+from core.selectors.money import money_text
+from core.services import messaging as messaging_service
+
+PRIMARY = "var(--color-primary-600)"
+SECONDARY = "#f59e0b"
+THIRD = "#10b981"
+MUTED = "#94a3b8"
+
+
+def grouped(value) -> str:
+    """A count with its thousands grouped in the active language (12,345 / ١٢٬٣٤٥ style)."""
+    return number_format(value or 0, force_grouping=True)
+
+
+def chosen_rate(raw) -> int:
+    try:
+        rate = int(raw)
+    except (TypeError, ValueError):
+        return DEFAULT_AT_RISK_RATE
+    return rate if rate in AT_RISK_RATES else DEFAULT_AT_RISK_RATE
+
+
+# --- Charts ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Chart:
+    """One chart: what unfold's component reads, and the same figures as a table."""
+
+    name: str
+    title: str
+    kind: str  # "bar" or "line": unfold's templates unfold/components/chart/<kind>.html
+    data: str  # JSON for the canvas' data-value
+    options: str  # JSON for its data-options
+    headers: list[str]
+    rows: list[list]  # raw values (numbers stay numbers in the downloads)
+    note: str = ""
+
+    @property
+    def text_rows(self) -> list[list[str]]:
+        return [[_cell_text(value) for value in row] for row in self.rows]
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, Decimal):
+        return money_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return grouped(value)
+    if value is None:
+        return "—"
+    return str(value)
+
+
+def _options(*, horizontal: bool = False, stacked: bool = False, percent: bool = False, legend: bool = True) -> str:
+    """Chart.js options: right to left in Arabic (axis reversed, legend and tooltips RTL)."""
+    rtl = translation.get_language_bidi()
+    category, value = ("y", "x") if horizontal else ("x", "y")
+    scales = {
+        category: {
+            "reverse": rtl and not horizontal,
+            "stacked": stacked,
+            "grid": {"display": False},
+            "ticks": {"color": "#64748b", "autoSkip": False if horizontal else True},
+            "position": ("right" if rtl else "left") if horizontal else "bottom",
+        },
+        value: {
+            "beginAtZero": True,
+            "stacked": stacked,
+            "reverse": rtl and horizontal,
+            "ticks": {"color": "#64748b"},
+            "grid": {"color": "#e2e8f0"},
+            "position": ("right" if rtl else "left") if not horizontal else "bottom",
+        },
+    }
+    if percent:
+        scales[value]["max"] = 100
+    return json.dumps(
+        {
+            "responsive": True,
+            "aspectRatio": 1.2 if horizontal else 2,
+            "indexAxis": category,
+            "locale": translation.get_language() or "ar",
+            "animation": {"duration": 300},
+            "plugins": {
+                "legend": {
+                    "display": legend,
+                    "rtl": rtl,
+                    "align": "start",
+                    "labels": {"boxWidth": 10, "boxHeight": 10, "color": "#64748b"},
+                },
+                "tooltip": {"enabled": True, "rtl": rtl},
+            },
+            "scales": scales,
+        }
+    )
+
+
+def _dataset(label, values, color, *, kind: str = "bar") -> dict:
+    dataset = {"label": str(label), "data": [str(value) if value is not None else None for value in values]}
+    if kind == "line":
+        dataset.update({"borderColor": color, "backgroundColor": color, "borderWidth": 2, "tension": 0.3})
+    else:
+        dataset.update({"backgroundColor": color, "borderRadius": 4, "maxBarThickness": 36})
+    return dataset
+
+
+def _month_label(month) -> str:
+    return date_format(month, "YEAR_MONTH_FORMAT")
+
+
+def charts_for(data: DashboardData) -> list[Chart]:
+    charts = []
+    if data.attendance_weeks is not None:
+        labels = [date_format(row.week, "j F") for row in data.attendance_weeks]
+        charts.append(
+            Chart(
+                name="attendance",
+                title=_("Attendance rate per week"),
+                kind="line",
+                data=json.dumps(
+                    {
+                        "labels": labels,
+                        "datasets": [
+                            _dataset(
+                                _("Attendance %"), [row.rate for row in data.attendance_weeks], PRIMARY, kind="line"
+                            )
+                        ],
+                    }
+                ),
+                options=_options(percent=True, legend=False),
+                headers=[_("Week from"), _("Attended"), _("Marked"), _("Rate %")],
+                rows=[
+                    [label, row.admitted, row.counted, row.rate]
+                    for label, row in zip(labels, data.attendance_weeks, strict=True)
+                ],
+                note=_("Present or late, out of everyone marked (excused absences left out). Weeks start on Saturday."),
+            )
+        )
+    if data.money_months is not None:
+        labels = [_month_label(row.month) for row in data.money_months]
+        charts.append(
+            Chart(
+                name="revenue",
+                title=_("Revenue, teachers' share and center margin per month"),
+                kind="bar",
+                data=json.dumps(
+                    {
+                        "labels": labels,
+                        "datasets": [
+                            _dataset(_("Collected"), [row.collected for row in data.money_months], PRIMARY),
+                            _dataset(_("Teachers' share"), [row.teacher_share for row in data.money_months], SECONDARY),
+                            _dataset(_("Center margin"), [row.margin for row in data.money_months], THIRD),
+                        ],
+                    }
+                ),
+                options=_options(),
+                headers=[_("Month"), _("Collected (EGP)"), _("Teachers' share (EGP)"), _("Center margin (EGP)")],
+                rows=[
+                    [label, row.collected, row.teacher_share, row.margin]
+                    for label, row in zip(labels, data.money_months, strict=True)
+                ],
+                note=_(
+                    "Collected as settlements count it (receipts of the month, less voids and refunds); the "
+                    "teachers' share by each group's pay terms: an estimate until the month is settled."
+                ),
+            )
+        )
+    if data.weekdays is not None:
+        labels = [str(row.label) for row in data.weekdays]
+        charts.append(
+            Chart(
+                name="weekdays",
+                title=_("Collections by weekday (last 8 weeks)"),
+                kind="bar",
+                data=json.dumps(
+                    {
+                        "labels": labels,
+                        "datasets": [_dataset(_("Collected"), [row.total for row in data.weekdays], PRIMARY)],
+                    }
+                ),
+                options=_options(legend=False),
+                headers=[_("Weekday"), _("Collected (EGP)"), _("Receipts")],
+                rows=[[label, row.total, row.receipts] for label, row in zip(labels, data.weekdays, strict=True)],
+            )
+        )
+    if data.students_months is not None:
+        labels = [_month_label(row.month) for row in data.students_months]
+        charts.append(
+            Chart(
+                name="students",
+                title=_("New and leaving students per month"),
+                kind="bar",
+                data=json.dumps(
+                    {
+                        "labels": labels,
+                        "datasets": [
+                            _dataset(_("New"), [row.new for row in data.students_months], PRIMARY),
+                            _dataset(_("Leaving"), [row.leaving for row in data.students_months], MUTED),
+                        ],
+                    }
+                ),
+                options=_options(),
+                headers=[_("Month"), _("New"), _("Leaving")],
+                rows=[[label, row.new, row.leaving] for label, row in zip(labels, data.students_months, strict=True)],
+                note=_("New: registered that month. Leaving: no active enrollment now, the last one ended that month."),
+            )
+        )
+    if data.money_teachers is not None:
+        shown = data.money_teachers[:12]
+        charts.append(
+            Chart(
+                name="teachers",
+                title=_("Margin per teacher this month"),
+                kind="bar",
+                data=json.dumps(
+                    {
+                        "labels": [row.name for row in shown],
+                        "datasets": [
+                            _dataset(_("Teacher's share"), [row.teacher_share for row in shown], SECONDARY),
+                            _dataset(_("Center margin"), [row.margin for row in shown], THIRD),
+                        ],
+                    }
+                ),
+                options=_options(horizontal=True, stacked=True),
+                headers=[_("Teacher"), _("Collected (EGP)"), _("Teacher's share (EGP)"), _("Center margin (EGP)")],
+                rows=[[row.name, row.collected, row.teacher_share, row.margin] for row in data.money_teachers],
+                note=_("The twelve teachers whose groups collected most this month; the table lists them all."),
+            )
+        )
+    return charts
+
+
+# --- The page --------------------------------------------------------------------------------
+
+
+def _session_rows(data: DashboardData, now, auto_cancel_minutes: int) -> list[dict]:
+    rows = []
+    for session in data.sessions or []:
+        cancel_at = session.cancel_at(auto_cancel_minutes)
+        rows.append(
+            {
+                "session": session,
+                "running": session.starts_at <= now < session.ends_at,
+                "over": session.ends_at <= now,
+                "teacher_missing": session.teacher_missing(now),
+                "cancel_at": cancel_at if cancel_at and cancel_at > now and session.starts_at <= now else None,
+                "minutes_left": int((cancel_at - now).total_seconds() // 60) if cancel_at and cancel_at > now else None,
+            }
+        )
+    return rows
+
+
+def dashboard_callback(request, context: dict) -> dict:
+    """unfold's DASHBOARD_CALLBACK: the data for core/templates/core/dashboard.html."""
+    user = request.user
+    scope = dashboard_scope(user, request.GET.get("branch"))
+    rate = chosen_rate(request.GET.get("rate"))
+    data = dashboard_data(user, scope, rate=rate)
+    now = timezone.now()
+    center = CenterSettings.load() if data.sessions is not None else None
+    minutes = center.auto_cancel_minutes if center else 0
+    session_rows = _session_rows(data, now, minutes)
+    context.update(
+        {
+            "dash": data,
+            "dashboard": data.figures,
+            "scope": scope,
+            "parts": data.parts,
+            "Part": Part,
+            "at_risk_rate": rate,
+            "at_risk_rates": AT_RISK_RATES,
+            "session_rows": session_rows,
+            "no_teacher": [row for row in session_rows if row["teacher_missing"]],
+            "charts": charts_for(data),
+            "countdowns": auto_cancel_countdowns(user, now=now, branch_ids=scope.branch_ids),
+            "countdowns_now": now,
+            "may_mark_teacher": user.has_perm("core.add_attendance"),
+            "may_message": user.has_perm("core.broadcast_message"),
+            "branch_query": f"branch={scope.branch.pk}&" if scope.branch else "",
+        }
+    )
+    return context
+
+
+# --- Downloads of a chart's table ------------------------------------------------------------
+
+
+def chart_export(request, name: str):
+    """A chart's table as .xlsx or .csv, for the branch shown."""
+    scope = dashboard_scope(request.user, request.GET.get("branch"))
+    data = dashboard_data(request.user, scope)
+    chart = next((chart for chart in charts_for(data) if chart.name == name), None)
+    if chart is None:
+        raise Http404
+    file_format = "csv" if request.GET.get("format") == "csv" else "xlsx"
+    return export_response(
+        headers=chart.headers,
+        rows=chart.rows,
+        title=chart.title,
+        file_stem=f"dashboard-{name}",
+        file_format=file_format,
+    )
+
+
+# --- One click to the guardians of the students at risk --------------------------------------
+
+
+class AtRiskMessageForm(forms.Form):
+    template = forms.ModelChoiceField(
+        label=gettext_lazy("template"),
+        queryset=MessageTemplate.objects.none(),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
+        help_text=gettext_lazy("A saved broadcast template, or leave empty and write the text below."),
+    )
+    text = forms.CharField(
+        label=gettext_lazy("text"),
+        required=False,
+        max_length=2000,
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 5, "dir": "auto"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True).exclude(key__in=SYSTEM_KEYS)
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("template")) == bool((cleaned.get("text") or "").strip()):
+            raise ValidationError(_("Choose a template or write the text, not both."))
+        return cleaned
+
+
+def at_risk_message(request):
+    """The guardians of the students at risk (as the dashboard lists them, for its branch and
+    rate) get one broadcast: preview first, then send. The list is worked out again here, on
+    the server, never taken from the browser."""
+    if not request.user.has_perm("core.broadcast_message") or Part.AT_RISK not in dashboard_parts(request.user):
+        raise PermissionDenied
+    params = request.POST if request.method == "POST" else request.GET
+    scope = dashboard_scope(request.user, params.get("branch"))
+    rate = chosen_rate(params.get("rate"))
+    absent_twice, below = at_risk_enrollments(branch_ids=scope.branch_ids, rate=rate)
+    enrollment_ids = sorted(set(absent_twice) | set(below))
+    audience = messaging_service.Audience(
+        label=_("Students at risk (%(branch)s)") % {"branch": scope.branch or _("all branches")},
+        enrollments=Enrollment.objects.filter(pk__in=enrollment_ids),
+    )
+    form = AtRiskMessageForm(request.POST if request.method == "POST" and "text" in request.POST else None)
+    preview = None
+    if form.is_bound and form.is_valid():
+        try:
+            if "confirm" in request.POST:
+                broadcast = messaging_service.broadcast_send(
+                    actor=request.user,
+                    audience=audience,
+                    template=form.cleaned_data["template"],
+                    text=form.cleaned_data["text"],
+                )
+                messages.success(
+                    request,
+                    ngettext(
+                        "Broadcast queued for %(count)d guardian.",
+                        "Broadcast queued for %(count)d guardians.",
+                        broadcast.recipients,
+                    )
+                    % {"count": broadcast.recipients},
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:core_message_changelist") + f"?broadcast__id__exact={broadcast.pk}"
+                )
+            preview = messaging_service.broadcast_preview(
+                audience=audience, template=form.cleaned_data["template"], text=form.cleaned_data["text"]
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+    return TemplateResponse(
+        request,
+        "core/dashboard_at_risk_message.html",
+        {
+            **admin.site.each_context(request),
+            "title": _("Message the guardians of students at risk"),
+            "form": form,
+            "preview": preview,
+            "scope": scope,
+            "rate": rate,
+            "students": len(set(absent_twice.values()) | {student for student, _rate in below.values()}),
+        },
+    )

@@ -1,0 +1,183 @@
+"""Everything the admin's front page shows, chosen by the user's permissions and branch, each
+part cached for a minute (the owner opens this page all day; a minute old is fresh enough).
+
+Cache keys name the part, the branches shown (or the teacher, or the cashier, when the part is
+his own), the day and the options, never the user alone: two owners looking at the same branch
+share one computation. The values are plain data (dates, numbers, names): labels are translated
+when the page is drawn, so one cached value serves both languages.
+"""
+
+import dataclasses
+import datetime
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from core.access.roles import is_owner, may_see_pay_terms
+from core.access.scoping import is_teacher_only
+from core.models import Branch, Teacher
+from core.selectors import dashboard_attention, dashboard_charts, dashboard_money, dashboard_teacher, dashboard_today
+from core.selectors.dashboard import Dashboard, dashboard_figures
+
+CACHE_SECONDS = 60
+CACHE_VERSION = 1
+SUMMARY_PERMISSIONS = (
+    "core.view_session",
+    "core.view_student",
+    "core.view_money_reports",
+    "core.record_payment",
+    "core.view_message",
+)
+
+
+class Part:
+    """The parts of the page; who sees each is decided in ``dashboard_parts``."""
+
+    SUMMARY = "summary"
+    NOW = "now"
+    MONEY = "money"
+    MESSAGES = "messages"
+    AT_RISK = "at_risk"
+    ENDING = "ending"
+    SETTLEMENTS = "settlements"
+    CHART_ATTENDANCE = "chart_attendance"
+    CHART_MONEY = "chart_money"
+    CHART_WEEKDAY = "chart_weekday"
+    CHART_STUDENTS = "chart_students"
+    TEACHER = "teacher"
+
+
+def dashboard_parts(user) -> frozenset[str]:
+    """The parts this user may see: by permission, the teacher's own page for a teacher."""
+    if is_teacher_only(user):
+        return frozenset({Part.TEACHER})
+    parts = {Part.SUMMARY}
+    has = user.has_perm
+    if has("core.view_session"):
+        parts.add(Part.NOW)
+    if has("core.view_money_reports"):
+        parts |= {Part.MONEY, Part.CHART_WEEKDAY}
+        if may_see_pay_terms(user):
+            parts.add(Part.CHART_MONEY)  # teachers' shares are their pay terms
+    if has("core.view_message"):
+        parts.add(Part.MESSAGES)
+    if has("core.view_attendance") and has("core.view_enrollment"):
+        parts |= {Part.AT_RISK, Part.CHART_ATTENDANCE}
+    if has("core.view_enrollment"):
+        parts.add(Part.ENDING)
+    if has("core.view_student") and has("core.view_enrollment"):
+        parts.add(Part.CHART_STUDENTS)
+    if has("core.view_settlement") and (has("core.run_settlement") or has("core.approve_settlement")):
+        parts.add(Part.SETTLEMENTS)
+    return frozenset(parts)
+
+
+@dataclasses.dataclass
+class DashboardScope:
+    """Which branches the page shows, and the choices of the branch picker."""
+
+    branch_ids: list[int] | None  # None: every branch (an owner's "all branches")
+    branch: Branch | None  # the one chosen, when one is
+    choices: list[Branch]  # the picker; empty for a user of one branch (no picker then)
+    teacher: Teacher | None = None
+
+    @property
+    def key(self) -> str:
+        if self.teacher is not None:
+            return f"t{self.teacher.pk}"
+        return "all" if self.branch_ids is None else "b" + "-".join(str(pk) for pk in sorted(self.branch_ids))
+
+
+def dashboard_scope(user, requested: str | None = None) -> DashboardScope:
+    """The branches shown: the requested one when the user may see it, otherwise all of his."""
+    if is_teacher_only(user):
+        teacher = Teacher.objects.filter(user=user).first()
+        return DashboardScope(branch_ids=None, branch=None, choices=[], teacher=teacher)
+    branches = Branch.objects.filter(is_active=True).order_by("id")
+    if not is_owner(user):
+        branches = branches.filter(staff=user)
+    choices = list(branches)
+    chosen = next((branch for branch in choices if str(branch.pk) == (requested or "").strip()), None)
+    if chosen is not None:
+        return DashboardScope(branch_ids=[chosen.pk], branch=chosen, choices=choices if len(choices) > 1 else [])
+    all_ids = None if is_owner(user) else [branch.pk for branch in choices]
+    return DashboardScope(branch_ids=all_ids, branch=None, choices=choices if len(choices) > 1 else [])
+
+
+def _cached(key: str, compute):
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
+@dataclasses.dataclass
+class DashboardData:
+    parts: frozenset[str]
+    scope: DashboardScope
+    today: datetime.date
+    figures: Dashboard | None = None
+    sessions: list | None = None
+    money: dashboard_money.MoneyOverview | None = None
+    at_risk: dashboard_attention.AtRiskList | None = None
+    ending: dashboard_attention.EndingEnrollments | None = None
+    settlements: dashboard_attention.SettlementsWaiting | None = None
+    attendance_weeks: list | None = None
+    money_months: list | None = None
+    money_teachers: list | None = None
+    weekdays: list | None = None
+    students_months: list | None = None
+    teacher: dashboard_teacher.TeacherDashboard | None = None
+
+
+def dashboard_data(user, scope: DashboardScope, *, rate: int = dashboard_attention.DEFAULT_AT_RISK_RATE):
+    """The page's data for this user and scope, each part from the cache when a minute fresh."""
+    today = timezone.localdate()
+    parts = dashboard_parts(user)
+    data = DashboardData(parts=parts, scope=scope, today=today)
+    branch_ids = scope.branch_ids
+
+    def key(part: str, *extra) -> str:
+        return ":".join(str(bit) for bit in ("dashboard", CACHE_VERSION, part, scope.key, today.isoformat(), *extra))
+
+    if Part.TEACHER in parts:
+        if scope.teacher is not None:
+            data.teacher = _cached(key(Part.TEACHER), lambda: dashboard_teacher.teacher_dashboard(scope.teacher))
+        return data
+    # The summary's cards depend on the user's permissions, and its money card is the cashier's
+    # own drawer when he may not see the money reports: both are in its key.
+    allowed = "".join("1" if user.has_perm(perm) else "0" for perm in SUMMARY_PERMISSIONS)
+    own = "" if user.has_perm("core.view_money_reports") else f"u{user.pk}"
+    data.figures = _cached(key(Part.SUMMARY, allowed, own), lambda: dashboard_figures(user, branch_ids=branch_ids))
+    if Part.NOW in parts:
+        data.sessions = _cached(key(Part.NOW), lambda: dashboard_today.sessions_today(branch_ids=branch_ids))
+    if Part.MONEY in parts:
+        data.money = _cached(key(Part.MONEY), lambda: dashboard_money.money_overview(branch_ids))
+    if Part.AT_RISK in parts:
+        data.at_risk = _cached(
+            key(Part.AT_RISK, rate), lambda: dashboard_attention.at_risk(branch_ids=branch_ids, rate=rate)
+        )
+    if Part.ENDING in parts:
+        data.ending = _cached(key(Part.ENDING), lambda: dashboard_attention.enrollments_ending(branch_ids=branch_ids))
+    if Part.SETTLEMENTS in parts:
+        data.settlements = _cached(
+            key(Part.SETTLEMENTS), lambda: dashboard_attention.settlements_waiting(branch_ids=branch_ids)
+        )
+    if Part.CHART_ATTENDANCE in parts:
+        data.attendance_weeks = _cached(
+            key(Part.CHART_ATTENDANCE), lambda: dashboard_charts.attendance_by_week(branch_ids=branch_ids)
+        )
+    if Part.CHART_MONEY in parts:
+        data.money_months, data.money_teachers = _cached(
+            key(Part.CHART_MONEY), lambda: dashboard_charts.money_by_month(branch_ids=branch_ids)
+        )
+    if Part.CHART_WEEKDAY in parts:
+        data.weekdays = _cached(
+            key(Part.CHART_WEEKDAY), lambda: dashboard_charts.collections_by_weekday(branch_ids=branch_ids)
+        )
+    if Part.CHART_STUDENTS in parts:
+        data.students_months = _cached(
+            key(Part.CHART_STUDENTS), lambda: dashboard_charts.students_by_month(branch_ids=branch_ids)
+        )
+    return data

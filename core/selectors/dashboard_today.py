@@ -1,0 +1,141 @@
+"""The dashboard's "now": each of today's sessions with who is expected, in, late, refused and
+absent, whether the teacher is in, and when auto-cancel (R6) takes the class if he is not.
+
+Four queries whatever the number of sessions or students: the sessions, then the enrolled
+counts, the attendance counts and the refusals, each grouped in the database.
+"""
+
+import dataclasses
+import datetime
+
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+
+from core.models import Attendance, Enrollment, ScanEvent, Session
+from core.selectors.door import REFUSALS
+from core.services.door.rules import enrolled_on  # the door's rule of who is expected on a day
+
+ADMITTED = (Attendance.Status.PRESENT, Attendance.Status.LATE)
+
+
+@dataclasses.dataclass
+class SessionNow:
+    """One of today's sessions as the dashboard shows it (plain values: it is cached)."""
+
+    pk: int
+    group_id: int
+    group_code: str
+    group_name: str
+    teacher_name: str
+    room_name: str
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    status: str
+    teacher_in_at: datetime.datetime | None
+    expected: int = 0
+    present: int = 0
+    late: int = 0
+    refused: int = 0
+    absent: int = 0
+    excused: int = 0
+
+    @property
+    def admitted(self) -> int:
+        return self.present + self.late
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == Session.Status.CANCELLED
+
+    def teacher_missing(self, now: datetime.datetime) -> bool:
+        """Started, not cancelled, and nobody checked the teacher in."""
+        return (
+            self.status == Session.Status.SCHEDULED
+            and self.teacher_in_at is None
+            and self.starts_at <= now < self.ends_at
+        )
+
+    def cancel_at(self, auto_cancel_minutes: int) -> datetime.datetime | None:
+        """When R6 cancels this class if the teacher stays missing (None when it cannot)."""
+        if not auto_cancel_minutes or self.status != Session.Status.SCHEDULED or self.teacher_in_at is not None:
+            return None
+        return self.starts_at + datetime.timedelta(minutes=auto_cancel_minutes)
+
+
+def sessions_today(
+    *, day: datetime.date | None = None, branch_ids=None, teacher_id: int | None = None
+) -> list[SessionNow]:
+    """Today's sessions (cancelled ones included) in these branches (None: all), or of one
+    teacher's groups, by start time."""
+    day = day or timezone.localdate()
+    sessions = Session.objects.filter(date=day)
+    if branch_ids is not None:
+        sessions = sessions.filter(group__branch_id__in=branch_ids)
+    if teacher_id is not None:
+        sessions = sessions.filter(group__teacher_id=teacher_id)
+    rows = [
+        SessionNow(
+            pk=row["pk"],
+            group_id=row["group_id"],
+            group_code=row["group__code"],
+            group_name=row["group__name"],
+            teacher_name=row["group__teacher__full_name"],
+            room_name=row["room__name"],
+            starts_at=row["starts_at"],
+            ends_at=row["ends_at"],
+            status=row["status"],
+            teacher_in_at=row["teacher_checked_in_at"],
+        )
+        for row in sessions.order_by("starts_at", "pk").values(
+            "pk",
+            "group_id",
+            "group__code",
+            "group__name",
+            "group__teacher__full_name",
+            "room__name",
+            "starts_at",
+            "ends_at",
+            "status",
+            "teacher_checked_in_at",
+        )
+    ]
+    if not rows:
+        return []
+    by_pk = {row.pk: row for row in rows}
+    group_ids = {row.group_id for row in rows}
+    expected = dict(
+        Enrollment.objects.filter(enrolled_on(day), group_id__in=group_ids)
+        .order_by()
+        .values("group_id")
+        .annotate(total=Count("id"))
+        .values_list("group_id", "total")
+    )
+    for row in rows:
+        row.expected = expected.get(row.group_id, 0)
+    counted = (
+        Attendance.objects.filter(session_id__in=by_pk)
+        .order_by()
+        .values("session_id", "status")
+        .annotate(total=Count("id"))
+        .values_list("session_id", "status", "total")
+    )
+    for session_id, status, total in counted:
+        if status in (Attendance.Status.PRESENT, Attendance.Status.LATE, Attendance.Status.ABSENT):
+            setattr(by_pk[session_id], "absent" if status == Attendance.Status.ABSENT else status, total)
+        elif status == Attendance.Status.EXCUSED:
+            by_pk[session_id].excused = total
+    # Refused at the door and not admitted since (paid at the office and came back, say).
+    admitted_since = Attendance.objects.filter(
+        session_id=OuterRef("session_id"), student_id=OuterRef("student_id"), status__in=ADMITTED
+    )
+    refused = (
+        ScanEvent.objects.filter(session_id__in=by_pk, outcome__in=REFUSALS, student__isnull=False)
+        .exclude(Exists(admitted_since))
+        .order_by()
+        .values("session_id")
+        .annotate(total=Count("student_id", distinct=True))
+        .values_list("session_id", "total")
+    )
+    for session_id, total in refused:
+        by_pk[session_id].refused = total
+    return rows
