@@ -14,6 +14,7 @@ from core.models import (
     DiscountKind,
     DiscountRule,
     EntryType,
+    FeePeriod,
     LedgerEntry,
     SettlementLine,
 )
@@ -27,8 +28,9 @@ from core.services.discount_rules import (
     sibling_ranks,
 )
 from core.services.payments import discount_grant, payment_record
+from core.services.sessions import session_cancel
 from core.services.settlements import settlement_run
-from tests.factories import enroll, make_group, make_student
+from tests.factories import cairo, enroll, make_group, make_session, make_student, pay, scan
 
 pytestmark = pytest.mark.django_db
 NOV = datetime.date(2026, 11, 1)
@@ -303,3 +305,20 @@ def test_a_discount_lowers_what_is_owed_not_the_teachers_share_of_what_was_paid(
     assert line.kind == SettlementLine.Kind.PERCENT
     # R9: 70 % of the 180 collected, not of the 200 charged and not less the discount again
     assert (line.collected, line.amount) == (Decimal("180.00"), Decimal("126.00"))
+
+
+def test_the_door_charge_gets_its_discount_and_a_cancellation_takes_it_back(owner, manager, main_branch, room):
+    group = make_group(main_branch, fee="100.00", fee_period=FeePeriod.SESSION, room=room)
+    older = make_student(main_branch, guardian_phone="01005550001")
+    younger = make_student(main_branch, guardian_phone="01005550001")
+    enroll(older, group)
+    mine = enroll(younger, group)
+    pay(mine, "100.00")
+    rule_save(actor=owner, name="إخوة", kind=DiscountKind.SIBLING, percent=Decimal("20"))
+    session = make_session(group, room)
+    assert scan(younger, cairo(15, 50)).code == "present"
+    charge_row = LedgerEntry.objects.get(enrollment=mine, entry_type=EntryType.CHARGE)
+    assert [a.amount for a in charge_discounts([charge_row.pk])[charge_row.pk]] == [Decimal("20.00")]
+    assert balance(mine) == Decimal("20.00")  # paid 100, charged 100, 20 off
+    session_cancel(actor=manager, session=session, reason="الأستاذ مريض")
+    assert balance(mine) == Decimal("100.00")  # not charged, and no discount left as credit

@@ -52,8 +52,9 @@ def test_an_admitted_scan_with_its_parent_message_stays_within_ten_statements(do
     pay(enroll(student, group), "200.00")
     code, work = statements(student.code, kiosk, "q-1")
     assert code == "present"
-    # read, [lock], attendance, charge, audit row, message, scan event
-    assert len(work) == 6 + LOCK, work
+    # read, [lock], attendance, charge, the discount rules that could apply to it (none here),
+    # audit row, message, scan event
+    assert len(work) == 7 + LOCK, work
     assert Message.objects.filter(student=student, template_key="arrived").count() == 1
 
 
@@ -144,4 +145,4 @@ def test_the_kiosk_request_adds_only_the_token_check(door):
         )
     assert response.status_code == 200 and response.json()["code"] == "present"
     work = [q["sql"] for q in captured.captured_queries if q["sql"].split()[0] not in CONTROL]
-    assert len(work) == 2 + 6 + LOCK, "\n".join(w[:90] for w in work)
+    assert len(work) == 2 + 7 + LOCK, "\n".join(w[:90] for w in work)  # the scan above, with its charge

@@ -16,6 +16,7 @@ from core.db import row_insert
 from core.models import AuditLog, Enrollment, EntryType, FeePeriod, LedgerEntry, Session
 from core.selectors.money import money_round
 from core.services.audit import audit_record
+from core.services.discount_rules import charge_discounts_post, charge_discounts_undo
 from core.services.ledger_entries import entries_undo
 
 from .rules import ADMITTED_STATUSES, month_start
@@ -31,11 +32,12 @@ def post_charge(
     source: str = LedgerEntry.Source.DOOR,
 ) -> LedgerEntry | None:
     """The charge of one admitted attendance (R4): the session's price, or the month's charge
-    (``period_month`` set) at a month group's first admitted session of the month."""
+    (``period_month`` set) at a month group's first admitted session of the month. The owner's
+    discount rules give it its discounts here (one look-up when no rule applies)."""
     if amount <= 0:
         return None
     is_month_group = enrollment.group.fee_period == FeePeriod.MONTH
-    return row_insert(
+    charge = row_insert(
         LedgerEntry(
             enrollment=enrollment,
             entry_type=EntryType.CHARGE,
@@ -47,6 +49,8 @@ def post_charge(
             created_by=operator if getattr(operator, "pk", None) else None,
         )
     )
+    charge_discounts_post(charge=charge, actor=operator)
+    return charge
 
 
 def month_charge_hold(enrollment: Enrollment, today: datetime.date) -> bool:
@@ -114,6 +118,7 @@ def charge_leave_session(
     if charge.period_month is not None:
         target = _next_admitted_session(charge, leaving_session_id=leaving_session_id)
     (reversal,) = entries_undo([charge], actor=actor, reason=reason, source=source, now=now)
+    charge_discounts_undo(charges=[charge], actor=actor, reason=reason, now=now)
     changes = {"reverses": [None, charge.pk], "amount": [None, str(charge.amount)]}
     if target is not None:
         moved = LedgerEntry.objects.create(
@@ -128,6 +133,7 @@ def charge_leave_session(
             note=reason[:255],
         )
         changes["moved_to"] = [None, moved.pk]
+        charge_discounts_post(charge=moved, actor=actor)
     audit_record(actor=actor, action=AuditLog.Action.CREATE, instance=reversal, changes=changes, reason=reason)
     return "moved" if target is not None else "reversed"
 
