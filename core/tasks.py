@@ -9,14 +9,14 @@ def heartbeat() -> None:
 
 
 def import_job_check(job_id: int) -> None:
-    from core.services.imports import import_job_check as check
+    from core.imports.jobs import import_job_check as check
 
     check(job_id=job_id)
 
 
 def import_job_apply(job_id: int, actor_id: int) -> None:
+    from core.imports.jobs import import_job_apply as apply
     from core.models import User
-    from core.services.imports import import_job_apply as apply
 
     apply(job_id=job_id, actor=User.objects.get(pk=actor_id))
 
@@ -24,7 +24,7 @@ def import_job_apply(job_id: int, actor_id: int) -> None:
 def import_job_finished(task) -> None:
     """q2 hook: an import task that crashed marks its job failed instead of running for ever."""
     if not task.success:
-        from core.services.imports import import_job_fail
+        from core.imports.jobs import import_job_fail
 
         import_job_fail(job_id=task.args[0])
 
@@ -48,7 +48,7 @@ def messages_cleanup() -> None:
 
 
 def import_files_clean_up() -> None:
-    from core.services.import_files import import_files_clean_up
+    from core.imports.uploads import import_files_clean_up
 
     import_files_clean_up()
 

@@ -23,9 +23,9 @@ from core.admin.base import CenterModelAdmin, ReadOnlyMixin
 from core.admin.exports import CenterExportMixin
 from core.admin.people import ltr
 from core.cards import teacher_card_masked
+from core.imports.resources import resource_for
 from core.models import Attendance, Branch, DoorFollowUp, Kiosk, ScanEvent, User
 from core.normalize import digits_ascii, search_key
-from core.resources import resource_for
 from core.services.door import door_follow_up_resolve
 
 

@@ -2,11 +2,12 @@
 the user can see.
 
 django-import-export's ExportMixin with unfold's form; who may view a list may export it
-(``has_export_permission``). The resources (core/resources.py) give plain Python values; the two
-writers here decide how each is written:
+(``has_export_permission``). The resources (core/imports/resources.py) give plain Python values;
+the two writers here decide how each is written, with the formula escaping of every file the
+project writes (core/imports/formulas.py):
 
 - .xlsx: text as text cells (a phone reads ``+2010…`` with no apostrophe; a cell starting with
-  ``=`` is written as a string, so no spreadsheet runs it), numbers as number cells (money with two
+  ``=``, ``+``, ``-``, ``@``, tab or carriage return is a marked string, so no spreadsheet runs it), numbers as number cells (money with two
   decimals and thousands separators), dates as dates, yes/no in the user's language, the sheet
   right to left and named in the user's language when it is Arabic;
 - .csv: with a BOM so Excel reads Arabic; a cell starting with ``=``, ``+``, ``-``, ``@``, tab or
@@ -16,7 +17,6 @@ writers here decide how each is written:
 import csv
 import datetime
 import io
-import re
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
@@ -28,12 +28,11 @@ from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 from unfold.contrib.import_export.forms import ExportForm
 
-from core.resources import resource_for
+from core.imports.formulas import csv_neutral, sheet_name, xlsx_text_cell
+from core.imports.resources import resource_for
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"
-_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # what an .xlsx cannot hold
 
 
 def export_value(value):
@@ -45,13 +44,6 @@ def export_value(value):
         if timezone.is_aware(value):
             value = timezone.localtime(value)
         return value.replace(tzinfo=None, microsecond=0)
-    return value
-
-
-def csv_neutral(value):
-    """A .csv cell that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
     return value
 
 
@@ -73,11 +65,6 @@ def rows_csv(headers: list[str], rows) -> str:
     for row in rows:
         writer.writerow([_csv_text(value) for value in row])
     return buffer.getvalue()
-
-
-def sheet_name(title) -> str:
-    """A worksheet name: at most 31 characters, none of : \\ / ? * [ ]."""
-    return re.sub(r"[:\\/?*\[\]]", " ", str(title)).strip()[:31] or "Sheet"
 
 
 def is_rtl() -> bool:
@@ -104,19 +91,12 @@ def _xlsx_cell(worksheet, value):
         cell = WriteOnlyCell(worksheet, value=value)
         cell.number_format = "yyyy-mm-dd"
         return cell
-    text = _ILLEGAL.sub("", str(value))
-    cell = WriteOnlyCell(worksheet, value=text)
-    # openpyxl takes a string starting with "=" for a formula: written as text, never run.
-    cell.data_type = "s"
-    if text.startswith(FORMULA_PREFIXES):
-        cell.quotePrefix = True  # Excel keeps it text when the cell is edited
-    return cell
+    return xlsx_text_cell(worksheet, str(value))
 
 
 def rows_xlsx(headers: list[str], rows, *, title) -> bytes:
     """One worksheet: bold header, frozen, right to left in Arabic, typed cells (see above)."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
@@ -126,8 +106,7 @@ def rows_xlsx(headers: list[str], rows, *, title) -> bytes:
     bold = Font(bold=True)
     header_cells = []
     for header in headers:
-        cell = WriteOnlyCell(worksheet, value=_ILLEGAL.sub("", str(header)))
-        cell.data_type = "s"
+        cell = xlsx_text_cell(worksheet, str(header))
         cell.font = bold
         header_cells.append(cell)
     worksheet.append(header_cells)

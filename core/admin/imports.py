@@ -2,7 +2,7 @@
 
 The preview is a summary plus paged rows (never the whole file in one page); files over
 ``BACKGROUND_ROWS`` rows are checked and applied by a django-q2 task while the page shows a
-progress bar and refreshes itself. The engine is ``core.services.imports``.
+progress bar and refreshes itself. The engine is the package ``core.imports``.
 """
 
 from django import forms
@@ -22,10 +22,10 @@ from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget
 
 from core.access.scoping import scope_by_branch
 from core.admin.base import CenterModelAdmin, validation_messages
+from core.imports import engine, jobs, results, writers
+from core.imports.cells import MAX_FILE_BYTES
 from core.models import Branch, ImportJob
 from core.ops.storage import UploadFailed
-from core.services import imports
-from core.services.spreadsheets import MAX_FILE_BYTES
 
 PREVIEW_PAGE_SIZE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,7 +46,7 @@ UPLOAD_TITLES = {
 
 
 def can_import(user, kind: str) -> bool:
-    return kind in imports.IMPORTERS and user.has_perms(("core.add_importjob", *KIND_PERMISSIONS[kind]))
+    return kind in engine.IMPORTERS and user.has_perms(("core.add_importjob", *KIND_PERMISSIONS[kind]))
 
 
 class UploadForm(forms.Form):
@@ -152,26 +152,24 @@ class ImportJobAdmin(CenterModelAdmin):
         return {**self.admin_site.each_context(request), "opts": self.model._meta, **extra}
 
     def upload_view(self, request, kind: str):
-        if kind not in imports.IMPORTERS:
+        if kind not in engine.IMPORTERS:
             raise Http404
         if not can_import(request.user, kind):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
-                job = imports.import_job_create(
+                job = jobs.import_job_create(
                     actor=request.user, kind=kind, branch=form.cleaned_data["branch"], upload=form.cleaned_data["file"]
                 )
             except UploadFailed as failure:  # the disk refused it: the same page, the error on the file
                 for field, errors in failure.error_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                imports.import_job_start_check(job=job)
+                jobs.import_job_start_check(job=job)
                 return HttpResponseRedirect(reverse("admin:core_importjob_job", args=[job.pk]))
         with translation.override("en"):
-            columns = [
-                (column.arabic, str(column.label), column.required) for column in imports.IMPORTERS[kind].columns
-            ]
+            columns = [(column.arabic, str(column.label), column.required) for column in engine.IMPORTERS[kind].columns]
         return TemplateResponse(
             request,
             "admin/imports/upload.html",
@@ -182,24 +180,24 @@ class ImportJobAdmin(CenterModelAdmin):
                 kind=kind,
                 columns=columns,
                 template_url=reverse("admin:core_importjob_template", args=[kind]),
-                background_rows=imports.BACKGROUND_ROWS,
+                background_rows=jobs.BACKGROUND_ROWS,
             ),
         )
 
     def template_view(self, request, kind: str):
-        if kind not in imports.IMPORTERS:
+        if kind not in engine.IMPORTERS:
             raise Http404
         if not can_import(request.user, kind):
             raise PermissionDenied
-        response = HttpResponse(imports.template_workbook(kind, user=request.user), content_type=XLSX_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="{imports.template_file_name(kind)}"'
+        response = HttpResponse(writers.template_workbook(kind, user=request.user), content_type=XLSX_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{writers.template_file_name(kind)}"'
         return response
 
     def job_view(self, request, job_id: int):
         job = self._job(request, job_id)
         show = request.GET.get("show", "")
         rows = job.rows
-        if show in imports.ACTIONS:
+        if show in results.ACTIONS:
             rows = [row for row in rows if row["a"] == show]
         page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
         return TemplateResponse(
@@ -213,18 +211,18 @@ class ImportJobAdmin(CenterModelAdmin):
                 show=show,
                 filters=[
                     ("", _("All rows"), job.total_rows),
-                    (imports.ERROR, _("Errors"), job.error_count),
-                    (imports.NEW, _("New"), job.new_count),
-                    (imports.UPDATE, _("Update"), job.update_count),
-                    (imports.UNCHANGED, _("Unchanged"), job.unchanged_count),
-                    (imports.DUPLICATE, _("Duplicates"), job.duplicate_count),
+                    (results.ERROR, _("Errors"), job.error_count),
+                    (results.NEW, _("New"), job.new_count),
+                    (results.UPDATE, _("Update"), job.update_count),
+                    (results.UNCHANGED, _("Unchanged"), job.unchanged_count),
+                    (results.DUPLICATE, _("Duplicates"), job.duplicate_count),
                 ],
                 action_labels={
-                    imports.NEW: _("New"),
-                    imports.UPDATE: _("Update"),
-                    imports.UNCHANGED: _("Unchanged"),
-                    imports.DUPLICATE: _("Duplicate"),
-                    imports.ERROR: _("Error"),
+                    results.NEW: _("New"),
+                    results.UPDATE: _("Update"),
+                    results.UNCHANGED: _("Unchanged"),
+                    results.DUPLICATE: _("Duplicate"),
+                    results.ERROR: _("Error"),
                 },
                 may_apply=job.can_apply and can_import(request.user, job.kind),
                 upload_url=reverse("admin:core_importjob_upload", args=[job.kind])
@@ -240,7 +238,7 @@ class ImportJobAdmin(CenterModelAdmin):
         if not can_import(request.user, job.kind):
             raise PermissionDenied
         try:
-            job = imports.import_job_start_apply(job=job, actor=request.user)
+            job = jobs.import_job_start_apply(job=job, actor=request.user)
         except ValidationError as error:
             for message in validation_messages(error):
                 messages.error(request, message)
@@ -267,7 +265,7 @@ class ImportJobAdmin(CenterModelAdmin):
         job = self._job(request, job_id)
         if not job.error_count:
             raise Http404
-        response = HttpResponse(imports.error_report(job), content_type=XLSX_TYPE)
+        response = HttpResponse(writers.error_report(job), content_type=XLSX_TYPE)
         stem = job.file_name.rsplit(".", 1)[0][:80] or "import"
         response["Content-Disposition"] = f'attachment; filename="{stem}-errors.xlsx"'
         return response

@@ -25,10 +25,10 @@ from core.admin.base import (
 from core.admin.exports import CenterExportMixin
 from core.admin.forms import StudentAddForm, StudentChangeForm, groups_for_user
 from core.admin.perf import related_count
+from core.imports.resources import StudentResource
 from core.models import Branch, Enrollment, FeePlan, Group, Guardian, Student, StudentGuardian, Teacher
 from core.models.attendance import Attendance
 from core.normalize import digits_ascii, search_key
-from core.resources import StudentResource
 from core.selectors.money import balance_words, enrollments_with_balance
 from core.services.enrollments import enrollment_create
 from core.services.students import GuardianInput, guardian_link, guardian_unlink, student_register, student_update

@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from core.imports.jobs import BACKGROUND_ROWS
 from core.models import AuditLog, ImportJob, Student
-from core.services.imports import BACKGROUND_ROWS
 from tests.admin.test_permission_matrix import ROLES  # noqa: F401  (same role fixtures)
 from tests.factories import make_branch, make_group, make_student
 from tests.import_sheets import clean_rows, csv_bytes, messy_rows, xlsx_bytes

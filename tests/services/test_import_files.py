@@ -1,4 +1,4 @@
-"""Old uploads are deleted once no import needs them (core/services/import_files.py)."""
+"""Old uploads are deleted once no import needs them (core/imports/uploads.py)."""
 
 import datetime
 
@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 
+from core.imports.jobs import import_job_create
+from core.imports.uploads import import_files_clean_up
 from core.models import ImportJob
-from core.services.import_files import import_files_clean_up
-from core.services.imports import import_job_create
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ set the student's gender; empty leaves a new student male; anything else is a ro
 
 import pytest
 
+from core.imports.engine import import_run
 from core.models import Student
-from core.services.imports import import_run
 from tests.import_sheets import xlsx_bytes
 
 pytestmark = pytest.mark.django_db

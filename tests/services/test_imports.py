@@ -9,10 +9,11 @@ from django.db import IntegrityError
 from django.utils import translation
 from openpyxl import load_workbook
 
+from core.imports.engine import import_run
+from core.imports.resources import StudentResource
+from core.imports.writers import template_workbook
 from core.models import AuditLog, Counter, Enrollment, FeePlan, Guardian, Student, StudentGuardian
 from core.normalize import digits_ascii
-from core.resources import StudentResource
-from core.services.imports import import_run, template_workbook
 from tests.factories import make_group, make_student
 from tests.import_sheets import MESSY_EXPECTED, clean_rows, csv_bytes, messy_rows, xlsx_bytes
 
@@ -69,16 +70,16 @@ def test_a_sheet_with_errors_writes_nothing(center):
 def test_a_failure_while_writing_rolls_everything_back(center, monkeypatch):
     before = table_counts()
 
-    from core.services import imports
+    from core.imports import writing
 
-    original = imports.values_insert
+    original = writing.rows_insert
 
-    def fails_at_enrollments(model, *args, **kwargs):
-        if model is Enrollment:  # students, guardians and links are written by now
+    def fails_at_enrollments(instances, *args, **kwargs):
+        if instances and isinstance(instances[0], Enrollment):  # students, guardians and links are written by now
             raise IntegrityError("simulated")
-        return original(model, *args, **kwargs)
+        return original(instances, *args, **kwargs)
 
-    monkeypatch.setattr(imports, "values_insert", fails_at_enrollments)
+    monkeypatch.setattr(writing, "rows_insert", fails_at_enrollments)
     result = run(center, xlsx_bytes(clean_rows()), apply=True)
     assert not result.applied and result.file_error
     assert table_counts() == before

@@ -1,6 +1,6 @@
 """``manage.py import_students FILE [--dry-run] [--branch ...]``: the admin's import, for operators.
 
-Same engine as the admin (``core.services.imports.import_run``): every row is checked, then
+Same engine as the admin (``core.imports.engine.import_run``): every row is checked, then
 all rows are imported in one transaction or none. Prints what the file holds that is not read
 (other worksheets), a summary, each error with its row and column, and each duplicate row
 (skipped) with the row it repeats; exits with status 1 when the file or any row fails, and for
@@ -13,8 +13,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from core.imports.engine import import_run
+from core.imports.results import DUPLICATE
 from core.models import Branch, ImportJob
-from core.services.imports import DUPLICATE, import_run
 
 
 class Command(BaseCommand):

@@ -1,9 +1,10 @@
-"""django-import-export resources: what each admin list exports to .xlsx and .csv.
+"""django-import-export resources: what each admin list exports to .xlsx and .csv (here, beside
+the import, because the students' export writes the import sheet's own columns).
 
 Resources give plain Python values (text, Decimal, int, date, datetime, bool); the writers in
-``core/admin/exports.py`` decide how each is written (typed .xlsx cells, formula cells
-neutralized in .csv, yes/no in the user's language). The students resource writes the import
-sheet's own columns, so an export can be edited and imported back without loss.
+``core/admin/exports.py`` decide how each is written (typed .xlsx cells, formula cells neutralized
+by core/imports/formulas.py, yes/no in the user's language). An exported student list can be
+edited and imported back without loss.
 """
 
 import functools
@@ -12,8 +13,8 @@ from django.db import models
 from django.db.models import Prefetch
 from import_export import fields, resources, widgets
 
+from core.imports.columns import STUDENT_COLUMNS, column_title
 from core.models import Enrollment, Student, StudentGuardian
-from core.services.imports import STUDENT_COLUMNS, column_title
 
 
 class SafeResource(resources.ModelResource):
