@@ -38,6 +38,7 @@ from core.models import (
     AuditLog,
     EntryType,
     Group,
+    ItemSaleLine,
     LedgerEntry,
     PaymentMethod,
     PayScheme,
@@ -49,6 +50,7 @@ from core.models import (
     Teacher,
     User,
 )
+from core.selectors.catalog import ItemShare, item_shares_by_teacher
 from core.selectors.money import ZERO, money_round
 from core.services.audit import audit_record
 from core.services.payments import money_parse
@@ -232,6 +234,22 @@ def _adjustment_lines(
     return lines
 
 
+def _item_share_lines(share: ItemShare | None) -> list[SettlementLine]:
+    """The teacher's share of his notes and books paid for in the month, as its own line."""
+    if share is None or (share.share == 0 and share.collected == 0):
+        return []
+    return [
+        SettlementLine(
+            group=None,
+            kind=SettlementLine.Kind.ITEM_SHARE,
+            collected=share.collected,
+            quantity=share.copies,
+            rate=ZERO,  # each item has its own percent; the line is their sum
+            amount=share.share,
+        )
+    ]
+
+
 def _total(settlement: Settlement, lines: list[SettlementLine]) -> Decimal:
     items = sum((item.signed_amount for item in settlement.items.all()), ZERO)
     return money_round(sum((line.amount for line in lines), ZERO) + items)
@@ -252,6 +270,7 @@ def _write(
     figures: _MonthFigures,
     earlier: list[tuple],
     actor,
+    item_share: ItemShare | None = None,
 ) -> Settlement | None:
     """Replace the computed lines of the teacher's draft (None when the month is locked).
     The row exists already (``_drafts_create``)."""
@@ -263,6 +282,7 @@ def _write(
         _created = settlement.computed_at is None
         now = timezone.now()
         lines = _group_lines(groups, figures) + _adjustment_lines(teacher, month, {g.pk: g for g in groups}, earlier)
+        lines += _item_share_lines(item_share)
         settlement.lines.all().delete()
         for line in lines:
             line.settlement = settlement
@@ -298,6 +318,7 @@ def settlement_run(*, teacher: Teacher, month, actor: User | None = None) -> Set
         figures=_figures([g.pk for g in groups], month),
         earlier=_earlier_settlements([teacher.pk], month)[teacher.pk],
         actor=actor,
+        item_share=item_shares_by_teacher([teacher.pk], month).get(teacher.pk),
     )
     if settlement is None:
         raise ValidationError(
@@ -327,9 +348,12 @@ def settlement_teachers(month: datetime.date):
         enrollment__group__teacher=OuterRef("pk"), receipt__date__gte=month, receipt__date__lt=end
     )
     active_groups = Group.objects.filter(teacher=OuterRef("pk"), is_active=True)
-    return Teacher.objects.filter(Exists(active_groups) | Exists(sessions) | Exists(receipts)).order_by(
-        "full_name", "id"
+    items_sold = ItemSaleLine.objects.filter(
+        teacher=OuterRef("pk"), sale__paid_on__gte=month, sale__paid_on__lt=end, sale__voided_at__isnull=True
     )
+    return Teacher.objects.filter(
+        Exists(active_groups) | Exists(sessions) | Exists(receipts) | Exists(items_sold)
+    ).order_by("full_name", "id")
 
 
 def settlements_run_month(
@@ -346,6 +370,7 @@ def settlements_run_month(
         groups_of[group.teacher_id].append(group)
     figures = _figures([group.pk for groups in groups_of.values() for group in groups], month)
     earlier = _earlier_settlements([teacher.pk for teacher in teachers], month)
+    item_shares = item_shares_by_teacher([teacher.pk for teacher in teachers], month)
     _drafts_create(teachers, month)
     done, skipped = [], 0
     for index, teacher in enumerate(teachers, start=1):
@@ -356,6 +381,7 @@ def settlements_run_month(
             figures=figures,
             earlier=earlier[teacher.pk],
             actor=actor,
+            item_share=item_shares.get(teacher.pk),
         )
         if settlement is None:
             skipped += 1
