@@ -53,7 +53,9 @@ def dashboard_parts(user) -> frozenset[str]:
         return frozenset({Part.TEACHER})
     parts = {Part.SUMMARY}
     has = user.has_perm
-    if has("core.view_session"):
+    # Today's sessions are for who works the floor (the door, the desk, the manager): the
+    # accountant reads sessions for his reports but his page is money and settlements.
+    if has("core.view_session") and (has("core.add_attendance") or has("core.add_student")):
         parts.add(Part.NOW)
     if has("core.view_money_reports"):
         parts |= {Part.MONEY, Part.CHART_WEEKDAY}
