@@ -447,7 +447,7 @@ def test_an_invalid_number_fails_at_once_without_retries(center, clock, family, 
     message = queue_arrived(guardian, student)
     assert messages_send_due().failed == 1
     message = reload(message)
-    assert message.status == Message.Status.FAILED and message.failure == Message.Failure.REJECTED
+    assert message.status == Message.Status.FAILED and message.failure == Message.Failure.NOT_ON_WHATSAPP
     clock.shift(datetime.timedelta(hours=2))
     messages_send_due()
     assert len(ultramsg.requests) == 1

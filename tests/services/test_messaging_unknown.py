@@ -77,8 +77,11 @@ def wait_for_the_provider(fake: FakeUltraMsg) -> None:
 
 @pytest.mark.django_db
 def test_over_a_provider_answering_after_the_timeout_every_event_reaches_the_parent_once(
-    center, clock, main_branch, ultramsg
+    center, clock, main_branch, ultramsg, settings
 ):
+    # Twelve slow answers in a row would pause the channel (tests/services/test_channels.py);
+    # this test is about each unconfirmed message, so the breaker stays out of the way.
+    settings.CHANNEL_BREAKER_FAILURES = 100
     students = [make_student(main_branch, guardian_phone=f"0100777{index:04d}") for index in range(12)]
     queued = [queue_for(student, f"arrived:{student.pk}") for student in students]
     # Every first attempt is answered after our timeout; a third of them were lost on the way.

@@ -17,7 +17,8 @@ from django.utils import timezone, translation
 from django.utils.translation import pgettext
 
 from core.models import Broadcast, CenterSettings, Gender, Guardian, Message, MessageTemplate, Student
-from core.models.messaging import placeholders_allowed, template_text_render
+from core.models.messaging import placeholder_value, placeholders_allowed, template_text_render
+from core.services.channels import message_channel
 from core.services.messaging.rules import _initial_state
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,9 @@ def _message_build(
         is_mandatory=source.is_mandatory,
         event=event[:200],
         idempotency_key=idempotency_key(event, guardian.pk),
+        channel=message_channel(guardian),
+        # As they read in the text: an approved Cloud API template gets these as its parameters.
+        params={name: placeholder_value(values[name]) for name in placeholders_allowed(source.key) if name in values},
         **_initial_state(mandatory=source.is_mandatory, center=center, now=timezone.now()),
     )
 

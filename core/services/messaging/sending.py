@@ -58,15 +58,16 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.models import CenterSettings, Message
+from core.models import CenterSettings, Channel, Message
 from core.providers.whatsapp import (
     LookupState,
     ProviderError,
     ProviderLookupError,
     SendResult,
     WhatsAppProvider,
-    provider_get,
+    provider_get,  # noqa: F401 (tests and scripts reach the provider here)
 )
+from core.services.channels import ChannelRouter, channel_probe_unused, message_cost, message_fallback
 from core.services.messaging.rules import _rate_limit_split, quiet_hours_active, quiet_hours_end
 
 logger = logging.getLogger(__name__)
@@ -114,9 +115,15 @@ def _center_locked() -> CenterSettings:
     return center
 
 
-def _claim(*, limit: int, message_id: int | None = None) -> tuple[uuid.UUID, list[Message], CenterSettings]:
-    """Step 1: reserve due messages for this worker, applying the rules. Commits before returning."""
+def _claim(
+    *, limit: int, message_id: int | None = None, router: ChannelRouter | None = None
+) -> tuple[uuid.UUID, list[Message], CenterSettings]:
+    """Step 1: reserve due messages for this worker, applying the rules. Commits before returning.
+
+    A channel whose circuit breaker is open is left alone (its messages wait, no attempt used);
+    one whose cooling period is over gets one probe message (core/services/channels.py)."""
     token = uuid.uuid4()
+    router = router or ChannelRouter()
     with transaction.atomic():
         center = _center_locked()
         now = timezone.now()
@@ -135,7 +142,15 @@ def _claim(*, limit: int, message_id: int | None = None) -> tuple[uuid.UUID, lis
                 next_attempt_at=quiet_hours_end(now, center),
             )
             due = due.filter(is_mandatory=True)
-        candidates = list(_lock_due(due.order_by("-is_mandatory", "next_attempt_at", "id"))[:limit])
+        blocked, probing = router.gate(now)
+        order = ("-is_mandatory", "next_attempt_at", "id")
+        open_channels = due.exclude(channel__in=blocked | probing) if blocked or probing else due
+        candidates = list(_lock_due(open_channels.order_by(*order))[:limit])
+        for channel in probing:
+            probe = list(_lock_due(due.filter(channel=channel).order_by(*order))[:1])
+            candidates += probe
+            if not probe:
+                channel_probe_unused(channel)
         allowed, held = _rate_limit_split(candidates, now=now, limit=center.messages_per_guardian_per_hour)
         for until, ids in held.items():
             Message.objects.filter(pk__in=ids).update(
@@ -176,10 +191,12 @@ class _Outcome:
 
 
 def _attempt(message: Message, *, provider: WhatsAppProvider, cost: Decimal, retries: bool = True) -> _Outcome:
-    """Step 3: call the provider (no transaction open) and work out what to record."""
+    """Step 3: call the provider (no transaction open) and work out what to record.
+
+    The router sends by the message's channel and counts channel faults for its breaker."""
     attempts = message.attempts + 1
     try:
-        result: SendResult = provider.send(to=message.phone, body=message.body, reference=f"msg-{message.pk}")
+        result: SendResult = ChannelRouter.of(provider).send_message(message)
     except ProviderError as exc:
         error = f"{type(exc).__name__}: {exc}"[:255]
         if exc.may_have_left:
@@ -201,6 +218,8 @@ def _attempt(message: Message, *, provider: WhatsAppProvider, cost: Decimal, ret
             )
         logger.warning("message %s failed for good after %s attempt(s): %s", message.pk, attempts, error)
         failure = Message.Failure.RETRIES_EXHAUSTED if exc.temporary else Message.Failure.REJECTED
+        if exc.not_on_channel and message.channel == Channel.WHATSAPP:
+            failure = Message.Failure.NOT_ON_WHATSAPP
         return _Outcome(
             "failed",
             {
@@ -238,9 +257,12 @@ def _unknown_fields(*, error: str, response: str, check_at: datetime.datetime) -
 
 
 def _record(message: Message, outcome: _Outcome, *, token: uuid.UUID) -> None:
-    """Write an attempt's outcome, conditioned on our claim."""
+    """Write an attempt's outcome, conditioned on our claim; a WhatsApp message that failed for
+    good gets its SMS fallback (at most one, see core/services/channels.py)."""
     if not Message.objects.filter(pk=message.pk, claim_token=token).update(**outcome.fields):
         logger.error("message %s: claim taken over meanwhile; outcome %s not recorded", message.pk, outcome.label)
+    elif outcome.label == "failed" and message.channel == Channel.WHATSAPP:
+        message_fallback(message_id=message.pk)
 
 
 def _deliver(
@@ -316,17 +338,17 @@ def messages_verify_unknown(*, provider: WhatsAppProvider | None = None, limit: 
 
     Each check is taken with a conditional UPDATE (the status and the check count it read), so
     two workers never ask about the same message twice nor overwrite each other's answer."""
-    provider = provider or provider_get()
+    router = ChannelRouter.of(provider) if provider else ChannelRouter()
     report = CheckReport()
     now = timezone.now()
     due = list(
         Message.objects.filter(status=Message.Status.UNKNOWN, checks__lt=MAX_CHECKS, next_attempt_at__lte=now)
         .order_by("next_attempt_at", "id")
-        .only("pk", "checks", "attempts", "provider_id")[:limit]
+        .only("pk", "checks", "attempts", "provider_id", "channel", "body")[:limit]
     )
     if not due:
         return report
-    cost = CenterSettings.load().cost_per_message
+    center = CenterSettings.load()
     for message in due:
         checks = message.checks + 1
         later = now + CHECK_DELAYS[checks] if checks < MAX_CHECKS else now
@@ -336,7 +358,7 @@ def messages_verify_unknown(*, provider: WhatsAppProvider | None = None, limit: 
         if not taken:
             continue
         try:
-            found = provider.lookup(reference=f"msg-{message.pk}")
+            found = router.lookup_message(message)
         except ProviderLookupError as exc:
             report.still_unknown += 1
             error = _("The provider could not say whether it has the message (%(error)s).") % {"error": exc}
@@ -345,8 +367,11 @@ def messages_verify_unknown(*, provider: WhatsAppProvider | None = None, limit: 
             )
             logger.warning("message %s: check %s got no answer: %s", message.pk, checks, exc)
             continue
+        cost = message_cost(message, center)
         fields = _check_fields(message, found.state, provider_id=found.provider_id, response=found.response, cost=cost)
-        Message.objects.filter(pk=message.pk, status=Message.Status.UNKNOWN, checks=checks).update(**fields)
+        updated = Message.objects.filter(pk=message.pk, status=Message.Status.UNKNOWN, checks=checks).update(**fields)
+        if updated and fields["status"] == Message.Status.FAILED and message.channel == Channel.WHATSAPP:
+            message_fallback(message_id=message.pk)
         if found.state is LookupState.DELIVERED:
             report.delivered += 1
         elif found.state is LookupState.REJECTED:
@@ -364,13 +389,13 @@ def messages_send_due(
     time_budget_seconds: float = RUN_TIME_BUDGET_SECONDS,
 ) -> SendReport:
     """Send every due message (the every-minute job), within a time budget. Returns the counts."""
-    provider = provider or provider_get()
+    router = ChannelRouter.of(provider) if provider else ChannelRouter()
     report = SendReport()
     messages_recover_stale()
-    messages_verify_unknown(provider=provider)
+    messages_verify_unknown(provider=router)
     deadline = time.monotonic() + time_budget_seconds
     while time.monotonic() < deadline:
-        token, batch, center = _claim(limit=batch_size)
+        token, batch, center = _claim(limit=batch_size, router=router)
         if not batch:
             break
         # Each outcome is written in the same commit as the next message's start: one commit
@@ -381,6 +406,11 @@ def messages_send_due(
             if time.monotonic() >= deadline:
                 _release(batch[index:], token)
                 break
+            if not router.allows(message.channel):
+                # Its channel was paused by a failure earlier in this batch: it waits, unattempted.
+                _release([message], token)
+                report.skipped += 1
+                continue
             with transaction.atomic():
                 if unrecorded is not None:
                     _record(*unrecorded, token=token)
@@ -389,7 +419,7 @@ def messages_send_due(
             if not started:
                 report.skipped += 1
                 continue
-            outcome = _attempt(message, provider=provider, cost=center.cost_per_message)
+            outcome = _attempt(message, provider=router, cost=message_cost(message, center))
             unrecorded = (message, outcome)
             setattr(report, outcome.label, getattr(report, outcome.label) + 1)
         if unrecorded is not None:
@@ -407,7 +437,8 @@ def messages_send_due(
 
 def message_send(*, message_id: int, provider: WhatsAppProvider | None = None) -> str | None:
     """Send one message now if it is due and the rules allow (the on-commit task)."""
-    token, batch, center = _claim(limit=1, message_id=message_id)
+    router = ChannelRouter.of(provider) if provider else ChannelRouter()
+    token, batch, center = _claim(limit=1, message_id=message_id, router=router)
     if not batch:
         return None
-    return _deliver(batch[0], token=token, provider=provider or provider_get(), cost=center.cost_per_message)
+    return _deliver(batch[0], token=token, provider=router, cost=message_cost(batch[0], center))
