@@ -82,7 +82,9 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _options(*, horizontal: bool = False, stacked: bool = False, percent: bool = False, legend: bool = True) -> str:
+def _options(
+    *, horizontal: bool = False, stacked: bool = False, percent: bool = False, legend: bool = True, bars: int = 0
+) -> str:
     """Chart.js options: right to left in Arabic (axis reversed, legend and tooltips RTL)."""
     rtl = translation.get_language_bidi()
     category, value = ("y", "x") if horizontal else ("x", "y")
@@ -108,7 +110,8 @@ def _options(*, horizontal: bool = False, stacked: bool = False, percent: bool =
     return json.dumps(
         {
             "responsive": True,
-            "aspectRatio": 1.2 if horizontal else 2,
+            # A horizontal chart grows with its bars: short for two teachers, taller for twelve.
+            "aspectRatio": max(1.0, min(3.0, 12 / max(bars, 1))) if horizontal else 2,
             "indexAxis": category,
             "locale": translation.get_language() or "ar",
             "animation": {"duration": 300},
@@ -137,6 +140,11 @@ def _dataset(label, values, color, *, kind: str = "bar") -> dict:
 
 def _month_label(month) -> str:
     return date_format(month, "YEAR_MONTH_FORMAT")
+
+
+def _month_short(month) -> str:
+    """A month on a chart's axis: its name (the table beside the chart gives the year)."""
+    return date_format(month, "F")
 
 
 def charts_for(data: DashboardData) -> list[Chart]:
@@ -169,6 +177,7 @@ def charts_for(data: DashboardData) -> list[Chart]:
         )
     if data.money_months is not None:
         labels = [_month_label(row.month) for row in data.money_months]
+        axis = [_month_short(row.month) for row in data.money_months]
         charts.append(
             Chart(
                 name="revenue",
@@ -176,7 +185,7 @@ def charts_for(data: DashboardData) -> list[Chart]:
                 kind="bar",
                 data=json.dumps(
                     {
-                        "labels": labels,
+                        "labels": axis,
                         "datasets": [
                             _dataset(_("Collected"), [row.collected for row in data.money_months], PRIMARY),
                             _dataset(_("Teachers' share"), [row.teacher_share for row in data.money_months], SECONDARY),
@@ -216,6 +225,7 @@ def charts_for(data: DashboardData) -> list[Chart]:
         )
     if data.students_months is not None:
         labels = [_month_label(row.month) for row in data.students_months]
+        axis = [_month_short(row.month) for row in data.students_months]
         charts.append(
             Chart(
                 name="students",
@@ -223,7 +233,7 @@ def charts_for(data: DashboardData) -> list[Chart]:
                 kind="bar",
                 data=json.dumps(
                     {
-                        "labels": labels,
+                        "labels": axis,
                         "datasets": [
                             _dataset(_("New"), [row.new for row in data.students_months], PRIMARY),
                             _dataset(_("Leaving"), [row.leaving for row in data.students_months], MUTED),
@@ -252,7 +262,7 @@ def charts_for(data: DashboardData) -> list[Chart]:
                         ],
                     }
                 ),
-                options=_options(horizontal=True, stacked=True),
+                options=_options(horizontal=True, stacked=True, bars=len(shown)),
                 headers=[_("Teacher"), _("Collected (EGP)"), _("Teacher's share (EGP)"), _("Center margin (EGP)")],
                 rows=[[row.name, row.collected, row.teacher_share, row.margin] for row in data.money_teachers],
                 note=_("The twelve teachers whose groups collected most this month; the table lists them all."),

@@ -45,7 +45,8 @@ def frozen_and_uncached():
 class Center:
     """A small center that ``grow`` makes bigger without changing its shape."""
 
-    def __init__(self, branch, cashier, teacher_user=None):
+    def __init__(self, branch, cashier, teacher_user=None, now: datetime.datetime = NOW):
+        self.now = now
         self.branch = branch
         self.cashier = cashier
         self.room = make_room(branch)
@@ -54,16 +55,16 @@ class Center:
         self.per_session = make_group(branch, room=self.room, fee="50.00", fee_period=FeePeriod.SESSION)
         # Two weeks of past Wednesdays and today's two classes (one running without its teacher).
         self.past = [
-            make_session(group, self.room, starts_at=NOW - datetime.timedelta(days=days, hours=2), status="held")
+            make_session(group, self.room, starts_at=self.now - datetime.timedelta(days=days, hours=2), status="held")
             for days in (14, 7)
             for group in (self.monthly, self.per_session)
         ]
-        self.running = make_session(self.monthly, self.room, starts_at=NOW - datetime.timedelta(minutes=10))
+        self.running = make_session(self.monthly, self.room, starts_at=self.now - datetime.timedelta(minutes=10))
         self.later = make_session(
             self.per_session,
             make_room(branch),
-            starts_at=NOW + datetime.timedelta(hours=1),
-            teacher_checked_in_at=NOW,
+            starts_at=self.now + datetime.timedelta(hours=1),
+            teacher_checked_in_at=self.now,
         )
         self.students = []
 
@@ -87,10 +88,14 @@ class Center:
                     source="kiosk",
                 )
             Attendance.objects.create(
-                session=self.running, student=student, enrollment=monthly, status="late", at=NOW, source="kiosk"
+                session=self.running, student=student, enrollment=monthly, status="late", at=self.now, source="kiosk"
             )
             LedgerEntry.objects.create(
-                enrollment=monthly, entry_type=EntryType.CHARGE, amount=Decimal("300.00"), date=TODAY, source="door"
+                enrollment=monthly,
+                entry_type=EntryType.CHARGE,
+                amount=Decimal("300.00"),
+                date=self.now.date(),
+                source="door",
             )
             payment_record(student=student, cashier=self.cashier, amount=Decimal("100.00"), method=PaymentMethod.CASH)
             Message.objects.create(
@@ -104,7 +109,7 @@ class Center:
             )
         refused = self.students[-1]
         ScanEvent.objects.create(
-            at=NOW,
+            at=self.now,
             raw_code=refused.code,
             code=refused.code,
             outcome=ScanOutcomeCode.PAY_FIRST,
