@@ -115,6 +115,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.expensecategory": EDIT,
         "core.banktransfer": ("view", "add"),
         "core.cashbookday": VIEW,
+        "core.importjob": ("view", "add"),  # expenses from a sheet (other kinds need their own permissions)
         "core.item": VIEW,
         "core.itemstock": VIEW,
         "core.stockmovement": VIEW,

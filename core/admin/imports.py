@@ -35,6 +35,7 @@ KIND_PERMISSIONS = {
     ImportJob.Kind.STUDENTS: ("core.add_student", "core.change_student", "core.add_enrollment"),
     ImportJob.Kind.TEACHERS: ("core.add_teacher", "core.change_teacher"),
     ImportJob.Kind.GROUPS: ("core.add_group", "core.change_group", "core.add_scheduleslot"),
+    ImportJob.Kind.EXPENSES: ("core.add_expense",),  # each row within the desk's limit (the service checks)
 }
 
 # Whole sentences per kind: a kind's label glued into "Import %(kind)s" does not read right in Arabic.
@@ -42,6 +43,7 @@ UPLOAD_TITLES = {
     ImportJob.Kind.STUDENTS: gettext_lazy("Import students"),
     ImportJob.Kind.TEACHERS: gettext_lazy("Import teachers"),
     ImportJob.Kind.GROUPS: gettext_lazy("Import groups and their timetable"),
+    ImportJob.Kind.EXPENSES: gettext_lazy("Import expenses"),
 }
 
 

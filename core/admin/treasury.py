@@ -179,6 +179,7 @@ class ExpenseAdmin(CenterExportMixin, CenterModelAdmin):
     fields = readonly_fields
     actions_list = ["open_cash_book"]
     actions_detail = ["void_expense"]
+    import_kind = "expenses"  # an "Import" button beside "Export" for who may import them
 
     def has_change_permission(self, request, obj=None):
         return False

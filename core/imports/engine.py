@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from core.imports.cells import ImportFileError
+from core.imports.expenses import ExpenseImporter
 from core.imports.reader import sheet_read
 from core.imports.results import ImportResult
 from core.imports.students import StudentImporter
@@ -21,6 +22,7 @@ IMPORTERS = {
     ImportJob.Kind.STUDENTS: StudentImporter,
     ImportJob.Kind.TEACHERS: TeacherImporter,
     ImportJob.Kind.GROUPS: GroupImporter,
+    ImportJob.Kind.EXPENSES: ExpenseImporter,
 }
 
 

@@ -16,11 +16,11 @@ from core.imports.columns import Column, choice_map
 from core.imports.parsing import RowValues, cell_decimal
 from core.imports.results import ERROR, NEW
 from core.imports.teachers_groups import RowwiseImporter
-from core.models import ExpenseCategory, PaymentMethod
+from core.models import ExpenseCategory, ImportJob, PaymentMethod
 from core.normalize import digits_ascii, name_clean
 from core.services.expenses import expense_record
 
-EXPENSE_KIND = "expenses"
+EXPENSE_KIND = ImportJob.Kind.EXPENSES
 
 EXPENSE_COLUMNS: tuple[Column, ...] = (
     Column(

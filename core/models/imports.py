@@ -18,6 +18,7 @@ class ImportJob(models.Model):
         STUDENTS = "students", _("Students")
         TEACHERS = "teachers", _("Teachers")
         GROUPS = "groups", _("Groups and timetable")
+        EXPENSES = "expenses", _("Expenses")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting to be checked")

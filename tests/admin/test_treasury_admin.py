@@ -120,3 +120,24 @@ def test_a_closed_day_link_opens_its_book(client_as, accountant, main_branch):
     )
     response = client_as(accountant).get(reverse("admin:core_cashbookday_change", args=[day.pk]))
     assert response.status_code == 302 and f"date={day.date:%Y-%m-%d}" in response["Location"]
+
+
+def test_expenses_import_through_the_shared_import_screen(client_as, accountant, supervisor, main_branch, rent):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from core.models import ImportJob
+
+    client = client_as(accountant)
+    listing = client.get(reverse("admin:core_expense_changelist"))
+    assert listing.context["import_url"] == reverse("admin:core_importjob_upload", args=["expenses"])
+    template = client.get(reverse("admin:core_importjob_template", args=["expenses"]))
+    assert template.status_code == 200
+    sheet = "التاريخ,البند,المبلغ\n2026-11-03,إيجار,2500\n".encode("utf-8-sig")
+    response = client.post(
+        reverse("admin:core_importjob_upload", args=["expenses"]),
+        {"file": SimpleUploadedFile("expenses.csv", sheet, content_type="text/csv"), "branch": main_branch.pk},
+    )
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.kind == "expenses"
+    assert client_as(supervisor).get(reverse("admin:core_importjob_upload", args=["expenses"])).status_code == 403
