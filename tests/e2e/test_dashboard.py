@@ -111,8 +111,9 @@ def test_dashboard_per_role(request, page, log_in, center, role, language, scree
         summary.click()  # folded again
         canvas.screenshot(path=str(ARTIFACTS / f"dashboard-{role}-{language}-{name}.png"))
     if role == "receptionist":
-        # Two failed messages in his branch; the third is another branch's.
-        assert page.locator('[data-card="messages"] [data-count="failed"]').inner_text().strip() == "2"
+        # One failed message per student of his branch; the one of another branch is not his.
+        assert page.locator('[data-card="messages"] [data-count="failed"]').inner_text().strip() == "3"
+        assert Message.objects.filter(status=Message.Status.FAILED).count() == 4
     if role == "teacher_user":
         assert center.per_session.name not in page.content()  # another teacher's group
     screenshot(page, f"{role}-{language}")
