@@ -16,6 +16,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from core.access.roles import is_owner
+from core.admin.base import ReadOnlyMixin
 from core.models import Backup
 from core.services.backups import backup_request, backup_storage
 
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 @admin.register(Backup)
-class BackupAdmin(ModelAdmin):
+class BackupAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["created_at", "kind", "size_shown", "rows_shown", "file_count", "verification_shown", "download"]
     list_filter = ["kind", "verification"]
     list_select_related = ["created_by"]
@@ -52,15 +53,6 @@ class BackupAdmin(ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return is_owner(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_back_up_permission(self, request):
         return is_owner(request.user)

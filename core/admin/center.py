@@ -8,7 +8,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
 
 from core.access.roles import is_owner
-from core.admin.base import AuditedModelAdmin, UploadErrorsMixin
+from core.admin.base import AuditedModelAdmin, ReadOnlyMixin, UploadErrorsMixin
 from core.admin.exports import CenterExportMixin
 from core.admin.perf import AuditModelFilter, FastCountMixin
 from core.models import AuditLog, CenterSettings
@@ -73,7 +73,7 @@ class CenterSettingsAdmin(UploadErrorsMixin, AuditedModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(FastCountMixin, CenterExportMixin, ModelAdmin):
+class AuditLogAdmin(ReadOnlyMixin, FastCountMixin, CenterExportMixin, ModelAdmin):
     list_display = ["at", "actor", "action", "model", "object_repr", "reason"]
     list_filter = [("at", RangeDateTimeFilter), ("action", ChoicesDropdownFilter), AuditModelFilter, "actor"]
     search_fields = ["object_repr", "reason", "object_id"]
@@ -85,12 +85,3 @@ class AuditLogAdmin(FastCountMixin, CenterExportMixin, ModelAdmin):
     def has_export_permission(self, request):
         # The whole history of changes leaves the building only with the owner.
         return is_owner(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -26,6 +26,7 @@ from unfold.widgets import (
 
 from core.access.roles import is_owner
 from core.access.scoping import branch_ids_visible, scope_by_branch
+from core.admin.base import ReadOnlyMixin
 from core.admin.perf import FastCountMixin
 from core.models import Broadcast, Group, Message, MessageTemplate, StudentGuardian, Teacher, TemplateKey
 from core.models.messaging import (
@@ -84,8 +85,10 @@ class TemplateFilter(admin.SimpleListFilter):
         return queryset.filter(template_key=self.value()) if self.value() else queryset
 
 
+# Read only: the outbox is history; it changes only through the actions below, and old sent
+# messages are removed by the weekly cleanup.
 @admin.register(Message)
-class MessageAdmin(FastCountMixin, ModelAdmin):
+class MessageAdmin(ReadOnlyMixin, FastCountMixin, ModelAdmin):
     list_display = [
         "created_at",
         "recipient",
@@ -137,15 +140,6 @@ class MessageAdmin(FastCountMixin, ModelAdmin):
 
     def get_queryset(self, request):
         return messages_visible(super().get_queryset(request), request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the outbox is history; it changes only through the actions below
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # old sent messages are removed by the weekly cleanup
 
     def has_retry_permission(self, request):
         return request.user.has_perm("core.retry_message")
