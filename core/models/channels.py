@@ -108,8 +108,6 @@ class CloudTemplate(models.Model):
                 _("Not a placeholder of this template: %(names)s. Allowed: %(allowed)s.")
                 % {"names": ", ".join(unknown), "allowed": ", ".join(allowed) or "—"}
             )
-        if len(set(names)) != len(names):
-            errors.append(_("A placeholder is listed twice."))
         # The parent must learn what our own text tells: every placeholder it uses goes along.
         try:
             used = placeholders_used(self.template.text_for(self.language))

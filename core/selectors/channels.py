@@ -33,7 +33,7 @@ def channel_states() -> list[ChannelState]:
     states = []
     for channel in Channel:
         row = rows.get(channel.value)
-        state = row.state if row else ChannelBreaker.State.CLOSED
+        state = str(row.state if row else ChannelBreaker.State.CLOSED.value)
         states.append(
             ChannelState(
                 channel=channel.value,
