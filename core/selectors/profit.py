@@ -7,13 +7,14 @@ Per branch and calendar month:
   was made);
 - teacher shares: the settlement lines of the month for the branch's groups, plus the bonuses
   and less the deductions of those settlements (an advance is part of the share, paid early);
-- sales margin: what the notes and books sold brought in above their cost and the teachers'
-  share (the sales module's figure; nothing until sales are recorded);
+- sales margin: what the notes and books paid in the month brought in above their cost and the
+  teachers' share (``core.selectors.catalog.sales_month_figures``); the teachers' item-share
+  settlement lines are therefore not counted again among the teacher shares;
 - expenses: the expenses of the branch dated in the month, not voided.
 
 Profit = tuition collected − teacher shares + sales margin − expenses. A settlement's items are
-not per group: they go to the branch of its largest share (its "main" branch), so every
-settlement is counted once, in full.
+not per group (nor is the item-share line): they go to the branch of its largest share (its "main"
+branch), so every settlement is counted once, in full.
 """
 
 import dataclasses
@@ -24,6 +25,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 
 from core.models import Branch, EntryType, Expense, Group, LedgerEntry, Settlement, SettlementItem, SettlementLine
+from core.selectors.catalog import sales_month_figures
 from core.selectors.money import ZERO, money_round
 
 
@@ -37,7 +39,7 @@ def _split(settlement_ids: list[int], extra: dict[int, Decimal]) -> dict[tuple[i
     its main branch (the largest share; the lowest branch id on a tie)."""
     by_branch: dict[tuple[int, int], Decimal] = defaultdict(lambda: ZERO)
     rows = (
-        SettlementLine.objects.filter(settlement_id__in=settlement_ids)
+        SettlementLine.objects.filter(settlement_id__in=settlement_ids, group__isnull=False)
         .values("settlement_id", "group__branch_id")
         .annotate(total=Sum("amount"))
         .values_list("settlement_id", "group__branch_id", "total")
@@ -70,11 +72,12 @@ def _split(settlement_ids: list[int], extra: dict[int, Decimal]) -> dict[tuple[i
 
 def payouts_by_branch(settlement_ids: list[int]) -> dict[tuple[int, int], Decimal]:
     """What each paid settlement paid out per branch: ``{(settlement id, branch id): amount}``;
-    a settlement's amounts add up to its total exactly."""
+    a settlement's amounts add up to its total exactly (its item share and manual items on its
+    main branch)."""
     if not settlement_ids:
         return {}
     lines = dict(
-        SettlementLine.objects.filter(settlement_id__in=settlement_ids)
+        SettlementLine.objects.filter(settlement_id__in=settlement_ids, group__isnull=False)
         .values("settlement_id")
         .annotate(total=Sum("amount"))
         .values_list("settlement_id", "total")
@@ -85,8 +88,8 @@ def payouts_by_branch(settlement_ids: list[int]) -> dict[tuple[int, int], Decima
 
 
 def sales_margin_for_month(*, branch_ids: list[int], month: datetime.date) -> dict[int, Decimal]:
-    """The sales half of issue 18 fills this in (margin per branch); nothing is sold yet."""
-    return {}
+    """The margin of notes and books paid in the month, per branch (one query per branch)."""
+    return {branch_id: sales_month_figures(month=month, branch_ids=[branch_id]).margin for branch_id in branch_ids}
 
 
 @dataclasses.dataclass

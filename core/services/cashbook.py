@@ -34,11 +34,13 @@ from core.models import (
     CashClose,
     EntryType,
     Expense,
+    ItemSale,
     LedgerEntry,
     PaymentMethod,
     Settlement,
     User,
 )
+from core.selectors.catalog import sales_in_by_method
 from core.selectors.money import ZERO, money_round
 from core.selectors.profit import payouts_by_branch
 from core.services.audit import audit_record
@@ -47,11 +49,14 @@ from core.services.payments import money_parse
 RECEIPT_TYPES = [EntryType.PAYMENT, EntryType.VOID, EntryType.REFUND]
 
 
-def sales_cash_for_day(*, branch_id: int, date: datetime.date) -> Decimal:
-    """Cash taken for notes and books sold at the desk on this day (issue 18, the sales half).
+def sales_in_for_day(*, branch_id: int, date: datetime.date) -> dict[str, Decimal]:
+    """Money taken for notes and books on this day, by the method of the receipt that took it
+    (the sales module's one read: sales paid that day and not void)."""
+    return sales_in_by_method(start=date, end=date + datetime.timedelta(days=1), branch_ids=[branch_id])
 
-    The hook the sales module fills in: until sales are recorded there is nothing to add."""
-    return ZERO
+
+def sales_cash_for_day(*, branch_id: int, date: datetime.date) -> Decimal:
+    return sales_in_for_day(branch_id=branch_id, date=date).get(PaymentMethod.CASH, ZERO)
 
 
 # --- which days are shut -------------------------------------------------------------------------
@@ -98,6 +103,7 @@ class CashBook:
     receipts_by_method: list[tuple[str, Decimal]]
     receipts_cash: Decimal
     receipts_other: Decimal
+    sales_by_method: list[tuple[str, Decimal]]
     sales_cash: Decimal
     expenses: list[Expense]
     expense_voids: list[Expense]
@@ -198,6 +204,9 @@ def _earlier_open_day(branch_id: int, date: datetime.date, previous: CashBookDay
         BankTransfer.objects.filter(branch_id=branch_id, date__gt=after, date__lt=date).aggregate(first=Min("date"))[
             "first"
         ],
+        ItemSale.objects.filter(
+            branch_id=branch_id, paid_on__gt=after, paid_on__lt=date, voided_at__isnull=True
+        ).aggregate(first=Min("paid_on"))["first"],
     ]
     paid_days = (
         Settlement.objects.filter(status=Settlement.Status.PAID, paid_on__gt=after, paid_on__lt=date)
@@ -221,6 +230,7 @@ def cashbook_day(*, branch: Branch, date: datetime.date) -> CashBook:
     methods = dict(PaymentMethod.choices)
     receipts_cash = by_method.get(PaymentMethod.CASH, ZERO)
     receipts_other = money_round(sum((v for k, v in by_method.items() if k != PaymentMethod.CASH), ZERO))
+    sales = sales_in_for_day(branch_id=branch.pk, date=date)
     expenses = list(
         Expense.objects.filter(branch=branch, date=date).select_related("category", "created_by").order_by("id")
     )
@@ -254,7 +264,8 @@ def cashbook_day(*, branch: Branch, date: datetime.date) -> CashBook:
         receipts_by_method=[(methods.get(k, k), v) for k, v in sorted(by_method.items())],
         receipts_cash=receipts_cash,
         receipts_other=receipts_other,
-        sales_cash=sales_cash_for_day(branch_id=branch.pk, date=date),
+        sales_by_method=[(methods.get(k, k), v) for k, v in sorted(sales.items())],
+        sales_cash=sales.get(PaymentMethod.CASH, ZERO),
         expenses=expenses,
         expense_voids=expense_voids,
         expenses_cash=money_round(expenses_cash),
