@@ -44,6 +44,7 @@ from core.services.drawer_close import DrawerSummary as DrawerSummary
 from core.services.drawer_close import cash_close as cash_close
 from core.services.drawer_close import drawer_summary as drawer_summary
 from core.services.ledger_entries import entries_undo
+from core.services.sales import receipt_sales_total, sales_for_receipt, sales_mark_paid, sales_unpaid_by_void
 
 # The same amount for the same student again within this time is asked about ("record again?"):
 # two cashier tabs, or a parent paid at the desk while another cashier took it too. Longer than a
@@ -265,8 +266,15 @@ def payment_record(
     idempotency_key: str | None = None,
     now: datetime.datetime | None = None,
     confirm_repeat: bool = False,
+    items=None,
+    sales=None,
 ) -> Receipt:
     """Record a payment and return its receipt (R8).
+
+    ``items`` (``[(item, quantity), …]``) sells notes and books on the same receipt, and
+    ``sales`` pays sales the student took earlier on credit (core/services/sales.py); with either,
+    the fee ``amount`` or ``lines`` may be left out (a receipt for items alone). The receipt's
+    total is the fee lines plus the sales.
 
     Give ``lines`` to say which enrollments it pays, or only ``amount`` to pay the oldest debt
     first. ``idempotency_key`` (a value the form carries) makes a double submit record once:
@@ -290,8 +298,10 @@ def payment_record(
         checked = _lines_checked(student=student, lines=lines)
         if amount not in (None, "") and money_parse(amount) != sum(line.amount for line in checked):
             raise ValidationError(_("The lines do not add up to the amount."), code="lines_total")
-    elif amount in (None, ""):
+    elif amount in (None, "") and not (items or sales):
         raise ValidationError(_("Enter the amount."), code="no_amount")
+    elif amount in (None, ""):
+        checked, total = [], None  # items only
     else:
         total = money_parse(amount)
         checked = None
@@ -308,6 +318,8 @@ def payment_record(
                 idempotency_key=idempotency_key,
                 now=now or timezone.now(),
                 confirm_repeat=confirm_repeat,
+                items=items,
+                sales=sales,
             )
     except (_AlreadyRecorded, IntegrityError):
         existing = _receipt_with_key(idempotency_key, student)
@@ -317,14 +329,29 @@ def payment_record(
 
 
 def _payment_create(
-    *, student, cashier, method, lines, amount, reference, note, idempotency_key, now, confirm_repeat=False
+    *,
+    student,
+    cashier,
+    method,
+    lines,
+    amount,
+    reference,
+    note,
+    idempotency_key,
+    now,
+    confirm_repeat=False,
+    items=None,
+    sales=None,
 ) -> Receipt:
     today = timezone.localdate(now)
     # The student's enrollments are the rows whose balances change: lock them, then allocate.
     list(Enrollment.objects.select_for_update().filter(student=student).values_list("pk", flat=True))
     if lines is None:
         lines = payment_allocate(student=student, amount=amount)
-    total = sum((line.amount for line in lines), ZERO)
+    sold, sales_total = [], ZERO
+    if items or sales:
+        sold, sales_total = sales_for_receipt(student=student, seller=cashier, items=items, sales=sales, today=today)
+    total = sum((line.amount for line in lines), ZERO) + sales_total
     if total > MAX_PAYMENT:
         raise ValidationError(_("The lines add up to more than the largest allowed amount."), code="too_large")
     sequence = counter_next(f"receipt:{student.branch_id}:{today.year}")
@@ -350,6 +377,7 @@ def _payment_create(
         cashier=cashier,
         idempotency_key=idempotency_key,
     )
+    sales_mark_paid(sales=sold, receipt=receipt)
     LedgerEntry.objects.bulk_create(
         [
             LedgerEntry(
@@ -372,6 +400,7 @@ def _payment_create(
             "total": [None, str(total)],
             "method": [None, method],
             "lines": [None, {str(line.enrollment.pk): str(line.amount) for line in lines}],
+            **({"item_sales": [None, [sale.pk for sale in sold]]} if sold else {}),
             # The cashier was shown this earlier receipt of the same amount and recorded anyway.
             **({"repeat_confirmed": [None, repeated.number]} if repeated is not None else {}),
         },
@@ -411,13 +440,15 @@ def payment_void(*, receipt: Receipt, actor: User, reason: str, now: datetime.da
             )
         )
         entries_undo(payments, actor=actor, reason=reason, source=LedgerEntry.Source.DESK, now=now)
+        # Notes and books it paid are owed again: the student still has them.
+        unpaid = sales_unpaid_by_void(receipt=receipt)
         receipt.voided_at, receipt.voided_by, receipt.void_reason = now, actor, reason
         receipt.save(update_fields=["voided_at", "voided_by", "void_reason"])
         audit_record(
             actor=actor,
             action=AuditLog.Action.CANCEL,
             instance=receipt,
-            changes={"voided_at": [None, now.isoformat()]},
+            changes={"voided_at": [None, now.isoformat()], **({"item_sales_owed": [None, unpaid]} if unpaid else {})},
             reason=reason,
         )
     return receipt
@@ -441,7 +472,8 @@ def payment_refund(
             .annotate(total=Sum("amount"))
             .values_list("enrollment_id", "total")
         )
-        refundable = receipt.total - sum(refunded_by_enrollment.values(), ZERO)
+        # Fee lines only: items are given back by voiding their sale (core/services/sales.py).
+        refundable = receipt.total - receipt_sales_total(receipt) - sum(refunded_by_enrollment.values(), ZERO)
         if amount > refundable:
             raise ValidationError(
                 _("At most %(amount)s can still be refunded on receipt %(number)s.")

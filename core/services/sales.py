@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -230,6 +231,20 @@ def sales_mark_paid(*, sales: list[ItemSale], receipt: Receipt) -> None:
     ItemSale.objects.filter(pk__in=[sale.pk for sale in sales]).update(receipt=receipt, paid_on=receipt.date)
     for sale in sales:
         sale.receipt, sale.paid_on = receipt, receipt.date
+
+
+def sales_unpaid_by_void(*, receipt: Receipt) -> list[int]:
+    """A voided receipt no longer pays its sales: they are owed again (inside payment_void)."""
+    ids = list(ItemSale.objects.filter(receipt=receipt).values_list("pk", flat=True))
+    if ids:
+        ItemSale.objects.filter(pk__in=ids).update(receipt=None, paid_on=None)
+    return ids
+
+
+def receipt_sales_total(receipt: Receipt) -> Decimal:
+    """What of a receipt's total paid notes and books (the rest paid fee lines)."""
+    total = ItemSale.objects.filter(receipt=receipt).aggregate(total=Sum("total"))["total"]
+    return total or ZERO
 
 
 def sale_void(*, sale: ItemSale, actor: User, reason: str, now: datetime.datetime | None = None) -> ItemSale:

@@ -16,7 +16,8 @@ from core.selectors.catalog import (
     student_items_owed,
     student_open_sales,
 )
-from core.services.sales import sale_record, sale_void, sales_mark_paid
+from core.services.payments import payment_record, payment_refund, payment_void
+from core.services.sales import receipt_sales_total, sale_record, sale_void, sales_mark_paid
 from core.services.settlements import settlement_run
 from core.services.stock import stock_receive
 from tests.factories import enroll, make_group, make_student, make_teacher
@@ -197,3 +198,78 @@ def test_a_teacher_with_only_item_sales_still_gets_a_settlement(main_branch, rec
     assert author not in settlement_teachers(NOV)
     _paid(sale, receptionist, datetime.date(2026, 11, 2))
     assert author in settlement_teachers(NOV)
+
+
+# --- on the receipt (payment_record) ----------------------------------------------------------
+
+
+def test_notes_sold_on_the_same_receipt_as_fees(main_branch, receptionist, notes):
+    group, item = notes
+    student = make_student(main_branch)
+    enrollment = enroll(student, group)
+    receipt = payment_record(student=student, cashier=receptionist, amount="200.00", items=[(item, 1)], now=IN_NOV)
+    assert receipt.total == Decimal("280.00")
+    assert [(e.enrollment_id, e.amount) for e in receipt.entries.all()] == [(enrollment.pk, Decimal("200.00"))]
+    sale = receipt.item_sales.get()
+    assert (sale.total, sale.paid_on, sale.student_id) == (Decimal("80.00"), receipt.date, student.pk)
+    assert stock_of(item, main_branch) == 9
+    audit = AuditLog.objects.get(model="core.receipt", object_id=str(receipt.pk))
+    assert audit.changes["item_sales"] == [None, [sale.pk]]
+    assert receipt_sales_total(receipt) == Decimal("80.00")
+    # R9: the group's collected money is the fee line, not the notes
+    assert settlement_run(teacher=group.teacher, month="2026-11", actor=None).lines.get(group=group).collected == (
+        Decimal("200.00")
+    )
+
+
+def test_notes_taken_earlier_are_paid_later_on_a_receipt_of_their_own(main_branch, receptionist, notes):
+    _group, item = notes
+    student = make_student(main_branch)
+    owed = sale_record(student=student, seller=receptionist, items=[(item, 1)])
+    receipt = payment_record(student=student, cashier=receptionist, sales=[owed], now=IN_NOV)
+    owed.refresh_from_db()
+    assert (receipt.total, owed.receipt_id, receipt.entries.count()) == (Decimal("80.00"), receipt.pk, 0)
+    assert student_items_owed(student) == Decimal("0.00")
+    with pytest.raises(ValidationError) as error:
+        payment_record(student=student, cashier=receptionist, sales=[owed], confirm_repeat=True)
+    assert error.value.code == "sale_paid"
+
+
+def test_a_sale_paid_now_gets_its_own_receipt_number(main_branch, receptionist, notes):
+    _group, item = notes
+    sale = sale_record(student=make_student(main_branch), seller=receptionist, items=[(item, 3)], pay_now=True)
+    assert sale.is_paid and sale.receipt.number.endswith("000001")
+    assert sale.receipt.total == Decimal("240.00")
+
+
+def test_a_refused_sale_leaves_no_receipt_and_no_gap_in_the_numbers(main_branch, receptionist, notes):
+    group, item = notes
+    student = make_student(main_branch)
+    enroll(student, group)
+    with pytest.raises(ValidationError):
+        payment_record(student=student, cashier=receptionist, amount="200.00", items=[(item, 11)])
+    assert not Receipt.objects.exists()
+    assert payment_record(student=student, cashier=receptionist, amount="200.00").number.endswith("000001")
+
+
+def test_another_students_sale_cannot_be_paid_on_this_receipt(main_branch, receptionist, notes):
+    _group, item = notes
+    other = sale_record(student=make_student(main_branch), seller=receptionist, items=[(item, 1)])
+    with pytest.raises(ValidationError) as error:
+        payment_record(student=make_student(main_branch), cashier=receptionist, sales=[other])
+    assert error.value.code == "foreign_sale"
+
+
+def test_a_voided_receipt_leaves_its_notes_owed_and_a_refund_covers_the_fees_only(
+    main_branch, receptionist, accountant, notes
+):
+    group, item = notes
+    student = make_student(main_branch)
+    enroll(student, group)
+    receipt = payment_record(student=student, cashier=receptionist, amount="100.00", items=[(item, 1)])
+    with pytest.raises(ValidationError) as error:
+        payment_refund(receipt=receipt, actor=accountant, amount="150.00", reason="x")
+    assert error.value.code == "too_much"
+    payment_void(receipt=receipt, actor=accountant, reason="خطأ في الإدخال")
+    assert list(student_open_sales(student).values_list("total", flat=True)) == [Decimal("80.00")]
+    assert stock_of(item, main_branch) == 9  # he still has the copy
