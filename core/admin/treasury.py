@@ -26,7 +26,7 @@ from core.access.scoping import branch_ids_visible, scope_by_branch
 from core.admin.base import AuditedModelAdmin, CenterModelAdmin, validation_messages
 from core.admin.cards import _center_context
 from core.admin.exports import CenterExportMixin, export_response
-from core.admin.money import MoneyField, MonthForm, ReasonForm, _form_errors, _page, ltr
+from core.admin.money import MoneyField, MonthForm, ReasonForm, admin_page, form_errors, ltr
 from core.models import BankTransfer, Branch, CashBookDay, Expense, ExpenseCategory, PaymentMethod
 from core.ops.media import media_url_signed
 from core.ops.storage import UploadFailed
@@ -244,7 +244,7 @@ class ExpenseAdmin(CenterExportMixin, CenterModelAdmin):
                 for field, errors in failure.error_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             except ValidationError as error:
-                _form_errors(form, error)
+                form_errors(form, error)
             else:
                 messages.success(
                     request,
@@ -252,7 +252,7 @@ class ExpenseAdmin(CenterExportMixin, CenterModelAdmin):
                     % {"number": expense.number, "amount": money_text(expense.amount)},
                 )
                 return HttpResponseRedirect(reverse("admin:core_expense_changelist"))
-        return _page(
+        return admin_page(
             self,
             request,
             "core/treasury/form.html",
@@ -271,11 +271,11 @@ class ExpenseAdmin(CenterExportMixin, CenterModelAdmin):
             try:
                 expense_void(expense=expense, actor=request.user, reason=form.cleaned_data["reason"])
             except ValidationError as error:
-                _form_errors(form, error)
+                form_errors(form, error)
             else:
                 messages.success(request, _("Expense %(number)s voided.") % {"number": expense.number})
                 return HttpResponseRedirect(reverse("admin:core_expense_change", args=[expense.pk]))
-        return _page(
+        return admin_page(
             self,
             request,
             "core/treasury/form.html",
@@ -320,11 +320,11 @@ class BankTransferAdmin(CenterExportMixin, CenterModelAdmin):
                     note=data["note"],
                 )
             except ValidationError as error:
-                _form_errors(form, error)
+                form_errors(form, error)
             else:
                 messages.success(request, _("Recorded."))
                 return HttpResponseRedirect(reverse("admin:core_banktransfer_changelist"))
-        return _page(self, request, "core/treasury/form.html", _("Bank deposit or withdrawal"), form=form)
+        return admin_page(self, request, "core/treasury/form.html", _("Bank deposit or withdrawal"), form=form)
 
 
 # --- the cash book and the profit and loss --------------------------------------------------------------
@@ -414,7 +414,7 @@ class CashBookDayAdmin(CenterModelAdmin):
                         },
                     )
                     return HttpResponseRedirect(request.get_full_path())
-        return _page(
+        return admin_page(
             self,
             request,
             "core/treasury/cashbook.html",
@@ -471,7 +471,7 @@ class CashBookDayAdmin(CenterModelAdmin):
             row.category_rows = [
                 (str(categories.get(pk, pk)), amount) for pk, amount in row.expenses_by_category.items()
             ]
-        return _page(
+        return admin_page(
             self,
             request,
             "core/treasury/profit.html",
