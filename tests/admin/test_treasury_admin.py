@@ -141,3 +141,27 @@ def test_expenses_import_through_the_shared_import_screen(client_as, accountant,
     job = ImportJob.objects.get()
     assert job.kind == "expenses"
     assert client_as(supervisor).get(reverse("admin:core_importjob_upload", args=["expenses"])).status_code == 403
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_expense_list_and_the_cash_book_stay_fixed_size(client_as, accountant, main_branch, rent):
+    client = client_as(accountant)
+    today = timezone.localdate()
+    book_url = reverse("admin:core_cashbookday_book") + f"?branch={main_branch.pk}&date={today:%Y-%m-%d}"
+    list_url = reverse("admin:core_expense_changelist")
+    for _ in range(2):
+        expense_record(branch=main_branch, category=rent, amount="5", actor=accountant)
+    client.get(list_url)  # warm the per-process caches (content types, settings)
+    few = (_queries(client, list_url), _queries(client, book_url))
+    for _ in range(12):
+        expense_record(branch=main_branch, category=rent, amount="5", actor=accountant)
+    many = (_queries(client, list_url), _queries(client, book_url))
+    assert many == few
