@@ -23,6 +23,10 @@ rotates kiosks so the rate limit never answers). Then:
    concurrent clients, for the ping, admitted scans and refused scans; the figure of merit is
    admitted-scan throughput ÷ ping throughput, over ``--rounds`` rounds (median).
 
+``--read orm`` runs the door on ``core.services.door.read_orm.door_read_orm`` (the same read
+written with the ORM, four queries) instead of the one SQL statement, in process and in gunicorn
+(``BENCH_DOOR_READ=orm``, read by bench/scans_wsgi.py), to compare the two on the same center.
+
 Nothing is deleted afterwards: each run adds its own group and students (codes 9xxxxxxx).
 """
 
@@ -137,6 +141,15 @@ def setup(scans: int) -> dict:
         "kiosks": [kiosk for kiosk, _token in kiosks],
         "tokens": [token for _kiosk, token in kiosks],
     }
+
+
+def door_read_choose(kind: str) -> None:
+    """Run the door on the ORM's read (``orm``) instead of the SQL one; for this benchmark only."""
+    if kind == "orm":
+        from core.services.door import scan
+        from core.services.door.read_orm import door_read_orm
+
+        scan.door_read = door_read_orm
 
 
 def direct(codes: list[str], kiosks, expect: str) -> tuple[list[float], list[int]]:
@@ -284,17 +297,23 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (ping, admitted, refused each)")
+    parser.add_argument("--read", choices=["sql", "orm"], default="sql", help="the door's read (see above)")
     args = parser.parse_args()
+    os.environ["BENCH_DOOR_READ"] = args.read  # gunicorn's workers inherit it (scans_wsgi.py)
 
     import django
 
     django.setup()
+    door_read_choose(args.read)
     from django.db import connection
 
     from core.models import Student
 
     n = args.scans
-    out(f"database: {connection.vendor} {connection.settings_dict['NAME']}, students: {Student.objects.count():,}")
+    out(
+        f"database: {connection.vendor} {connection.settings_dict['NAME']}, students: {Student.objects.count():,},"
+        f" door read: {args.read}"
+    )
     # phases use their own students: direct, through Django, HTTP one by one, then each throughput round
     data = setup(n * (3 + args.rounds))
     if connection.vendor == "postgresql":

@@ -33,4 +33,10 @@ def ping(request):
 
 
 urls.urlpatterns.insert(0, path("bench/ping/", ping))
+
+if os.environ.get("BENCH_DOOR_READ") == "orm":  # bench/scans.py --read orm
+    from core.services.door import scan
+    from core.services.door.read_orm import door_read_orm
+
+    scan.door_read = door_read_orm
 clear_url_caches()
