@@ -6,12 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from core.models import ExpenseCategory, Settlement
+from core.models import ExpenseCategory, Item, Settlement, SettlementLine
 from core.selectors.profit import profit_month
 from core.services.enrollments import enrollment_create
 from core.services.expenses import expense_record, expense_void
 from core.services.payments import payment_record, payment_refund, payment_void
 from core.services.settlements import settlement_item_add, settlement_run
+from core.services.stock import stock_receive
 from tests.factories import CAIRO, make_branch, make_group, make_student, make_teacher
 
 NOVEMBER = datetime.date(2026, 11, 1)
@@ -41,7 +42,7 @@ def categories(main_branch):
 
 
 @pytest.fixture
-def month_built(main_branch, receptionist, accountant, categories):
+def month_built(main_branch, receptionist, accountant, manager, categories):
     """November at the main branch, with noise in October, December and another branch."""
     rent, supplies = categories
     other = make_branch("فرع الدقي")
@@ -55,7 +56,21 @@ def month_built(main_branch, receptionist, accountant, categories):
     b1 = enrolled(main_branch, sixty_two)
     far = enrolled(other, elsewhere)
 
-    pay(receptionist, a1, "200.00", at(11, 3))
+    # Ahmed's notes: 50.00 each, cost 20.00, his share 30 %; two sold on the same receipt as a fee.
+    notes = Item.objects.create(
+        title="مذكرة الجبر",
+        teacher=ahmed,
+        group=seventy,
+        price=Decimal("50.00"),
+        cost=Decimal("20.00"),
+        teacher_share_percent=Decimal("30"),
+    )
+    stock_receive(item=notes, branch=main_branch, quantity=10, actor=manager)
+    student, enrollment = a1
+    with_notes = payment_record(
+        student=student, cashier=receptionist, lines=[(enrollment, "200.00")], items=[(notes, 2)], now=at(11, 3)
+    )
+    assert with_notes.total == Decimal("300.00")
     voided = pay(receptionist, a2, "300.00", at(11, 20))
     refunded = pay(receptionist, b1, "160.00", at(11, 28))
     pay(receptionist, a1, "999.00", at(10, 31))  # October
@@ -91,17 +106,18 @@ def month_built(main_branch, receptionist, accountant, categories):
 def test_a_months_profit_reconciles_to_the_piastre(main_branch, month_built):
     main, other, together = profit_month(month=NOVEMBER)
     assert main.branch == main_branch
-    assert main.tuition == Decimal("320.00")  # 200 + 300 − 300 voided + 160 − 40 refunded
+    # 200 + 300 − 300 voided + 160 − 40 refunded; the notes on the first receipt are sales, not tuition
+    assert main.tuition == Decimal("320.00")
     # Ahmed: 70 % of 200 = 140.00 + 25 bonus (the advance is part of his share, paid early);
-    # Mona: 62.5 % of 120 = 75.00 − 10 deduction.
+    # Mona: 62.5 % of 120 = 75.00 − 10 deduction. Ahmed's 30.00 share of his notes is in the margin.
     assert main.teacher_shares == Decimal("230.00")
-    assert main.sales_margin == Decimal("0.00")
+    assert main.sales_margin == Decimal("30.00")  # 2 × 50 − 2 × 20 cost − 30 % of 100 to Ahmed
     assert main.expenses == Decimal("1150.75")
     assert main.expenses_by_category == {
         month_built["rent"].pk: Decimal("1000.00"),
         month_built["supplies"].pk: Decimal("150.75"),
     }
-    assert main.profit == Decimal("-1060.75")
+    assert main.profit == Decimal("-1030.75")  # 320 − 230 + 30 − 1150.75
     assert main.draft_settlements == 2
 
     assert other.branch == month_built["other"]
@@ -110,13 +126,16 @@ def test_a_months_profit_reconciles_to_the_piastre(main_branch, month_built):
 
     assert together.branch is None
     assert together.tuition == Decimal("820.00")
+    assert together.sales_margin == Decimal("30.00")
     assert together.profit == main.profit + other.profit
 
 
-def test_the_shares_equal_the_settlement_totals_plus_their_advances(main_branch, month_built):
+def test_the_shares_equal_the_settlement_totals_plus_advances_less_item_shares(main_branch, month_built):
     main = profit_month(month=NOVEMBER, branch_ids=[main_branch.pk])[0]
     totals = sum(Settlement.objects.filter(month=NOVEMBER).values_list("total", flat=True), Decimal("0"))
-    assert main.teacher_shares == totals + Decimal("50.00")
+    item_share = SettlementLine.objects.get(kind=SettlementLine.Kind.ITEM_SHARE).amount
+    assert item_share == Decimal("30.00")
+    assert main.teacher_shares == totals + Decimal("50.00") - item_share
 
 
 def test_a_month_without_money_is_all_zero(main_branch):

@@ -207,3 +207,23 @@ def test_a_day_book_reads_in_a_fixed_number_of_queries(
         expense_record(branch=main_branch, category=supplies, amount="1", actor=accountant, date=DAY, now=at(DAY))
     with django_assert_max_num_queries(16):
         cashbook_day(branch=main_branch, date=DAY)
+
+
+def test_notes_sold_on_a_receipt_with_fees_are_sales_in(main_branch, receptionist, manager, accountant, paying):
+    from core.models import Item
+    from core.services.stock import stock_receive
+
+    student, enrollment = paying
+    notes = Item.objects.create(
+        title="مذكرة", teacher=enrollment.group.teacher, price=Decimal("35.00"), teacher_share_percent=Decimal("20")
+    )
+    stock_receive(item=notes, branch=main_branch, quantity=5, actor=manager)
+    receipt = payment_record(
+        student=student, cashier=receptionist, lines=[(enrollment, "200.00")], items=[(notes, 2)], now=at(DAY, 10)
+    )
+    assert receipt.total == Decimal("270.00")
+    book = cashbook_day(branch=main_branch, date=DAY)
+    assert (book.receipts_cash, book.sales_cash) == (Decimal("200.00"), Decimal("70.00"))
+    assert book.expected == Decimal("270.00")  # the whole receipt is in the drawer, counted once
+    day = cashbook_close(branch=main_branch, date=DAY, counted="270.00", actor=accountant, now=at(DAY, 22))
+    assert (day.sales_cash, day.difference) == (Decimal("70.00"), Decimal("0.00"))
