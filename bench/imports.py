@@ -10,7 +10,7 @@ same run, measures each variant in a fresh child process (so peak memory is its 
 - ``default``: a plain django-import-export ``ModelResource`` with default settings (the
   guardian, link and enrollment made in ``after_save_instance``), parsing the same .xlsx
   with tablib and calling ``import_data`` once;
-- ``engine``: ``core.services.imports.import_run`` (parse, normalize, check, plan, write in
+- ``engine``: ``core.imports.engine.import_run`` (parse, normalize, check, plan, write in
   one transaction), the code the admin, the q2 task and ``import_students`` use;
 - ``engine, no codes``: the same rows without a code column (codes from the counter);
 - ``re-import``: the ``engine`` file imported again: every row unchanged.
@@ -112,7 +112,8 @@ def _time_phases() -> None:
 
     from django.db import models
 
-    from core.services import imports, spreadsheets
+    from core.imports import engine, writing
+    from core.imports.students import StudentImporter
 
     def timed(owner, name):
         original = getattr(owner, name)
@@ -123,22 +124,22 @@ def _time_phases() -> None:
             try:
                 return original(*args, **kwargs)
             finally:
-                label = (
-                    args[0] if args and isinstance(args[0], type) else getattr(args[0], "model", None) if args else None
-                )
+                first = args[0] if args else None
+                if isinstance(first, list):  # rows_insert(instances): the model of the rows
+                    first = type(first[0]) if first else None
+                label = first if isinstance(first, type) else getattr(first, "model", None)
                 suffix = f"({label.__name__})" if isinstance(label, type) else ""
                 sys.stderr.write(f"  {name}{suffix}: {time.perf_counter() - started:.2f}s\n")
 
         setattr(owner, name, wrapper)
 
-    timed(imports, "sheet_read")
-    timed(imports, "rows_insert")
+    timed(engine, "sheet_read")
+    timed(writing, "rows_insert")
     for name in ("row_parse_all", "rows_plan", "rows_apply", "_codes_assign"):
-        if hasattr(imports.StudentImporter, name):
-            timed(imports.StudentImporter, name)
+        if hasattr(StudentImporter, name):
+            timed(StudentImporter, name)
     timed(models.QuerySet, "bulk_create")
     timed(models.QuerySet, "bulk_update")
-    _ = spreadsheets
 
 
 def worker(variant: str, rows: int) -> dict:
@@ -148,8 +149,8 @@ def worker(variant: str, rows: int) -> dict:
     django.setup()
     from django.db import connection
 
+    from core.imports.engine import import_run
     from core.models import Branch, Student
-    from core.services.imports import import_run
 
     if os.environ.get("BENCH_PHASES"):
         _time_phases()

@@ -5,15 +5,17 @@ without the ORM's per-call cost. The one INSERT helper of the project.
 and ``bulk_create`` compiles every value of every row. ``rows_insert`` builds the statement once per
 model and prepares each value as the ORM's insert does (``pre_save`` for auto_now and files, then
 ``get_db_prep_save``), so the rows are the ones ``create()`` would write; like ``bulk_create`` it
-sends no model signals (the project has none). Values the ORM would pass through unchanged (text in
-a text column, an int in an integer column or a foreign key to one, a Decimal, a bool, None) skip
-the call: an import writes tens of thousands of rows. tests/test_db.py and
-tests/test_db_field_types.py compare the rows with the ORM's, for every field type the models use.
+sends no model signals (the project has none). A value the ORM would hand over unchanged (None, a
+str in a text column, a bool, an int or a date where this database takes it as it is) skips the
+call, and an aware datetime, a date or a finite Decimal gets only its last step (the backend's
+adapter): an import writes tens of thousands of rows. tests/test_db.py and tests/test_db_field_types.py
+compare the rows with the ORM's, for every field type the models use.
 """
 
 import datetime
 import functools
-from collections.abc import Callable
+import itertools
+import operator
 from decimal import Decimal
 
 from django.db import connections, models, router
@@ -25,76 +27,80 @@ BATCH_ROWS = 500
 MAX_PARAMS = 30_000
 
 
-def _pass_through(field: Field) -> tuple[type, ...]:
-    """The Python types whose value ``field.get_db_prep_save`` returns unchanged."""
-    if isinstance(field, models.CharField | models.TextField):
-        return (str,)
-    if isinstance(field, models.BooleanField):
-        return (bool,)
-    return ()
-
-
-def _preparer(field: Field) -> Callable:
-    """(value, connection) → query parameter, as ``field.get_db_prep_save`` gives it: the ORM's own
-    call, or, for the common clean values, the last step of it done directly."""
-    prepare = field.get_db_prep_save
+def _pass_through(field: Field, connection) -> frozenset[type]:
+    """The Python types whose values ``field.get_db_prep_save`` gives this database unchanged: the
+    field's ``to_python`` returns them as they are, and the backend's adapter does too (probed)."""
     target = field.target_field if isinstance(field, models.ForeignKey) else field
+    ops = connection.ops
+    if isinstance(target, models.CharField | models.TextField):
+        return frozenset({str})
+    if isinstance(target, models.BooleanField):
+        return frozenset({bool})
     if isinstance(target, models.IntegerField):  # the auto fields too, and keys to them
-        internal_type = target.get_internal_type()
+        probe = 2**40 + 1  # psycopg 3 gets Int2/Int4/Int8 from the ORM: no pass-through there
+        return (
+            frozenset({int})
+            if ops.adapt_integerfield_value(probe, target.get_internal_type()) is probe
+            else frozenset()
+        )
+    if isinstance(target, models.DateField) and not isinstance(target, models.DateTimeField):
+        probe = datetime.date(2000, 1, 2)  # PostgreSQL takes a date as it is; SQLite gets text
+        return frozenset({datetime.date}) if ops.adapt_datefield_value(probe) is probe else frozenset()
+    return frozenset()
 
-        def prepared(value, connection):
-            if value is None:
-                return None
-            if type(value) is int:  # psycopg 3 gets Int2/Int4/Int8, as from the ORM
-                return connection.ops.adapt_integerfield_value(value, internal_type)
-            return prepare(value, connection)
 
-        return prepared
+def _adapter(field: Field) -> tuple[type | None, object]:
+    """(a type, the last step of the ORM's preparation for a value of it): Django's own
+    ``get_db_prep_value`` comes down to the backend's adapter for an aware datetime, a date and a
+    finite Decimal; anything else of the type goes through the whole call."""
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if isinstance(target, models.DateTimeField):
+
+        def aware(value, connection, prepare):
+            if value.utcoffset() is None:
+                return prepare(value, connection)  # made aware, with the ORM's warning
+            return connection.ops.adapt_datetimefield_value(value)
+
+        return datetime.datetime, aware
+    if isinstance(target, models.DateField):
+        return datetime.date, lambda value, connection, prepare: connection.ops.adapt_datefield_value(value)
     if isinstance(target, models.DecimalField):
         digits, places = target.max_digits, target.decimal_places
 
-        def prepared(value, connection):
-            if value is None:
-                return None
-            if type(value) is Decimal and value.is_finite():  # to_python would only copy it
-                return connection.ops.adapt_decimalfield_value(value, digits, places)
-            return prepare(value, connection)  # floats, text, NaN: converted or refused by the ORM
+        def finite(value, connection, prepare):
+            if not value.is_finite():
+                return prepare(value, connection)  # refused by the ORM
+            return connection.ops.adapt_decimalfield_value(value, digits, places)
 
-        return prepared
-    if isinstance(target, models.DateTimeField):
+        return Decimal, finite
+    return None, None
 
-        def prepared(value, connection):
-            if value is None:
-                return None
-            if type(value) is datetime.datetime and value.utcoffset() is not None:
-                return connection.ops.adapt_datetimefield_value(value)
-            return prepare(value, connection)  # a naive one is made aware (with the ORM's warning)
 
-        return prepared
-    if isinstance(target, models.DateField):
+_NONE = type(None)
 
-        def prepared(value, connection):
-            if value is None:
-                return None
-            if type(value) is datetime.date:
-                return connection.ops.adapt_datefield_value(value)
-            return prepare(value, connection)
 
-        return prepared
-    plain = _pass_through(target)
-
-    def prepared(value, connection):
-        if value is None or type(value) in plain:
-            return value
-        return prepare(value, connection)
-
-    return prepared
+def _column(batch: list[Model], connection, attname, plain, adapted, adapt, prepare, pre_save) -> list:
+    """One column's query parameters for a batch of rows."""
+    if pre_save is not None:
+        values = [pre_save(instance, True) for instance in batch]
+    else:
+        values = list(map(operator.attrgetter(attname), batch))
+    kinds = set(map(type, values))
+    kinds.discard(_NONE)
+    if kinds <= plain:
+        return values
+    if kinds == {adapted}:
+        return [None if value is None else adapt(value, connection, prepare) for value in values]
+    return [
+        value if value is None or type(value) in plain else prepare(value, connection)  # the ORM's own call
+        for value in values
+    ]
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_parts(model: type[Model], alias: str) -> tuple[str, tuple[Field, ...], tuple, tuple[bool, ...], bool]:
-    """(INSERT … VALUES head, the fields it writes, their preparers, which need ``pre_save``,
-    whether it returns the primary key)."""
+def _insert_parts(model: type[Model], alias: str) -> tuple[str, tuple, bool]:
+    """(INSERT … VALUES head, per column (attname, pass-through types, adapted type and its adapter,
+    the ORM's preparation, ``pre_save`` or None), whether it returns the primary key)."""
     connection = connections[alias]
     meta = model._meta
     fields = tuple(
@@ -103,14 +109,22 @@ def _insert_parts(model: type[Model], alias: str) -> tuple[str, tuple[Field, ...
         if field is not meta.auto_field and not getattr(field, "generated", False)
     )
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    names = ", ".join(quote(field.column) for field in fields)
     returns = meta.auto_field is not None and connection.features.can_return_columns_from_insert
-    preparers = tuple(_preparer(field) for field in fields)
-    # auto_now, auto_now_add and files do their work in pre_save; any other field just reads its value
-    pre_saves = tuple(type(field).pre_save is not Field.pre_save for field in fields)
+    columns = tuple(
+        (
+            field.attname,
+            _pass_through(field, connection),
+            *_adapter(field),
+            field.get_db_prep_save,
+            # auto_now, auto_now_add and files do their work in pre_save; other fields just read the value
+            field.pre_save if type(field).pre_save is not Field.pre_save else None,
+        )
+        for field in fields
+    )
     # names from the model, values always bound parameters
-    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
-    return head, fields, preparers, pre_saves, returns
+    head = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608
+    return head, columns, returns
 
 
 def rows_insert(instances: list[Model], *, ignore_conflicts: bool = False, batch_size: int = BATCH_ROWS) -> None:
@@ -121,21 +135,17 @@ def rows_insert(instances: list[Model], *, ignore_conflicts: bool = False, batch
     model = type(instances[0])
     alias = router.db_for_write(model)
     connection = connections[alias]
-    head, fields, preparers, pre_saves, returns = _insert_parts(model, alias)
-    columns = list(zip(fields, preparers, pre_saves, strict=True))
-    per_statement = max(1, min(batch_size, MAX_PARAMS // max(1, len(fields))))
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    head, columns, returns = _insert_parts(model, alias)
+    per_statement = max(1, min(batch_size, MAX_PARAMS // max(1, len(columns))))
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     has_auto = model._meta.auto_field is not None
     with connection.cursor() as cursor:
         for start in range(0, len(instances), per_statement):
             batch = instances[start : start + per_statement]
-            params = [
-                prepare(
-                    field.pre_save(instance, add=True) if pre_save else getattr(instance, field.attname), connection
-                )
-                for instance in batch
-                for field, prepare, pre_save in columns
-            ]
+            # column by column: most columns hold one type, checked once for the whole batch
+            params = list(
+                itertools.chain.from_iterable(zip(*(_column(batch, connection, *c) for c in columns), strict=True))
+            )
             sql = head + ", ".join([row] * len(batch))
             if ignore_conflicts:
                 sql += " ON CONFLICT DO NOTHING"  # PostgreSQL, and SQLite's upsert clause (3.24+)
