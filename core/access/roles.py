@@ -47,6 +47,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.message": VIEW,
         "core.messagetemplate": EDIT,
         "core.broadcast": VIEW,
+        "core.inboundmessage": VIEW,  # parents' replies (issue 19)
+        "core.cloudtemplate": EDIT,
+        "core.channelbreaker": VIEW,
         "django_q.schedule": VIEW,
         "django_q.failure": VIEW,
         # Money: everything of the front desk and the accountant but approving settlements.
@@ -84,6 +87,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]] | str] = {
         "core.studentguardian": FULL,
         "core.enrollment": EDIT,
         "core.message": VIEW,
+        "core.inboundmessage": VIEW,  # the office answers parents' replies
         "core.receipt": VIEW,
         "core.cashclose": ("view", "add"),  # his own drawer (scoped in the admin)
         "core.expense": ("view", "add"),  # up to the owner's limit (checked in the service)
@@ -159,6 +163,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "core.print_teacher_cards",
         "core.retry_message",
         "core.broadcast_message",
+        "core.handle_inboundmessage",
         "core.record_payment",
         "core.void_receipt",
         "core.grant_discount",
@@ -173,7 +178,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "core.void_item_sale",
         "core.adjust_stock",
     ),
-    Role.RECEPTIONIST: ("core.print_cards", "core.record_payment", "core.sell_items"),
+    Role.RECEPTIONIST: ("core.print_cards", "core.record_payment", "core.sell_items", "core.handle_inboundmessage"),
     Role.ACCOUNTANT: (
         "core.void_receipt",
         "core.grant_discount",

@@ -2,6 +2,7 @@
 from core.admin import (  # noqa: F401
     backups,
     center,
+    channels,
     door,
     imports,
     kiosks,

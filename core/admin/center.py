@@ -43,6 +43,8 @@ class CenterSettingsAdmin(UploadErrorsMixin, AuditedModelAdmin):
                     "quiet_hours_end",
                     "messages_per_guardian_per_hour",
                     "cost_per_message",
+                    "sms_fallback_optional",
+                    "sms_cost_per_segment",
                 ],
             },
         ),

@@ -94,6 +94,7 @@ class MessageAdmin(ReadOnlyMixin, FastCountMixin, ModelAdmin):
         "recipient",
         "template_display",
         "status_display",
+        "channel",
         "attempts",
         "next_attempt_at",
         "cost",
@@ -101,6 +102,7 @@ class MessageAdmin(ReadOnlyMixin, FastCountMixin, ModelAdmin):
     ]
     list_filter = [
         ("status", ChoicesDropdownFilter),
+        ("channel", ChoicesDropdownFilter),
         TemplateFilter,
         ("hold_reason", ChoicesDropdownFilter),
         ("failure", ChoicesDropdownFilter),
@@ -121,6 +123,11 @@ class MessageAdmin(ReadOnlyMixin, FastCountMixin, ModelAdmin):
             {
                 "fields": [
                     "status",
+                    "channel",
+                    "delivered_at",
+                    "read_at",
+                    "failed_at",
+                    "fallback_for",
                     "delivery_note",
                     "hold_reason",
                     "failure",
@@ -173,6 +180,8 @@ class MessageAdmin(ReadOnlyMixin, FastCountMixin, ModelAdmin):
             text = f"{text} · {message.get_hold_reason_display()}"
         elif message.status == Message.Status.FAILED and message.failure:
             text = f"{text} · {message.get_failure_display()}"
+        elif message.read_at or message.delivered_at:  # the provider's receipts (issue 19)
+            text = f"{text} · {_('Read') if message.read_at else _('Delivered')}"
         return message.status, text
 
     def changelist_view(self, request, extra_context=None):

@@ -403,7 +403,7 @@ class GuardianAdmin(CenterExportMixin, FoldedNameSearchMixin, AuditedModelAdmin)
     search_fields = ["full_name", "phone"]
     name_search_field = "full_name"
     phone_search_fields = ("phone",)
-    fields = ["full_name", "relation", "phone", "language", "message_opt_outs"]
+    fields = ["full_name", "relation", "phone", "language", "message_channel", "message_opt_outs"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(children_count=related_count(StudentGuardian, "guardian"))

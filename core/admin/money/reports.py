@@ -3,7 +3,6 @@ collections per day. The queries are in ``core/selectors/money_reports.py``; her
 scoped to the user, paged and shown."""
 
 import datetime
-from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -13,6 +12,7 @@ from core.access.scoping import scope_by_branch
 from core.admin.exports import export_response
 from core.admin.money.common import admin_page
 from core.models import Group
+from core.selectors.click_to_chat import ChatTexts
 from core.selectors.money_reports import collections_by_day, defaulters_rows
 
 DEFAULTERS_PER_PAGE = 100
@@ -76,9 +76,15 @@ class MoneyReportsMixin:
                 "previous": number - 1 if number > 1 else None,
                 "next": number + 1 if more else None,
             }
+        # Click-to-chat: the payment reminder already written, for centers that send by hand.
+        chat = ChatTexts()
         for student in rows:
-            phone = (student.guardian_phone or "").lstrip("+")
-            student.whatsapp_url = f"https://wa.me/{quote(phone)}" if phone else ""
+            student.whatsapp_url = chat.reminder_link(
+                phone=student.guardian_phone or "",
+                student_name=student.full_name,
+                owed=student.owed,
+                gender=student.gender,
+            )
         if page is None:
             return _defaulters_export(rows, export)
         groups = scope_by_branch(Group.objects.filter(is_active=True), request.user).order_by("code")
