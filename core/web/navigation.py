@@ -148,11 +148,26 @@ def _groups() -> list[dict]:
             "collapsible": True,
             "items": [
                 link(_("Outbox"), "chat", "admin:core_message_changelist", "core.view_message"),
+                link(
+                    _("Replies from parents"),
+                    "mark_chat_unread",
+                    "admin:core_inboundmessage_changelist",
+                    "core.view_inboundmessage",
+                ),
                 link(_("Templates"), "edit_note", "admin:core_messagetemplate_changelist", "core.view_messagetemplate"),
                 link(_("Send a broadcast"), "campaign", "admin:core_message_broadcast", "core.broadcast_message"),
                 link(_("Broadcasts"), "forum", "admin:core_broadcast_changelist", "core.view_broadcast"),
                 link(_("Messages cost per month"), "receipt_long", "admin:core_message_report", "core.view_message"),
                 link(_("Test send"), "send", "admin:core_message_test_send", "core.send_test_message"),
+                link(
+                    _("Approved WhatsApp templates"),
+                    "verified",
+                    "admin:core_cloudtemplate_changelist",
+                    "core.view_cloudtemplate",
+                ),
+                link(
+                    _("Channel states"), "sensors", "admin:core_channelbreaker_changelist", "core.view_channelbreaker"
+                ),
             ],
         },
         {
