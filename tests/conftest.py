@@ -10,7 +10,19 @@ from django.contrib.contenttypes.management import create_contenttypes
 from core.access.roles import Role, roles_sync
 from core.models import Branch, FeePeriod, Room, User
 from core.models import Group as StudyGroup
+from tests.db_template import worker_database
 from tests.factories import make_group, make_room
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_createdb):
+    """The test database, migrated once per fingerprint of the migrations and copied for each
+    worker (pytest-django would migrate one per xdist worker, every run): see db_template.py."""
+    with django_db_blocker.unblock():
+        drop = worker_database(request.config, rebuild=django_db_createdb)
+    yield
+    with django_db_blocker.unblock():
+        drop()
 
 
 @pytest.fixture
