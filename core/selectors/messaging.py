@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from core.models import Message, Student, StudentGuardian
+from core.models import Channel, Message, Student, StudentGuardian
 
 STUDENT_HISTORY_LIMIT = 50
 
@@ -39,11 +39,13 @@ def message_costs_by_month(*, months: int = 12) -> list[dict]:
         datetime.datetime.combine(first_month, datetime.time.min), timezone.get_default_timezone()
     )
     per_status = {status: Count("id", filter=Q(status=status)) for status in Message.Status.values}
+    # Issue 19: what each channel cost (an SMS is priced per part when sent).
+    per_channel = {f"cost_{channel}": Sum("cost", filter=Q(channel=channel)) for channel in Channel.values}
     rows = (
         Message.objects.filter(created_at__gte=since)
         .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_default_timezone()))
         .values("month")
-        .annotate(total=Count("id"), cost_total=Sum("cost"), **per_status)
+        .annotate(total=Count("id"), cost_total=Sum("cost"), **per_status, **per_channel)
         .order_by("-month")
     )
     return [
@@ -52,6 +54,10 @@ def message_costs_by_month(*, months: int = 12) -> list[dict]:
             "total": row["total"],
             "cost": (row["cost_total"] or Decimal("0")).quantize(Decimal("0.01")),
             "statuses": {status: row[status] for status in Message.Status.values},
+            "channel_costs": {
+                channel: (row[f"cost_{channel}"] or Decimal("0")).quantize(Decimal("0.01"))
+                for channel in Channel.values
+            },
         }
         for row in rows
     ]

@@ -381,3 +381,19 @@ def test_a_mapping_must_use_our_placeholders_and_carry_everything_our_text_says(
     assert used[0] in " ".join(caught.value.message_dict["parameters"])
     mapping.parameters = ", ".join(used)
     mapping.full_clean()
+
+
+def test_the_cost_report_splits_whatsapp_and_sms(center, clock, cloud, gateway, arrived_template, main_branch):
+    from core.selectors.messaging import message_costs_by_month
+
+    by_whatsapp, first = family(main_branch, "01005550001")
+    by_sms, second = family(main_branch, "01005550002")
+    by_sms.message_channel = Channel.SMS
+    by_sms.save()
+    queue(by_whatsapp, first, event="arrived:1")
+    texted = queue(by_sms, second, event="arrived:2")
+    messages_send_due()
+    [month] = message_costs_by_month()
+    sms_cost = reload(texted).cost
+    assert month["channel_costs"] == {"whatsapp": Decimal("0.05"), "sms": sms_cost}
+    assert month["cost"] == Decimal("0.05") + sms_cost and sms_cost >= Decimal("0.60")
