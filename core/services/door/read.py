@@ -3,10 +3,13 @@
 A busy door answers a scan every second or two per kiosk, and the answer must come back in a
 blink (bench/scans.py). Built with the ORM, this read is five queries or one query with eight
 subqueries that Django compiles again on every scan (2–3 ms of Python before the database sees
-it). So it is written once in SQL, from the models' own table and column names, and runs the same
-on SQLite and PostgreSQL; its values go through the converters the ORM itself applies (dates,
-datetimes, decimals and booleans come back as text and numbers on SQLite) and rows become
-ordinary model instances. tests/selectors/test_scan_read.py checks it against the ORM's answers.
+it). So it is written once in SQL, every table and column name taken from the models (``_Names``)
+and the settings row's key from ``CenterSettings.SINGLETON_PK``, and runs the same on SQLite and
+PostgreSQL; its values go through the converters the ORM itself applies (dates, datetimes,
+decimals and booleans come back as text and numbers on SQLite) and rows become ordinary model
+instances. tests/services/test_door_read_equal.py proves it equal to the ORM's read
+(``read_orm.door_read_orm``) and to the cashier's ``door_money`` over random ledgers;
+bench/scans.py measures both (bench/README.md).
 
 One row per (active enrollment, with today's session at this door if it has one) × guardian; a
 student with none of these still gets one row, so "unknown card" (no row) and "no class now" (no
@@ -117,30 +120,45 @@ def _literals(values) -> str:
     return ", ".join(f"'{word}'" for word in words)
 
 
-def _tables() -> dict[str, str]:
-    quote = connection.ops.quote_name
-    models = {
-        "student": Student,
-        "center": CenterSettings,
-        "enrollment": Enrollment,
-        "group": Group,
-        "session": Session,
-        "room": Room,
-        "attendance": Attendance,
-        "ledger": LedgerEntry,
-        "scan": ScanEvent,
-        "link": StudentGuardian,
-        "guardian": Guardian,
-        "template": MessageTemplate,
-    }
-    return {name: quote(model._meta.db_table) for name, model in models.items()}
+# The aliases the read gives each table; every table and column name comes from the models.
+_ALIASES = {
+    "st": Student,
+    "cs": CenterSettings,
+    "en": Enrollment,
+    "e2": Enrollment,
+    "gr": Group,
+    "se": Session,
+    "s2": Session,
+    "r": Room,
+    "att": Attendance,
+    "a2": Attendance,
+    "l": LedgerEntry,
+    "ev": ScanEvent,
+    "sg": StudentGuardian,
+    "gu": Guardian,
+    "mt": MessageTemplate,
+}
+
+
+class _Names:
+    """``names.st`` is ``"core_student" st`` (the table with its alias); ``names("st", "code")`` is
+    ``st."code"`` (a column of it, by field name)."""
+
+    def __init__(self) -> None:
+        self._quote = connection.ops.quote_name
+
+    def __getattr__(self, alias: str) -> str:
+        return f"{self._quote(_ALIASES[alias]._meta.db_table)} {alias}"
+
+    def __call__(self, alias: str, field_name: str) -> str:
+        return f"{alias}.{self._quote(_ALIASES[alias]._meta.get_field(field_name).column)}"
 
 
 @functools.lru_cache(maxsize=16)
 def _door_query(vendor: str, place_shape: tuple) -> tuple[str, "_Select", dict[str, object]]:
     """The SQL for one kind of place (room / n branches / anywhere), its columns and where each
     part of a row is; built once per process (``vendor`` keys the cache to the backend)."""
-    t = _tables()
+    t, c = _Names(), _Names()
     amount = LedgerEntry._meta.get_field("amount")
     count = Attendance._meta.get_field("minutes_late")  # any integer field: counts need no conversion
     flag = Student._meta.get_field("is_active")  # any boolean field: EXISTS is 0/1 on SQLite
@@ -151,82 +169,78 @@ def _door_query(vendor: str, place_shape: tuple) -> tuple[str, "_Select", dict[s
         "enrollment": select.model("en", Enrollment),
         "group": select.model("gr", Group),
         "session": select.model("se", Session),
-        "attendance_id": select.column("att.id", Attendance._meta.pk),
-        "attendance_status": select.column("att.status", Attendance._meta.get_field("status")),
+        "attendance_id": select.column(c("att", "id"), Attendance._meta.pk),
+        "attendance_status": select.column(c("att", "status"), Attendance._meta.get_field("status")),
     }
 
     # Money, attendance and refusals only for rows with a class today (an enrollment without
     # one comes back too, with an empty session).
     def for_session(sql: str) -> str:
-        return f"CASE WHEN se.id IS NULL THEN NULL ELSE {sql} END"
+        return f"CASE WHEN {c('se', 'id')} IS NULL THEN NULL ELSE {sql} END"
 
     credits, debits = _literals(CREDIT_TYPES), _literals(DEBIT_TYPES)
     # The balance the database keeps beside the ledger (core/services/ledger_balance.py).
     balance = Enrollment._meta.get_field("ledger_balance")
-    at["balance"] = select.column(for_session(f"en.{connection.ops.quote_name(balance.column)}"), balance)
+    at["balance"] = select.column(for_session(c("en", "ledger_balance")), balance)
+    own_entries = f"FROM {t.l} WHERE {c('l', 'enrollment')} = {c('en', 'id')}"
     at["credits"] = select.column(
         for_session(
-            f"(SELECT COALESCE(SUM(l.amount), 0) FROM {t['ledger']} l"
-            f" WHERE l.enrollment_id = en.id AND l.entry_type IN ({credits}))"
+            f"(SELECT COALESCE(SUM({c('l', 'amount')}), 0) {own_entries} AND {c('l', 'entry_type')} IN ({credits}))"
         ),
         amount,
     )
     at["debits_before"] = select.column(
         for_session(
-            f"(SELECT COALESCE(SUM(l.amount), 0) FROM {t['ledger']} l"
-            f" WHERE l.enrollment_id = en.id AND l.entry_type IN ({debits}) AND l.date < %s)"
+            f"(SELECT COALESCE(SUM({c('l', 'amount')}), 0) {own_entries}"
+            f" AND {c('l', 'entry_type')} IN ({debits}) AND {c('l', 'date')} < %s)"
         ),
         amount,
         ["month_start"],
     )
     at["month_charges"] = select.column(
         for_session(
-            f"(SELECT COUNT(*) FROM {t['ledger']} l WHERE l.enrollment_id = en.id"
-            f" AND l.entry_type = '{EntryType.CHARGE}' AND l.period_month = %s AND l.reversed_at IS NULL)"
+            f"(SELECT COUNT(*) {own_entries} AND {c('l', 'entry_type')} IN ({_literals([EntryType.CHARGE])})"
+            f" AND {c('l', 'period_month')} = %s AND {c('l', 'reversed_at')} IS NULL)"
         ),
         count,
         ["month_start"],
     )
     at["has_paid"] = select.column(
         for_session(
-            f"EXISTS (SELECT 1 FROM {t['ledger']} l INNER JOIN {t['enrollment']} e2 ON e2.id = l.enrollment_id"
-            f" WHERE e2.student_id = st.id AND l.entry_type = '{EntryType.PAYMENT}' AND l.reversed_at IS NULL)"
+            f"EXISTS (SELECT 1 FROM {t.l} INNER JOIN {t.e2} ON {c('e2', 'id')} = {c('l', 'enrollment')}"
+            f" WHERE {c('e2', 'student')} = {c('st', 'id')}"
+            f" AND {c('l', 'entry_type')} IN ({_literals([EntryType.PAYMENT])}) AND {c('l', 'reversed_at')} IS NULL)"
         ),
         flag,
     )
     at["attended"] = select.column(
         for_session(
-            f"(SELECT COUNT(*) FROM {t['attendance']} a2 INNER JOIN {t['session']} s2 ON s2.id = a2.session_id"
-            f" WHERE a2.enrollment_id = en.id AND a2.status IN ({_literals(ADMITTED_STATUSES)})"
-            f" AND s2.date >= %s AND s2.date <= %s AND s2.status <> '{Session.Status.CANCELLED}')"
+            f"(SELECT COUNT(*) FROM {t.a2} INNER JOIN {t.s2} ON {c('s2', 'id')} = {c('a2', 'session')}"
+            f" WHERE {c('a2', 'enrollment')} = {c('en', 'id')} AND {c('a2', 'status')} IN ({_literals(ADMITTED_STATUSES)})"
+            f" AND {c('s2', 'date')} >= %s AND {c('s2', 'date')} <= %s"
+            f" AND {c('s2', 'status')} NOT IN ({_literals([Session.Status.CANCELLED])}))"
         ),
         count,
         ["month_start", "today"],
     )
-    at["refused_late"] = select.column(
-        for_session(
-            f"EXISTS (SELECT 1 FROM {t['scan']} ev WHERE ev.session_id = se.id AND ev.student_id = st.id"
-            f" AND ev.outcome = '{ScanOutcomeCode.DOOR_CLOSED}')"
-        ),
-        flag,
+    refused = (
+        f"EXISTS (SELECT 1 FROM {t.ev} WHERE {c('ev', 'session')} = {c('se', 'id')}"
+        f" AND {c('ev', 'student')} = {c('st', 'id')} AND {c('ev', 'outcome')} IN "
     )
-    at["refused_pay"] = select.column(
-        for_session(
-            f"EXISTS (SELECT 1 FROM {t['scan']} ev WHERE ev.session_id = se.id AND ev.student_id = st.id"
-            f" AND ev.outcome = '{ScanOutcomeCode.PAY_FIRST}')"
-        ),
-        flag,
-    )
+    at["refused_late"] = select.column(for_session(f"{refused}({_literals([ScanOutcomeCode.DOOR_CLOSED])}))"), flag)
+    at["refused_pay"] = select.column(for_session(f"{refused}({_literals([ScanOutcomeCode.PAY_FIRST])}))"), flag)
     at["guardian"] = select.model("gu", Guardian)
     changed = MessageTemplate._meta.get_field("updated_at")
-    at["templates_changed"] = select.column(f"(SELECT MAX(mt.updated_at) FROM {t['template']} mt)", changed)
-    at["templates"] = select.column(f"(SELECT COUNT(*) FROM {t['template']} mt)", count)
+    at["templates_changed"] = select.column(f"(SELECT MAX({c('mt', 'updated_at')}) FROM {t.mt})", changed)
+    at["templates"] = select.column(f"(SELECT COUNT(*) FROM {t.mt})", count)
     kind, size = place_shape
     if kind == "room":
-        place_sql, place_params = " AND se.room_id = %s", ["place_0"]
+        place_sql, place_params = f" AND {c('se', 'room')} = %s", ["place_0"]
     elif kind == "branches" and size:
         marks = ", ".join(["%s"] * size)
-        place_sql = f" AND se.room_id IN (SELECT r.id FROM {t['room']} r WHERE r.branch_id IN ({marks}))"
+        place_sql = (
+            f" AND {c('se', 'room')} IN (SELECT {c('r', 'id')} FROM {t.r} WHERE {c('r', 'branch')} IN ({marks}))"
+        )
         place_params = [f"place_{index}" for index in range(size)]
     elif kind == "branches":
         place_sql, place_params = " AND 1 = 0", []
@@ -234,21 +248,22 @@ def _door_query(vendor: str, place_shape: tuple) -> tuple[str, "_Select", dict[s
         place_sql, place_params = "", []
     # Plain left joins, each on an index: an enrollment with no class today comes back with an
     # empty session (skipped), and the money columns are only computed for rows with a session.
+    # The settings row is the model's singleton, its key bound like any value.
     sql = (
         f"SELECT {', '.join(select.columns)}"
-        f" FROM {t['student']} st"
-        f" LEFT JOIN {t['center']} cs ON cs.id = 1"
-        f" LEFT JOIN {t['enrollment']} en ON en.student_id = st.id AND en.is_active = %s"
-        f"  AND en.start_date <= %s AND (en.end_date IS NULL OR en.end_date >= %s)"
-        f" LEFT JOIN {t['group']} gr ON gr.id = en.group_id"
-        f" LEFT JOIN {t['session']} se ON se.group_id = en.group_id AND se.date = %s{place_sql}"
-        f" LEFT JOIN {t['attendance']} att ON att.session_id = se.id AND att.student_id = st.id"
-        f" LEFT JOIN {t['link']} sg ON sg.student_id = st.id"
-        f" LEFT JOIN {t['guardian']} gu ON gu.id = sg.guardian_id"
-        f" WHERE st.code = %s AND st.is_active = %s"
-        f" ORDER BY se.starts_at, se.id, sg.id"
+        f" FROM {t.st}"
+        f" LEFT JOIN {t.cs} ON {c('cs', 'id')} = %s"
+        f" LEFT JOIN {t.en} ON {c('en', 'student')} = {c('st', 'id')} AND {c('en', 'is_active')} = %s"
+        f"  AND {c('en', 'start_date')} <= %s AND ({c('en', 'end_date')} IS NULL OR {c('en', 'end_date')} >= %s)"
+        f" LEFT JOIN {t.gr} ON {c('gr', 'id')} = {c('en', 'group')}"
+        f" LEFT JOIN {t.se} ON {c('se', 'group')} = {c('en', 'group')} AND {c('se', 'date')} = %s{place_sql}"
+        f" LEFT JOIN {t.att} ON {c('att', 'session')} = {c('se', 'id')} AND {c('att', 'student')} = {c('st', 'id')}"
+        f" LEFT JOIN {t.sg} ON {c('sg', 'student')} = {c('st', 'id')}"
+        f" LEFT JOIN {t.gu} ON {c('gu', 'id')} = {c('sg', 'guardian')}"
+        f" WHERE {c('st', 'code')} = %s AND {c('st', 'is_active')} = %s"
+        f" ORDER BY {c('se', 'starts_at')}, {c('se', 'id')}, {c('sg', 'id')}"
     )
-    select.params.extend(["true", "today", "today", "today", *place_params, "code", "true"])
+    select.params.extend(["center", "true", "today", "today", "today", *place_params, "code", "true"])
     return sql, select, at
 
 
@@ -291,6 +306,7 @@ def door_read(code: str, *, today: datetime.date, place: Place) -> DoorRead | No
         "today": adapt_date(today),
         "month_start": adapt_date(today.replace(day=1)),
         "true": True,
+        "center": CenterSettings.SINGLETON_PK,
         "code": code,
         **{f"place_{index}": value for index, value in enumerate(place_values)},
     }
