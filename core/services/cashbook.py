@@ -37,26 +37,16 @@ from core.models import (
     ItemSale,
     LedgerEntry,
     PaymentMethod,
+    Receipt,
     Settlement,
     User,
 )
-from core.selectors.catalog import sales_in_by_method
 from core.selectors.money import ZERO, money_round
 from core.selectors.profit import payouts_by_branch
 from core.services.audit import audit_record
 from core.services.payments import money_parse
 
 RECEIPT_TYPES = [EntryType.PAYMENT, EntryType.VOID, EntryType.REFUND]
-
-
-def sales_in_for_day(*, branch_id: int, date: datetime.date) -> dict[str, Decimal]:
-    """Money taken for notes and books on this day, by the method of the receipt that took it
-    (the sales module's one read: sales paid that day and not void)."""
-    return sales_in_by_method(start=date, end=date + datetime.timedelta(days=1), branch_ids=[branch_id])
-
-
-def sales_cash_for_day(*, branch_id: int, date: datetime.date) -> Decimal:
-    return sales_in_for_day(branch_id=branch_id, date=date).get(PaymentMethod.CASH, ZERO)
 
 
 # --- which days are shut -------------------------------------------------------------------------
@@ -104,6 +94,7 @@ class CashBook:
     receipts_cash: Decimal
     receipts_other: Decimal
     sales_by_method: list[tuple[str, Decimal]]
+    sales_returned_by_method: list[tuple[str, Decimal]]
     sales_cash: Decimal
     expenses: list[Expense]
     expense_voids: list[Expense]
@@ -137,18 +128,75 @@ def _day_window(date: datetime.date) -> tuple[datetime.datetime, datetime.dateti
     return start, end
 
 
+def _on_book(date, previous: CashBookDay | None, closed: CashBookDay | None, *, day: str, recorded: str) -> Q:
+    """Rows dated ``date`` (field ``day``) that count on this day's book, by when they were
+    ``recorded``: on a closed day only what was there at its close; on the first open day after a
+    close, also what was recorded on a shut day after that close (late entries)."""
+    on_day = Q(**{day: date})
+    if closed is not None:
+        on_day &= Q(**{f"{recorded}__lte": closed.closed_at})  # what the day was closed with, nothing later
+    if previous is not None and date == previous.date + datetime.timedelta(days=1):
+        on_day |= Q(**{f"{day}__lte": previous.date, f"{recorded}__gt": previous.closed_at})
+        if closed is not None:
+            on_day &= Q(**{f"{recorded}__lte": closed.closed_at})
+    return on_day
+
+
+def _in_window(date, previous: CashBookDay | None, closed: CashBookDay | None, *, at: str) -> Q:
+    """Rows whose moment ``at`` falls in this day's book: the Cairo day, from the previous close
+    on the first open day after it, up to this day's close when it is closed."""
+    start, end = _day_window(date)
+    if previous is not None and date == previous.date + datetime.timedelta(days=1):
+        start = min(start, previous.closed_at)
+        window = Q(**{f"{at}__gt": start, f"{at}__lt": end})
+    else:
+        window = Q(**{f"{at}__gte": start, f"{at}__lt": end})
+    if closed is not None:
+        window &= Q(**{f"{at}__lte": closed.closed_at})
+    return window
+
+
 def _receipt_entries(branch_id: int, date: datetime.date, previous: CashBookDay | None, closed: CashBookDay | None):
     """The receipt lines (payments, voids, refunds) that count on this day's book."""
     entries = LedgerEntry.objects.filter(receipt__branch_id=branch_id, entry_type__in=RECEIPT_TYPES)
-    on_day = Q(date=date)
-    if closed is not None:
-        on_day &= Q(created_at__lte=closed.closed_at)  # what the day was closed with, nothing later
-    if previous is not None and date == previous.date + datetime.timedelta(days=1):
-        # Recorded on a shut day after it was closed: they count on the first open day.
-        on_day |= Q(date__lte=previous.date, created_at__gt=previous.closed_at)
-        if closed is not None:
-            on_day &= Q(created_at__lte=closed.closed_at)
-    return entries.filter(on_day)
+    return entries.filter(_on_book(date, previous, closed, day="date", recorded="created_at"))
+
+
+def _sales_in_out(branch_id: int, date, previous, closed) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Money for notes and books taken and given back on this day's book, by receipt method.
+
+    Read from the receipts (a receipt's total is its fee lines plus its sales), not from the
+    sales' paid state, which a later void changes: what a receipt took counts on its day, and
+    what is given back counts on the day it is given back: a receipt voided (its sales part),
+    or a paid sale voided. So a closed day never changes."""
+    taken: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    given_back: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    receipts = Receipt.objects.filter(branch_id=branch_id)
+    fee_lines = LedgerEntry.objects.filter(entry_type=EntryType.PAYMENT)
+    took = receipts.filter(_on_book(date, previous, closed, day="date", recorded="created_at"))
+    voided = receipts.filter(_in_window(date, previous, closed, at="voided_at"))
+    for selection, into in ((took, taken), (voided, given_back)):
+        for method, total in selection.values("method").annotate(total=Sum("total")).values_list("method", "total"):
+            into[method] += total
+        for method, total in (
+            fee_lines.filter(receipt__in=selection)
+            .values("receipt__method")
+            .annotate(total=Sum("amount"))
+            .values_list("receipt__method", "total")
+        ):
+            into[method] -= total
+    for method, total in (
+        ItemSale.objects.filter(branch_id=branch_id, receipt__isnull=False)
+        .filter(_in_window(date, previous, closed, at="voided_at"))
+        .values("receipt__method")
+        .annotate(total=Sum("total"))
+        .values_list("receipt__method", "total")
+    ):
+        given_back[method] += total
+    return (
+        {method: money_round(total) for method, total in taken.items() if total},
+        {method: money_round(total) for method, total in given_back.items() if total},
+    )
 
 
 def _late_count(branch_id: int, previous: CashBookDay | None) -> int:
@@ -204,9 +252,10 @@ def _earlier_open_day(branch_id: int, date: datetime.date, previous: CashBookDay
         BankTransfer.objects.filter(branch_id=branch_id, date__gt=after, date__lt=date).aggregate(first=Min("date"))[
             "first"
         ],
-        ItemSale.objects.filter(
-            branch_id=branch_id, paid_on__gt=after, paid_on__lt=date, voided_at__isnull=True
-        ).aggregate(first=Min("paid_on"))["first"],
+        # A receipt for notes alone has no ledger line.
+        Receipt.objects.filter(branch_id=branch_id, date__gt=after, date__lt=date).aggregate(first=Min("date"))[
+            "first"
+        ],
     ]
     paid_days = (
         Settlement.objects.filter(status=Settlement.Status.PAID, paid_on__gt=after, paid_on__lt=date)
@@ -230,7 +279,7 @@ def cashbook_day(*, branch: Branch, date: datetime.date) -> CashBook:
     methods = dict(PaymentMethod.choices)
     receipts_cash = by_method.get(PaymentMethod.CASH, ZERO)
     receipts_other = money_round(sum((v for k, v in by_method.items() if k != PaymentMethod.CASH), ZERO))
-    sales = sales_in_for_day(branch_id=branch.pk, date=date)
+    sales, sales_returned = _sales_in_out(branch.pk, date, previous, closed)
     expenses = list(
         Expense.objects.filter(branch=branch, date=date).select_related("category", "created_by").order_by("id")
     )
@@ -265,7 +314,8 @@ def cashbook_day(*, branch: Branch, date: datetime.date) -> CashBook:
         receipts_cash=receipts_cash,
         receipts_other=receipts_other,
         sales_by_method=[(methods.get(k, k), v) for k, v in sorted(sales.items())],
-        sales_cash=sales.get(PaymentMethod.CASH, ZERO),
+        sales_returned_by_method=[(methods.get(k, k), v) for k, v in sorted(sales_returned.items())],
+        sales_cash=sales.get(PaymentMethod.CASH, ZERO) - sales_returned.get(PaymentMethod.CASH, ZERO),
         expenses=expenses,
         expense_voids=expense_voids,
         expenses_cash=money_round(expenses_cash),

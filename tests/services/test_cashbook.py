@@ -205,7 +205,7 @@ def test_a_day_book_reads_in_a_fixed_number_of_queries(
     for hour in range(8, 14):
         pay(receptionist, paying, "10.00", at(DAY, hour))
         expense_record(branch=main_branch, category=supplies, amount="1", actor=accountant, date=DAY, now=at(DAY))
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(20):
         cashbook_day(branch=main_branch, date=DAY)
 
 
@@ -227,3 +227,53 @@ def test_notes_sold_on_a_receipt_with_fees_are_sales_in(main_branch, receptionis
     assert book.expected == Decimal("270.00")  # the whole receipt is in the drawer, counted once
     day = cashbook_close(branch=main_branch, date=DAY, counted="270.00", actor=accountant, now=at(DAY, 22))
     assert (day.sales_cash, day.difference) == (Decimal("70.00"), Decimal("0.00"))
+
+
+@pytest.fixture
+def notes(main_branch, manager, paying):
+    from core.models import Item
+    from core.services.stock import stock_receive
+
+    _student, enrollment = paying
+    item = Item.objects.create(
+        title="مذكرة الهندسة", teacher=enrollment.group.teacher, price=Decimal("40.00"), cost=Decimal("10.00")
+    )
+    stock_receive(item=item, branch=main_branch, quantity=10, actor=manager)
+    return item
+
+
+def test_a_paid_sale_voided_later_gives_the_money_back_on_the_void_day(
+    main_branch, receptionist, accountant, paying, notes
+):
+    from core.services.sales import sale_void
+
+    student, _enrollment = paying
+    receipt = payment_record(student=student, cashier=receptionist, items=[(notes, 1)], now=at(DAY, 10))
+    assert receipt.total == Decimal("40.00")
+    first = cashbook_close(branch=main_branch, date=DAY, counted="40.00", actor=accountant, now=at(DAY, 21))
+    assert (first.receipts_cash, first.sales_cash) == (Decimal("0.00"), Decimal("40.00"))
+    sale_void(sale=receipt.item_sales.get(), actor=accountant, reason="returned unopened", now=at(NEXT, 9))
+    assert cashbook_day(branch=main_branch, date=DAY).sales_cash == Decimal("40.00")  # closed: unchanged
+    book = cashbook_day(branch=main_branch, date=NEXT)
+    assert book.sales_cash == Decimal("-40.00")
+    assert book.expected == Decimal("0.00")
+
+
+def test_a_receipt_of_fees_and_notes_voided_the_next_day(main_branch, receptionist, accountant, paying, notes):
+    student, enrollment = paying
+    receipt = payment_record(
+        student=student, cashier=receptionist, lines=[(enrollment, "100.00")], items=[(notes, 2)], now=at(DAY, 10)
+    )
+    cashbook_close(branch=main_branch, date=DAY, counted="180.00", actor=accountant, now=at(DAY, 21))
+    payment_void(receipt=receipt, actor=accountant, reason="wrong student", now=at(NEXT, 9))
+    book = cashbook_day(branch=main_branch, date=NEXT)
+    assert (book.receipts_cash, book.sales_cash) == (Decimal("-100.00"), Decimal("-80.00"))
+    assert book.expected == Decimal("0.00")
+
+
+def test_notes_paid_on_a_day_after_its_close_count_on_the_next(main_branch, receptionist, accountant, paying, notes):
+    student, _enrollment = paying
+    cashbook_close(branch=main_branch, date=DAY, counted="0", actor=accountant, now=at(DAY, 20))
+    payment_record(student=student, cashier=receptionist, items=[(notes, 1)], now=at(DAY, 21))
+    assert cashbook_day(branch=main_branch, date=DAY).sales_cash == Decimal("0.00")
+    assert cashbook_day(branch=main_branch, date=NEXT).sales_cash == Decimal("40.00")
