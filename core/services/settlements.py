@@ -87,51 +87,84 @@ class _MonthFigures:
 
 
 def _figures(group_ids: list[int], month: datetime.date) -> _MonthFigures:
-    start, end = month, month_after(month)
-    in_month_receipts = Q(receipt__date__gte=start, receipt__date__lt=end)
-    paid = (
-        LedgerEntry.objects.filter(in_month_receipts, entry_type=EntryType.PAYMENT, enrollment__group_id__in=group_ids)
-        .values("enrollment__group_id")
-        .annotate(total=Sum("amount"))
-        .values_list("enrollment__group_id", "total")
-    )
-    undone = (
+    return _figures_by_month(group_ids, month, month)[month]
+
+
+def _month_of(value) -> datetime.date:
+    return (value.date() if isinstance(value, datetime.datetime) else value).replace(day=1)
+
+
+def _figures_by_month(
+    group_ids: list[int],
+    first: datetime.date,
+    last: datetime.date,
+    *,
+    session_groups: list[int] | None = None,
+    student_groups: list[int] | None = None,
+) -> dict[datetime.date, _MonthFigures]:
+    """The grouped sums of every month from ``first`` to ``last`` (first days), four queries
+    whatever the number of groups or months. Held sessions are counted for ``session_groups``
+    and attendances for ``student_groups`` (default: all the groups); lines of the other
+    schemes never read them."""
+    start, end = first, month_after(last)
+    session_groups = group_ids if session_groups is None else session_groups
+    student_groups = group_ids if student_groups is None else student_groups
+    months = {}
+    month = first
+    while month < end:
+        months[month] = _MonthFigures(collected=defaultdict(lambda: ZERO), held_sessions={}, attendances={})
+        month = month_after(month)
+    in_months_receipts = Q(receipt__date__gte=start, receipt__date__lt=end)
+    collected_rows = (
         LedgerEntry.objects.filter(
-            in_month_receipts,
-            entry_type__in=[EntryType.VOID, EntryType.REFUND],
+            in_months_receipts,
+            entry_type__in=[EntryType.PAYMENT, EntryType.VOID, EntryType.REFUND],
             enrollment__group_id__in=group_ids,
         )
-        .values("enrollment__group_id")
-        .annotate(total=Sum("amount"))
-        .values_list("enrollment__group_id", "total")
+        .annotate(month=TruncMonth("receipt__date"))
+        .values("month", "enrollment__group_id")
+        .annotate(
+            paid=Sum("amount", filter=Q(entry_type=EntryType.PAYMENT)),
+            undone=Sum("amount", filter=Q(entry_type__in=[EntryType.VOID, EntryType.REFUND])),
+        )
+        .values_list("month", "enrollment__group_id", "paid", "undone")
     )
-    collected: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for group_id, total in paid:
-        collected[group_id] += total
-    for group_id, total in undone:
-        collected[group_id] -= total
+    for month, group_id, paid, undone in collected_rows:
+        months[_month_of(month)].collected[group_id] += (paid or ZERO) - (undone or ZERO)
     held = (
         Session.objects.filter(
-            group_id__in=group_ids, date__gte=start, date__lt=end, teacher_checked_in_at__isnull=False
+            group_id__in=session_groups, date__gte=start, date__lt=end, teacher_checked_in_at__isnull=False
         )
         .exclude(status=Session.Status.CANCELLED)
-        .values("group_id")
+        .annotate(month=TruncMonth("date"))
+        .values("month", "group_id")
         .annotate(count=Count("id"))
-        .values_list("group_id", "count")
+        .values_list("month", "group_id", "count")
+        if session_groups
+        else []
     )
+    for month, group_id, count in held:
+        months[_month_of(month)].held_sessions[group_id] = count
     attended = (
         Attendance.objects.filter(
-            session__group_id__in=group_ids,
+            session__group_id__in=student_groups,
             session__date__gte=start,
             session__date__lt=end,
             status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
         )
         .exclude(session__status=Session.Status.CANCELLED)
-        .values("session__group_id")
+        .annotate(month=TruncMonth("session__date"))
+        .values("month", "session__group_id")
         .annotate(count=Count("id"))
-        .values_list("session__group_id", "count")
+        .values_list("month", "session__group_id", "count")
+        if student_groups
+        else []
     )
-    return _MonthFigures(collected=dict(collected), held_sessions=dict(held), attendances=dict(attended))
+    for month, group_id, count in attended:
+        months[_month_of(month)].attendances[group_id] = count
+    for figures in months.values():
+        figures.collected = dict(figures.collected)
+    return months
 
 
 def _group_lines(groups: Iterable[Group], figures: _MonthFigures) -> list[SettlementLine]:
@@ -329,15 +362,34 @@ def settlement_run(*, teacher: Teacher, month, actor: User | None = None) -> Set
     return settlement
 
 
-def settlement_estimate(*, groups: Iterable[Group], month) -> list[SettlementLine]:
-    """What a settlement run today would compute for these groups' month: the unsaved lines of
-    R9 (collected, quantity, the teacher's share), without adjustments or manual items. Read
-    only, four grouped queries whatever the number of groups: the dashboards show it as an
-    estimate (the teacher's month so far, the center's margin per month)."""
+def settlement_estimates(*, groups: Iterable[Group], first, last=None) -> dict[datetime.date, list[SettlementLine]]:
+    """What a settlement run today would compute for these groups, month by month from
+    ``first`` to ``last``: the unsaved lines of R9 (collected, quantity, the teacher's share),
+    without adjustments or manual items. Read only, four grouped queries whatever the number of
+    groups or months: the dashboards show it as an estimate (the teacher's month so far, the
+    center's margin per month)."""
     groups = list(groups)
+    first = month_first(first)
+    last = month_first(last) if last is not None else first
     if not groups:
-        return []
-    return _group_lines(groups, _figures([group.pk for group in groups], month_first(month)))
+        estimates, month = {}, first
+        while month <= last:
+            estimates[month], month = [], month_after(month)
+        return estimates
+    figures = _figures_by_month(
+        [group.pk for group in groups],
+        first,
+        last,
+        session_groups=[group.pk for group in groups if group.pay_scheme == PayScheme.PER_SESSION],
+        student_groups=[group.pk for group in groups if group.pay_scheme == PayScheme.PER_STUDENT],
+    )
+    return {month: _group_lines(groups, month_figures) for month, month_figures in figures.items()}
+
+
+def settlement_estimate(*, groups: Iterable[Group], month) -> list[SettlementLine]:
+    """One month of ``settlement_estimates``."""
+    month = month_first(month)
+    return settlement_estimates(groups=groups, first=month)[month]
 
 
 def settlement_teachers(month: datetime.date):
@@ -498,6 +550,10 @@ def settlement_pay(
                 % {"status": settlement.get_status_display()},
                 code="not_approved",
             )
+        # The day the money leaves must be open in the cash book (a closed day never changes).
+        from core.services.cashbook import payout_refuse_closed
+
+        payout_refuse_closed(settlement=settlement, paid_on=paid_on)
         settlement.status = Settlement.Status.PAID
         settlement.paid_on, settlement.payout_method = paid_on, method
         settlement.payout_reference = (reference or "").strip()[:80]
