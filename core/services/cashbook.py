@@ -80,6 +80,15 @@ def cashbook_lock(branch_id: int) -> None:
     Branch.objects.select_for_update().filter(pk=branch_id).first()
 
 
+def payout_refuse_closed(*, settlement: Settlement, paid_on: datetime.date) -> None:
+    """A teacher's payout counts on the cash book of the branches it is paid from (see
+    ``payouts_by_branch``), on ``paid_on``: refused when that day is closed there. Called by
+    ``settlement_pay`` inside its transaction."""
+    for branch_id in sorted({branch_id for _pk, branch_id in payouts_by_branch([settlement.pk])}):
+        cashbook_lock(branch_id)
+        cashbook_refuse_closed(branch_id=branch_id, date=paid_on)
+
+
 # --- a day's figures ---------------------------------------------------------------------------------
 
 

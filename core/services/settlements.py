@@ -53,6 +53,7 @@ from core.models import (
 from core.selectors.catalog import ItemShare, item_shares_by_teacher
 from core.selectors.money import ZERO, money_round
 from core.services.audit import audit_record
+from core.services.cashbook import payout_refuse_closed
 from core.services.payments import money_parse
 
 # How far back a new draft looks for voids and refunds of locked months.
@@ -551,8 +552,6 @@ def settlement_pay(
                 code="not_approved",
             )
         # The day the money leaves must be open in the cash book (a closed day never changes).
-        from core.services.cashbook import payout_refuse_closed
-
         payout_refuse_closed(settlement=settlement, paid_on=paid_on)
         settlement.status = Settlement.Status.PAID
         settlement.paid_on, settlement.payout_method = paid_on, method
