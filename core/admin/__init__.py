@@ -1,8 +1,10 @@
 # Importing the modules registers their admins.
 from core.admin import (  # noqa: F401
     backups,
+    catalog,
     center,
     channels,
+    discounts,
     door,
     imports,
     kiosks,
