@@ -277,3 +277,23 @@ def test_notes_paid_on_a_day_after_its_close_count_on_the_next(main_branch, rece
     payment_record(student=student, cashier=receptionist, items=[(notes, 1)], now=at(DAY, 21))
     assert cashbook_day(branch=main_branch, date=DAY).sales_cash == Decimal("0.00")
     assert cashbook_day(branch=main_branch, date=NEXT).sales_cash == Decimal("40.00")
+
+
+def test_a_payout_dated_on_a_closed_day_is_refused(main_branch, receptionist, accountant, owner, paying):
+    student, enrollment = paying
+    payment_record(
+        student=student,
+        cashier=receptionist,
+        lines=[(enrollment, "100.00")],
+        now=datetime.datetime(2026, 10, 5, 12, tzinfo=CAIRO),
+    )
+    settlement = settlement_run(teacher=enrollment.group.teacher, month=datetime.date(2026, 10, 1), actor=accountant)
+    settlement_approve(settlement=settlement, actor=owner, now=at(DAY))
+    october_day = datetime.date(2026, 10, 5)
+    cashbook_close(branch=main_branch, date=october_day, counted="100.00", actor=accountant, now=at(october_day, 22))
+    cashbook_close(branch=main_branch, date=DAY, counted="100.00", actor=accountant, now=at(DAY, 22))
+    with pytest.raises(ValidationError) as refused:
+        settlement_pay(settlement=settlement, actor=accountant, paid_on=DAY, method=PaymentMethod.CASH)
+    assert refused.value.code == "day_closed"
+    paid = settlement_pay(settlement=settlement, actor=accountant, paid_on=NEXT, method=PaymentMethod.CASH)
+    assert cashbook_day(branch=main_branch, date=NEXT).payouts_cash == paid.total == Decimal("70.00")
