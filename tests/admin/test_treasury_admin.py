@@ -165,3 +165,11 @@ def test_the_expense_list_and_the_cash_book_stay_fixed_size(client_as, accountan
         expense_record(branch=main_branch, category=rent, amount="5", actor=accountant)
     many = (_queries(client, list_url), _queries(client, book_url))
     assert many == few
+
+
+def test_the_expense_list_exports_with_formula_text_neutralized(client_as, accountant, main_branch, rent):
+    expense_record(branch=main_branch, category=rent, amount="12.50", actor=accountant, payee="=HYPERLINK(1)")
+    response = client_as(accountant).post(reverse("admin:core_expense_export"), {"format": "1"})  # .csv
+    assert response.status_code == 200
+    text = response.content.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in text and "12.50" in text
