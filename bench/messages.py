@@ -4,8 +4,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/syseducore_bench .venv/bin/python bench/messages.py
 
 It creates its own test database (``test_<name>``, migrated, dropped at the end), starts an HTTP
-server on 127.0.0.1 (its own process) that answers like UltraMsg at once, then measures with one
-worker (this process):
+server on 127.0.0.1 (its own process) that answers at once like UltraMsg (or, with ``--whatsapp
+cloud``, like the WhatsApp Cloud API) and like an SMS gateway, then measures with one worker (this
+process). The channel is chosen per message: every ``--sms-every``-th guardian prefers SMS.
 
 1. queue: ``message_queue`` for N guardians, each call its own transaction with the on-commit
    hand-off to django-q2 (an OrmQ row, as in production without Redis);
@@ -50,7 +51,13 @@ class InstantUltraMsg(BaseHTTPRequestHandler):
         with InstantUltraMsg.counter.get_lock():
             InstantUltraMsg.counter.value += 1
             number = InstantUltraMsg.counter.value
-        body = json.dumps({"sent": "true", "message": "ok", "id": number}).encode()
+        if self.path.startswith("/sms"):
+            reply = {"code": "1901", "SMSID": number}
+        elif self.path.endswith("/messages") and self.path.startswith("/v"):  # the Cloud API
+            reply = {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.{number}"}]}
+        else:
+            reply = {"sent": "true", "message": "ok", "id": number}
+        body = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -98,21 +105,31 @@ def measure(label: str, count: int, work) -> dict:
     return result
 
 
-def run(messages: int, per_message: int) -> list[dict]:
+def run(messages: int, per_message: int, *, whatsapp: str = "ultramsg", sms_every: int = 4) -> list[dict]:
     import datetime
 
     from django.conf import settings
     from django.db import connection
 
-    from core.models import CenterSettings, Guardian, Message
+    from core.models import CenterSettings, Channel, CloudTemplate, Guardian, Message, MessageTemplate
     from core.services.messaging import message_queue, message_send, messages_send_due
 
     counter, ports = multiprocessing.Value("i", 0), multiprocessing.Queue()
     server = multiprocessing.Process(target=serve, args=(counter, ports), daemon=True)
     server.start()
-    settings.WHATSAPP_PROVIDER = "ultramsg"
-    settings.ULTRAMSG_BASE_URL = f"http://127.0.0.1:{ports.get(timeout=10)}"
+    base = f"http://127.0.0.1:{ports.get(timeout=10)}"
+    settings.WHATSAPP_PROVIDER = whatsapp
+    settings.ULTRAMSG_BASE_URL = base
     settings.ULTRAMSG_INSTANCE_ID, settings.ULTRAMSG_TOKEN = "bench", "bench-token"
+    settings.WHATSAPP_CLOUD_BASE_URL, settings.WHATSAPP_CLOUD_PHONE_NUMBER_ID = base, "bench"
+    settings.WHATSAPP_CLOUD_TOKEN = "bench-token"  # noqa: S105 (the stand-in takes any token)
+    settings.SMS_PROVIDER, settings.SMS_GATEWAY_URL, settings.SMS_SUCCESS_TEXT = "http", f"{base}/sms", "1901"
+    if whatsapp == "cloud":  # outside the 24-hour window: every WhatsApp message is a template
+        CloudTemplate.objects.create(
+            template=MessageTemplate.objects.get(key="arrived"),
+            name="arrived",
+            parameters="student_name, group_name, time",
+        )
 
     center = CenterSettings.load()
     center.messaging_enabled = True
@@ -120,7 +137,12 @@ def run(messages: int, per_message: int) -> list[dict]:
     center.save()
     total = messages + per_message
     Guardian.objects.bulk_create(
-        Guardian(phone=f"+2010{index:08d}", full_name=f"ولي أمر {index}") for index in range(total)
+        Guardian(
+            phone=f"+2010{index:08d}",
+            full_name=f"ولي أمر {index}",
+            message_channel=Channel.SMS if sms_every and index % sms_every == 0 else Channel.WHATSAPP,
+        )
+        for index in range(total)
     )
     guardians = list(Guardian.objects.order_by("id"))
     context = {"student_name": "أحمد محمود", "group_name": "رياضيات ٣ ث", "time": datetime.time(16, 30)}
@@ -150,8 +172,12 @@ def run(messages: int, per_message: int) -> list[dict]:
     if ids:
         results.append(measure("send, one task per message", len(ids), send_each))
     sent = Message.objects.filter(status=Message.Status.SENT).count()
+    by_sms = Message.objects.filter(status=Message.Status.SENT, channel=Channel.SMS).count()
     assert sent == total == counter.value, (sent, total, counter.value)
-    emit(f"database: {connection.vendor}; {sent} messages sent, {counter.value} requests received")
+    emit(
+        f"database: {connection.vendor}; {sent} messages sent ({sent - by_sms} by WhatsApp/{whatsapp}, "
+        f"{by_sms} by SMS), {counter.value} requests received"
+    )
     server.terminate()
     return results
 
@@ -160,6 +186,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000, help="messages for the queue and schedule phases")
     parser.add_argument("--per-message", type=int, default=2_000, help="messages for the one-task-per-message phase")
+    parser.add_argument("--whatsapp", choices=["ultramsg", "cloud"], default="ultramsg", help="the WhatsApp provider")
+    parser.add_argument("--sms-every", type=int, default=4, help="every n-th guardian prefers SMS (0: none)")
     args = parser.parse_args()
 
     import django
@@ -170,7 +198,7 @@ def main() -> None:
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         emit(f"benchmark database: {test_name}")
-        run(args.messages, args.per_message)
+        run(args.messages, args.per_message, whatsapp=args.whatsapp, sms_every=args.sms_every)
     finally:
         connection.creation.destroy_test_db(test_name, verbosity=0)
 
