@@ -244,9 +244,15 @@ def _drawer_closes(branch_id: int, date: datetime.date) -> dict:
 
 
 def _earlier_open_day(branch_id: int, date: datetime.date, previous: CashBookDay | None) -> datetime.date | None:
-    """The first day before ``date`` (after the last close) that has movements and is open."""
-    after = previous.date if previous is not None else datetime.date.min
-    if previous is not None and _late_count(branch_id, previous) and previous.date + datetime.timedelta(days=1) < date:
+    """The first day before ``date`` (after the last close) that has movements and is open.
+
+    Before a branch's first close there is none: the book starts on the first day closed (a
+    center with months of receipts does not close each of them first); its opening is zero and
+    the counted cash sets the drawer's real balance, the difference saying by how much."""
+    if previous is None:
+        return None
+    after = previous.date
+    if _late_count(branch_id, previous) and previous.date + datetime.timedelta(days=1) < date:
         return previous.date + datetime.timedelta(days=1)
     candidates = [
         LedgerEntry.objects.filter(

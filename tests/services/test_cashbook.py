@@ -142,6 +142,8 @@ def test_a_receipt_recorded_on_a_day_after_its_close_counts_on_the_next_day(
 
 
 def test_days_close_in_order(main_branch, receptionist, accountant, paying):
+    started = DAY - datetime.timedelta(days=5)
+    cashbook_close(branch=main_branch, date=started, counted="0", actor=accountant, now=at(started, 22))
     pay(receptionist, paying, "10.00", at(DAY, 10))
     with pytest.raises(ValidationError) as refused:
         cashbook_close(branch=main_branch, date=NEXT, counted="10", actor=accountant, now=at(NEXT, 22))
@@ -297,3 +299,12 @@ def test_a_payout_dated_on_a_closed_day_is_refused(main_branch, receptionist, ac
     assert refused.value.code == "day_closed"
     paid = settlement_pay(settlement=settlement, actor=accountant, paid_on=NEXT, method=PaymentMethod.CASH)
     assert cashbook_day(branch=main_branch, date=NEXT).payouts_cash == paid.total == Decimal("70.00")
+
+
+def test_the_first_close_starts_the_book_whatever_came_before(main_branch, receptionist, accountant, paying):
+    pay(receptionist, paying, "500.00", at(DAY - datetime.timedelta(days=40), 10))  # months of history
+    pay(receptionist, paying, "60.00", at(DAY, 10))
+    first = cashbook_close(branch=main_branch, date=DAY, counted="1200.00", actor=accountant, now=at(DAY, 22))
+    # Opening zero, the day's own cash; the counted cash is the drawer's real balance from now on.
+    assert (first.opening, first.expected, first.difference) == (Decimal("0.00"), Decimal("60.00"), Decimal("1140.00"))
+    assert cashbook_day(branch=main_branch, date=NEXT).opening == Decimal("1200.00")
