@@ -236,3 +236,38 @@ def charge_discounts(charge_ids: list[int]) -> dict[int, list[DiscountApplicatio
     ).select_related("rule"):
         found.setdefault(application.charge_id, []).append(application)
     return found
+
+
+# --- on the receipt ----------------------------------------------------------------------------
+
+
+def receipt_sale_lines(receipt) -> list[ItemSaleLine]:
+    """The notes and books a receipt paid, one line per item of each sale (one query)."""
+    return list(ItemSaleLine.objects.filter(sale__receipt=receipt).select_related("item").order_by("sale_id", "pk"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReceiptDiscount:
+    name: str
+    total: Decimal
+
+
+def receipt_discounts(receipt, enrollment_ids: list[int]) -> list[ReceiptDiscount]:
+    """The rule discounts the receipt's groups got in the receipt's month, per rule (one query):
+    printed under the lines so the parent sees why he paid less than the fee."""
+    if not enrollment_ids:
+        return []
+    month = receipt.date.replace(day=1)
+    rows = (
+        DiscountApplication.objects.filter(
+            charge__enrollment_id__in=enrollment_ids,
+            entry__date__gte=month,
+            entry__date__lt=_month_end(month),
+            undone_at__isnull=True,
+        )
+        .values("rule__name")
+        .annotate(total=Sum("amount"))
+        .order_by("rule__name")
+        .values_list("rule__name", "total")
+    )
+    return [ReceiptDiscount(name, money_round(total)) for name, total in rows]

@@ -145,3 +145,74 @@ def test_the_discount_report_is_for_who_reads_rules(client_as, accountant, recep
     response = client_as(accountant).get(url)
     assert response.status_code == 200
     assert "data-discounts" in response.content.decode()
+
+
+def test_the_cashier_sells_notes_on_the_fee_receipt_and_the_print_lists_them(
+    client_as, receptionist, owner, main_branch, notes
+):
+    group, item = notes
+    student = make_student(main_branch)
+    enrollment = enroll(student, group)
+    owed = sale_record(student=student, seller=receptionist, items=[(item, 1)])
+    client = client_as(receptionist)
+    page = client.get(reverse("admin:core_receipt_record", args=[student.pk])).content.decode()
+    assert "data-open-sale" in page and f'name="sale_{owed.pk}"' in page
+    response = client.post(
+        reverse("admin:core_receipt_record", args=[student.pk]),
+        {
+            "amount": "200.00",
+            "method": "cash",
+            "layout": "thermal",
+            "idempotency_key": "cashier-1",
+            "item": item.pk,
+            "item_quantity": "2",
+            f"sale_{owed.pk}": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    receipt = enrollment.ledger_entries.get(entry_type="payment").receipt
+    assert receipt.total == Decimal("200.00") + 3 * Decimal("60.00")
+    assert sorted(sale.total for sale in receipt.item_sales.all()) == [Decimal("60.00"), Decimal("120.00")]
+    printed = client.get(reverse("admin:core_receipt_print", args=[receipt.pk])).content.decode()
+    assert printed.count("data-sale-line") == 2 and "مذكرة الكيمياء" in printed
+
+
+def test_an_items_only_receipt_needs_no_fee_amount(client_as, receptionist, main_branch, notes):
+    _group, item = notes
+    student = make_student(main_branch)
+    response = client_as(receptionist).post(
+        reverse("admin:core_receipt_record", args=[student.pk]),
+        {"method": "cash", "layout": "a5", "idempotency_key": "cashier-2", "item": item.pk, "item_quantity": "1"},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert ItemSale.objects.get().receipt.total == Decimal("60.00")
+
+
+def test_the_receipt_prints_the_rule_discounts_of_its_month(client_as, receptionist, owner, main_branch, notes):
+    from django.utils import timezone
+
+    from core.models import LedgerEntry
+    from core.services.discount_rules import charge_discounts_post, discount_rule_save
+    from core.services.payments import payment_record
+
+    group, _item = notes
+    student = make_student(main_branch)
+    enrollment = enroll(student, group)
+    today = timezone.localdate()
+    discount_rule_save(
+        actor=owner,
+        name="منحة التفوق",
+        kind="scholarship",
+        percent=Decimal("25"),
+        student=student,
+        reason="الأول",
+        starts_on=today.replace(day=1),
+        ends_on=today,
+    )
+    charge = LedgerEntry.objects.create(
+        enrollment=enrollment, entry_type="charge", amount=Decimal("200.00"), date=today, source="door"
+    )
+    charge_discounts_post(charge=charge)
+    receipt = payment_record(student=student, cashier=receptionist, amount="150.00")
+    printed = client_as(receptionist).get(reverse("admin:core_receipt_print", args=[receipt.pk])).content.decode()
+    assert "data-discounts" in printed and "منحة التفوق" in printed and "50.00" in printed

@@ -16,6 +16,7 @@ from core.admin.money.common import admin_page, form_errors, form_page
 from core.admin.money.forms import DiscountForm, PaymentForm
 from core.models import CenterSettings, Enrollment, Receipt, Student
 from core.normalize import digits_ascii, search_key
+from core.selectors.catalog import student_open_sales
 from core.selectors.money import enrollments_payable, money_round, students_with_balance
 from core.services import payments
 from core.services.scanning import money_verdict
@@ -79,7 +80,8 @@ class CashierPagesMixin:
                     row.to_pay = max(row.owed, verdict.owed)
         to_pay = sum((row.to_pay for row in enrollments), money_round(0))
         initial = {"idempotency_key": uuid.uuid4().hex, "amount": to_pay if to_pay > 0 else None}
-        form = PaymentForm(request.POST or None, enrollments=enrollments, initial=initial)
+        open_sales = list(student_open_sales(student))
+        form = PaymentForm(request.POST or None, enrollments=enrollments, open_sales=open_sales, initial=initial)
         repeat_receipt = None
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -94,6 +96,8 @@ class CashierPagesMixin:
                     note=data["note"],
                     idempotency_key=data["idempotency_key"],
                     confirm_repeat=data["confirm_repeat"],
+                    items=data["items"] or None,
+                    sales=data["sales"] or None,
                 )
             except ValidationError as error:
                 repeat_receipt = _repeated_receipt(error, student)
@@ -124,6 +128,7 @@ class CashierPagesMixin:
             can_discount=request.user.has_perm("core.grant_discount"),
             can_take=can_take,
             repeat_receipt=repeat_receipt,
+            open_sales=[(sale, form[f"sale_{sale.pk}"]) for sale in open_sales],
         )
 
     def discount_view(self, request, enrollment_id):

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
-from core.models import PaymentMethod, SettlementItem
+from core.models import Item, PaymentMethod, SettlementItem
 from core.normalize import digits_ascii
 from core.services.amounts import money_parse
 from core.services.settlements import month_first
@@ -64,12 +64,24 @@ class PaymentForm(forms.Form):
         initial="thermal",
         widget=UnfoldAdminSelectWidget,
     )
+    # Notes and books on the same receipt (issue 18): one title a time, and the sales he took on credit.
+    item = forms.ModelChoiceField(
+        label=gettext_lazy("Notes or book"),
+        queryset=Item.objects.none(),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
+    )
+    item_quantity = forms.IntegerField(label=gettext_lazy("Copies"), min_value=1, max_value=1000, required=False)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # Shown only once the service found the same amount paid for him minutes ago (possible_duplicate).
     confirm_repeat = forms.BooleanField(label=gettext_lazy("Yes, record a second payment"), required=False)
 
-    def __init__(self, *args, enrollments=(), **kwargs):
+    def __init__(self, *args, enrollments=(), open_sales=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = Item.objects.filter(is_active=True).order_by("title")
+        self.open_sales = list(open_sales)
+        for sale in self.open_sales:
+            self.fields[f"sale_{sale.pk}"] = forms.BooleanField(required=False, label=str(sale.total))
         self.enrollment_rows = list(enrollments)
         for enrollment in self.enrollment_rows:
             label = f"{enrollment.group.code} · {enrollment.group.name}"
@@ -84,7 +96,16 @@ class PaymentForm(forms.Form):
             for enrollment in self.enrollment_rows
             if cleaned.get(f"line_{enrollment.pk}")
         ]
-        if not lines and not cleaned.get("amount") and not self.errors:
+        item = cleaned.get("item")
+        cleaned["items"] = [(item, cleaned.get("item_quantity") or 1)] if item else []
+        cleaned["sales"] = [sale for sale in self.open_sales if cleaned.get(f"sale_{sale.pk}")]
+        if (
+            not lines
+            and not cleaned.get("amount")
+            and not cleaned["items"]
+            and not cleaned["sales"]
+            and not self.errors
+        ):
             raise ValidationError(_("Enter the amount."))
         cleaned["lines"] = lines
         return cleaned

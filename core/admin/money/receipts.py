@@ -27,6 +27,7 @@ from core.admin.money.drawer import DrawerPagesMixin
 from core.admin.money.forms import ReasonForm, RefundForm
 from core.admin.money.reports import MoneyReportsMixin
 from core.models import CenterSettings, EntryType, LedgerEntry, Receipt
+from core.selectors.catalog import receipt_discounts, receipt_sale_lines
 from core.services import payments
 from core.web.csp import csp_strict
 
@@ -173,6 +174,7 @@ class ReceiptAdmin(
             "title": _("Receipt %(number)s") % {"number": receipt.number},
             "receipt": receipt,
             "lines": receipt_lines(receipt),
+            "sale_lines": receipt_sale_lines(receipt),
             "balance": payments.receipt_balance_after(receipt),
             "printed_url": reverse("admin:core_receipt_printed", args=[receipt.pk]),
             "refunded": payments.receipt_refunded(receipt),
@@ -184,6 +186,7 @@ class ReceiptAdmin(
             else reverse("admin:core_receipt_change", args=[receipt.pk]),
             **center,
         }
+        context["discounts"] = receipt_discounts(receipt, [line.enrollment_id for line in context["lines"]])
         return render(request, "core/print/receipt.html", context)
 
     @method_decorator(require_POST)
