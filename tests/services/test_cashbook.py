@@ -308,3 +308,49 @@ def test_the_first_close_starts_the_book_whatever_came_before(main_branch, recep
     # Opening zero, the day's own cash; the counted cash is the drawer's real balance from now on.
     assert (first.opening, first.expected, first.difference) == (Decimal("0.00"), Decimal("60.00"), Decimal("1140.00"))
     assert cashbook_day(branch=main_branch, date=NEXT).opening == Decimal("1200.00")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_expense_racing_the_close_is_in_the_closed_day_or_refused(main_branch, accountant, supplies):
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs PostgreSQL's row locks")
+    barrier = threading.Barrier(10)
+    outcomes: list[str] = []
+
+    def close() -> None:
+        try:
+            barrier.wait(timeout=30)
+            cashbook_close(branch=main_branch, date=DAY, counted="0", actor=accountant, now=at(DAY, 22))
+            outcomes.append("closed")
+        finally:
+            connection.close()
+
+    def spend() -> None:
+        try:
+            barrier.wait(timeout=30)
+            expense_record(
+                branch=main_branch, category=supplies, amount="7.00", actor=accountant, date=DAY, now=at(DAY, 22)
+            )
+            outcomes.append("recorded")
+        except ValidationError as error:
+            outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close)] + [threading.Thread(target=spend) for _ in range(9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes.count("closed") == 1
+    recorded = outcomes.count("recorded")
+    assert recorded + outcomes.count("day_closed") == 9
+    day = CashBookDay.objects.get()
+    # Whatever won each race: the closed day holds exactly the expenses that were recorded.
+    assert day.expenses_cash == Decimal("7.00") * recorded
+    assert cashbook_day(branch=main_branch, date=DAY).expected == day.expected
