@@ -162,3 +162,25 @@ def test_the_cash_book_prints_in_arabic_on_a4(page, accountant, main_branch, day
     assert amount_box["x"] + amount_box["width"] <= label_box["x"]
     assert pdf_pages(page.pdf(prefer_css_page_size=True))[0] == (210, 297)
     problems.assert_none()
+
+
+def test_the_profit_and_loss_page_reads_in_arabic_and_downloads(
+    page, accountant, main_branch, day_with_money, log_in, problems, screenshot
+):
+    month = timezone.localdate().replace(day=1)
+    log_in(page, with_password(accountant).username, PASSWORD)
+    page.goto(f"/admin/core/cashbookday/profit/?month={month:%Y-%m}")
+    assert html_language(page) == ("ar", "rtl")
+    table = page.locator("table.profit-table")
+    expect(table.locator("thead")).to_contain_text(arabic("tuition collected"))
+    row = table.locator("tbody tr").first
+    expect(row).to_contain_text(str(main_branch))
+    cells = row.locator("td.money-amount")
+    expect(cells.nth(0)).to_have_text("500.00")  # tuition collected
+    expect(cells.nth(3)).to_have_text("120.50")  # expenses
+    expect(cells.nth(4)).to_have_text("379.50")  # profit (no settlement yet)
+    screenshot(page, "profit")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=arabic("Export .xlsx")).click()
+    assert download.value.suggested_filename == f"profit-{month:%Y-%m}-{timezone.localdate():%Y-%m-%d}.xlsx"
+    problems.assert_none()
