@@ -36,6 +36,8 @@ class TemplateKey(models.TextChoices):
     PAYMENT_REMINDER = "payment_reminder", _("Payment reminder")
     BROADCAST = "broadcast", _("Broadcast")
     TEST = "test", _("Test message")
+    # The answer to a parent's STOP (issue 19): a fixed, translated text, not an editable template.
+    OPT_OUT_CONFIRMED = "opt_out_confirmed", _("Opt-out confirmation")
 
 
 # Mandatory messages ignore the guardian's opt-outs and quiet hours (R3, R6). Every other
@@ -56,7 +58,7 @@ SYSTEM_KEYS = (
     TemplateKey.PAYMENT_REMINDER,
 )
 # Keys that name message kinds, not templates: a staff-made template may not take them.
-RESERVED_KEYS = frozenset({*SYSTEM_KEYS, TemplateKey.BROADCAST, TemplateKey.TEST})
+RESERVED_KEYS = frozenset({*SYSTEM_KEYS, TemplateKey.BROADCAST, TemplateKey.TEST, TemplateKey.OPT_OUT_CONFIRMED})
 
 # Filled in by message_queue for every message; callers never pass them.
 AUTOMATIC_PLACEHOLDERS = ("center_name", "guardian_name")
@@ -90,6 +92,7 @@ TEMPLATE_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     TemplateKey.PAYMENT_REMINDER: ("student_name", "amount", "details", *AUTOMATIC_PLACEHOLDERS),
     TemplateKey.BROADCAST: BROADCAST_PLACEHOLDERS,
     TemplateKey.TEST: (),
+    TemplateKey.OPT_OUT_CONFIRMED: (),
 }
 
 # Example values for the live preview in the admin (data, like the default texts).

@@ -30,14 +30,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.models import AuditLog, CenterSettings, Guardian, InboundMessage, Message
+from core.models import AuditLog, CenterSettings, Guardian, InboundMessage, Message, TemplateKey
 from core.models.messaging import opt_out_choices
 from core.services.audit import audit_record
 from core.services.channels import message_cost, message_fallback, message_send_soon
 
 logger = logging.getLogger(__name__)
 
-OPT_OUT_CONFIRMATION_KEY = "opt_out_confirmed"
+OPT_OUT_CONFIRMATION_KEY = TemplateKey.OPT_OUT_CONFIRMED
 
 # Compared after _stop_key(): lower case, no spaces, punctuation, tatweel or diacritics, alef
 # forms made one, taa marbuta as haa.
