@@ -144,6 +144,21 @@ def _groups() -> list[dict]:
             ],
         },
         {
+            "title": _("Notes and books"),
+            "collapsible": True,
+            "items": [
+                link(_("Items for sale"), "menu_book", "admin:core_item_changelist", "core.view_item"),
+                link(_("Sell on credit"), "shopping_cart", "admin:core_itemsale_add", "core.sell_items"),
+                link(_("Item sales"), "sell", "admin:core_itemsale_changelist", "core.view_itemsale"),
+                link(_("Stock"), "inventory_2", "admin:core_itemstock_changelist", "core.view_itemstock"),
+                link(
+                    _("Stock movements"), "swap_vert", "admin:core_stockmovement_changelist", "core.view_stockmovement"
+                ),
+                link(_("Discount rules"), "percent", "admin:core_discountrule_changelist", "core.view_discountrule"),
+                link(_("Discounts per month"), "loyalty", "admin:core_discountrule_report", "core.view_discountrule"),
+            ],
+        },
+        {
             "title": _("Messages"),
             "collapsible": True,
             "items": [
