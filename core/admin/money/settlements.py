@@ -133,30 +133,46 @@ class SettlementAdmin(ReadOnlyMixin, MoneyPermissionsMixin, CenterModelAdmin):
     def print_statement(self, request, object_id):
         return HttpResponseRedirect(reverse("admin:core_settlement_print", args=[object_id]))
 
-    @action(description=gettext_lazy("Recompute"), icon="refresh", permissions=["run_settlement"])
-    def recompute(self, request, object_id):
-        settlement = self._settlement(request, object_id)
-        # A GET (a link, a prefetch, a crawler) only asks: the draft changes on the POST.
+    def _confirm_then(self, request, settlement, *, title, ask, apply, done):
+        """A button that changes a settlement. A GET (a link, a prefetch, a crawler) only asks:
+        ``ask()`` gives the question and why it cannot be done yet (no button then). The POST
+        calls ``apply()`` (a service, which checks again); a refusal shows as a message."""
         if request.method != "POST":
             return admin_page(
                 self,
                 request,
                 "admin/money/confirm.html",
-                _("Recompute settlement"),
+                title,
                 subject=settlement,
-                question=_("Recompute %(settlement)s from this month's payments and sessions?")
-                % {"settlement": settlement},
-                blocked=_("This settlement is approved and locked.") if settlement.is_locked else "",
                 back_url=reverse("admin:core_settlement_change", args=[settlement.pk]),
+                **ask(),
             )
         try:
-            settlements.settlement_run(teacher=settlement.teacher, month=settlement.month, actor=request.user)
+            apply()
         except ValidationError as error:
             for message in validation_messages(error):
                 messages.error(request, message)
         else:
-            messages.success(request, _("Recomputed."))
+            messages.success(request, done)
         return self._back(settlement)
+
+    @action(description=gettext_lazy("Recompute"), icon="refresh", permissions=["run_settlement"])
+    def recompute(self, request, object_id):
+        settlement = self._settlement(request, object_id)
+        return self._confirm_then(
+            request,
+            settlement,
+            title=_("Recompute settlement"),
+            ask=lambda: {
+                "question": _("Recompute %(settlement)s from this month's payments and sessions?")
+                % {"settlement": settlement},
+                "blocked": _("This settlement is approved and locked.") if settlement.is_locked else "",
+            },
+            apply=lambda: settlements.settlement_run(
+                teacher=settlement.teacher, month=settlement.month, actor=request.user
+            ),
+            done=_("Recomputed."),
+        )
 
     @action(description=gettext_lazy("Add a deduction or advance"), icon="remove", permissions=["run_settlement"])
     def add_item(self, request, object_id):
@@ -165,27 +181,19 @@ class SettlementAdmin(ReadOnlyMixin, MoneyPermissionsMixin, CenterModelAdmin):
     @action(description=gettext_lazy("Approve"), icon="verified", permissions=["approve_settlement"])
     def approve(self, request, object_id):
         settlement = self._settlement(request, object_id)
-        if request.method != "POST":
-            return admin_page(
-                self,
-                request,
-                "admin/money/confirm.html",
-                _("Approve settlement"),
-                subject=settlement,
-                question=_("Approve %(settlement)s for %(total)s EGP? It is locked afterwards.")
+        return self._confirm_then(
+            request,
+            settlement,
+            title=_("Approve settlement"),
+            ask=lambda: {
+                "question": _("Approve %(settlement)s for %(total)s EGP? It is locked afterwards.")
                 % {"settlement": settlement, "total": settlement.total},
                 # Why it cannot be approved yet (the month has not ended, ...): no button then.
-                blocked=settlements.settlement_approval_blocker(settlement),
-                back_url=reverse("admin:core_settlement_change", args=[settlement.pk]),
-            )
-        try:
-            settlements.settlement_approve(settlement=settlement, actor=request.user)
-        except ValidationError as error:
-            for message in validation_messages(error):
-                messages.error(request, message)
-        else:
-            messages.success(request, _("Approved."))
-        return self._back(settlement)
+                "blocked": settlements.settlement_approval_blocker(settlement),
+            },
+            apply=lambda: settlements.settlement_approve(settlement=settlement, actor=request.user),
+            done=_("Approved."),
+        )
 
     @action(description=gettext_lazy("Mark paid"), icon="payments", permissions=["run_settlement"])
     def mark_paid(self, request, object_id):
