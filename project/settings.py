@@ -342,7 +342,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# --- Spreadsheets: django-import-export (exports; imports use core/services/imports.py) ---------
+# --- Spreadsheets: django-import-export (exports; imports use the package core/imports/) -------
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True  # control characters would break .xlsx files
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True

@@ -16,9 +16,11 @@ from openpyxl import load_workbook
 
 from core.access.roles import Role
 from core.admin.money import ReceiptAdmin
+from core.imports.cells import ImportFileError, Sheet
+from core.imports.columns import STUDENT_COLUMNS
+from core.imports.headers import header_find
+from core.imports.writers import template_workbook
 from core.models import AuditLog, ImportJob, Session
-from core.services.imports import STUDENT_COLUMNS, header_find, template_workbook
-from core.services.spreadsheets import ImportFileError, Sheet
 from tests.conftest import make_staff
 from tests.import_sheets import xlsx_bytes
 

@@ -14,9 +14,11 @@ from django.core.management.base import CommandError
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
+from core.imports.cells import date_shown
+from core.imports.engine import import_run
+from core.imports.jobs import row_estimate
+from core.imports.reader import sheet_read
 from core.models import Enrollment, Student
-from core.services.imports import import_run, row_estimate
-from core.services.spreadsheets import date_shown, sheet_read
 from tests.factories import make_group
 from tests.import_sheets import csv_bytes, ods_bytes, without_dimension, xlsx_bytes, xlsx_sheets
 
@@ -120,7 +122,7 @@ def test_a_worksheet_without_a_header_before_the_data_is_named_and_the_data_shee
 
 
 def test_the_templates_hidden_lists_are_not_reported(center):
-    from core.services.imports import template_workbook
+    from core.imports.writers import template_workbook
 
     result = run(center, template_workbook(), apply=False)
     assert result.notes == [] and [row.action for row in result.rows] == ["new"]

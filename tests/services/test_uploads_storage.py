@@ -14,9 +14,9 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from moto.server import ThreadedMotoServer
 
+from core.imports.jobs import import_job_create
 from core.models import AuditLog, CenterSettings, Guardian, ImportJob, Student
 from core.ops.storage import UploadFailed, uploads_written_first
-from core.services.imports import import_job_create
 from core.services.records import record_save
 from core.services.students import GuardianInput, student_register, student_update
 from tests.factories import make_student
