@@ -8,6 +8,7 @@ from attributes (no inline script, so the admin's CSP holds), each chart with a 
 """
 
 import dataclasses
+import datetime
 import json
 from decimal import Decimal
 
@@ -36,6 +37,7 @@ PRIMARY = "var(--color-primary-600)"
 SECONDARY = "#f59e0b"
 THIRD = "#10b981"
 MUTED = "#94a3b8"
+TEACHERS_SHOWN = 12
 
 
 def grouped(value) -> str:
@@ -147,7 +149,8 @@ def _month_short(month) -> str:
     return date_format(month, "F")
 
 
-def charts_for(data: DashboardData) -> list[Chart]:
+def charts_for(data: DashboardData, *, every: bool = False) -> list[Chart]:
+    """The charts this data allows; ``every``: downloads list all rows, not only those plotted."""
     charts = []
     if data.attendance_weeks is not None:
         labels = [date_format(row.week, "j F") for row in data.attendance_weeks]
@@ -247,7 +250,9 @@ def charts_for(data: DashboardData) -> list[Chart]:
             )
         )
     if data.money_teachers is not None:
-        shown = data.money_teachers[:12]
+        shown = data.money_teachers[:TEACHERS_SHOWN]
+        # The page's table is the chart's twelve; its download (every teacher) asks for ``every``.
+        rows_of_teachers = data.money_teachers if every else shown
         charts.append(
             Chart(
                 name="teachers",
@@ -264,8 +269,8 @@ def charts_for(data: DashboardData) -> list[Chart]:
                 ),
                 options=_options(horizontal=True, stacked=True, bars=len(shown)),
                 headers=[_("Teacher"), _("Collected (EGP)"), _("Teacher's share (EGP)"), _("Center margin (EGP)")],
-                rows=[[row.name, row.collected, row.teacher_share, row.margin] for row in data.money_teachers],
-                note=_("The twelve teachers whose groups collected most this month; the table lists them all."),
+                rows=[[row.name, row.collected, row.teacher_share, row.margin] for row in rows_of_teachers],
+                note=_("The twelve teachers whose groups collected most this month; the download lists them all."),
             )
         )
     return charts
@@ -274,21 +279,42 @@ def charts_for(data: DashboardData) -> list[Chart]:
 # --- The page --------------------------------------------------------------------------------
 
 
-def _session_rows(data: DashboardData, now, auto_cancel_minutes: int) -> list[dict]:
+# The "now" table lists the classes in progress and those starting soon; a big center has
+# hundreds a day, and the whole day is one click away (and on the door's board).
+SOON = datetime.timedelta(hours=2)
+
+
+def _session_rows(data: DashboardData, now, auto_cancel_minutes: int, *, every: bool) -> list[dict]:
     rows = []
     for session in data.sessions or []:
         cancel_at = session.cancel_at(auto_cancel_minutes)
+        running = session.starts_at <= now < session.ends_at
+        missing = session.teacher_missing(now)
+        if not (every or running or missing or now <= session.starts_at < now + SOON):
+            continue
         rows.append(
             {
                 "session": session,
-                "running": session.starts_at <= now < session.ends_at,
+                "running": running,
                 "over": session.ends_at <= now,
-                "teacher_missing": session.teacher_missing(now),
+                "teacher_missing": missing,
                 "cancel_at": cancel_at if cancel_at and cancel_at > now and session.starts_at <= now else None,
                 "minutes_left": int((cancel_at - now).total_seconds() // 60) if cancel_at and cancel_at > now else None,
             }
         )
     return rows
+
+
+def _day_totals(data: DashboardData) -> dict:
+    sessions = [session for session in data.sessions or [] if not session.is_cancelled]
+    return {
+        "sessions": len(data.sessions or []),
+        "expected": sum(session.expected for session in sessions),
+        "admitted": sum(session.admitted for session in sessions),
+        "late": sum(session.late for session in sessions),
+        "refused": sum(session.refused for session in sessions),
+        "absent": sum(session.absent for session in sessions),
+    }
 
 
 def dashboard_callback(request, context: dict) -> dict:
@@ -300,7 +326,8 @@ def dashboard_callback(request, context: dict) -> dict:
     now = timezone.now()
     center = CenterSettings.load() if data.sessions is not None else None
     minutes = center.auto_cancel_minutes if center else 0
-    session_rows = _session_rows(data, now, minutes)
+    every = request.GET.get("sessions") == "all"
+    session_rows = _session_rows(data, now, minutes, every=every)
     context.update(
         {
             "dash": data,
@@ -311,6 +338,8 @@ def dashboard_callback(request, context: dict) -> dict:
             "at_risk_rate": rate,
             "at_risk_rates": AT_RISK_RATES,
             "session_rows": session_rows,
+            "sessions_every": every,
+            "day_totals": _day_totals(data),
             "no_teacher": [row for row in session_rows if row["teacher_missing"]],
             "charts": charts_for(data),
             "countdowns": auto_cancel_countdowns(user, now=now, branch_ids=scope.branch_ids),
@@ -330,7 +359,7 @@ def chart_export(request, name: str):
     """A chart's table as .xlsx or .csv, for the branch shown."""
     scope = dashboard_scope(request.user, request.GET.get("branch"))
     data = dashboard_data(request.user, scope)
-    chart = next((chart for chart in charts_for(data) if chart.name == name), None)
+    chart = next((chart for chart in charts_for(data, every=True) if chart.name == name), None)
     if chart is None:
         raise Http404
     file_format = "csv" if request.GET.get("format") == "csv" else "xlsx"

@@ -106,14 +106,6 @@ def dashboard_scope(user, requested: str | None = None) -> DashboardScope:
     return DashboardScope(branch_ids=all_ids, branch=None, choices=choices if len(choices) > 1 else [])
 
 
-def _cached(key: str, compute):
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, CACHE_SECONDS)
-    return value
-
-
 @dataclasses.dataclass
 class DashboardData:
     parts: frozenset[str]
@@ -134,7 +126,8 @@ class DashboardData:
 
 
 def dashboard_data(user, scope: DashboardScope, *, rate: int = dashboard_attention.DEFAULT_AT_RISK_RATE):
-    """The page's data for this user and scope, each part from the cache when a minute fresh."""
+    """The page's data for this user and scope, each part from the cache when a minute fresh:
+    one cache read for all the parts, then each missing part computed and stored."""
     today = timezone.localdate()
     parts = dashboard_parts(user)
     data = DashboardData(parts=parts, scope=scope, today=today)
@@ -143,43 +136,46 @@ def dashboard_data(user, scope: DashboardScope, *, rate: int = dashboard_attenti
     def key(part: str, *extra) -> str:
         return ":".join(str(bit) for bit in ("dashboard", CACHE_VERSION, part, scope.key, today.isoformat(), *extra))
 
+    # (the DashboardData field, its cache key, how to compute it), for the parts this user sees.
+    wanted: list[tuple[str, str, object]] = []
     if Part.TEACHER in parts:
         if scope.teacher is not None:
-            data.teacher = _cached(key(Part.TEACHER), lambda: dashboard_teacher.teacher_dashboard(scope.teacher))
-        return data
-    # The summary's cards depend on the user's permissions, and its money card is the cashier's
-    # own drawer when he may not see the money reports: both are in its key.
-    allowed = "".join("1" if user.has_perm(perm) else "0" for perm in SUMMARY_PERMISSIONS)
-    own = "" if user.has_perm("core.view_money_reports") else f"u{user.pk}"
-    data.figures = _cached(key(Part.SUMMARY, allowed, own), lambda: dashboard_figures(user, branch_ids=branch_ids))
-    if Part.NOW in parts:
-        data.sessions = _cached(key(Part.NOW), lambda: dashboard_today.sessions_today(branch_ids=branch_ids))
-    if Part.MONEY in parts:
-        data.money = _cached(key(Part.MONEY), lambda: dashboard_money.money_overview(branch_ids))
-    if Part.AT_RISK in parts:
-        data.at_risk = _cached(
-            key(Part.AT_RISK, rate), lambda: dashboard_attention.at_risk(branch_ids=branch_ids, rate=rate)
+            wanted.append(("teacher", key(Part.TEACHER), lambda: dashboard_teacher.teacher_dashboard(scope.teacher)))
+    else:
+        # The summary's cards depend on the user's permissions, and its money card is the
+        # cashier's own drawer when he may not see the money reports: both are in its key.
+        allowed = "".join("1" if user.has_perm(perm) else "0" for perm in SUMMARY_PERMISSIONS)
+        own = "" if user.has_perm("core.view_money_reports") else f"u{user.pk}"
+        wanted.append(
+            ("figures", key(Part.SUMMARY, allowed, own), lambda: dashboard_figures(user, branch_ids=branch_ids))
         )
-    if Part.ENDING in parts:
-        data.ending = _cached(key(Part.ENDING), lambda: dashboard_attention.enrollments_ending(branch_ids=branch_ids))
-    if Part.SETTLEMENTS in parts:
-        data.settlements = _cached(
-            key(Part.SETTLEMENTS), lambda: dashboard_attention.settlements_waiting(branch_ids=branch_ids)
-        )
-    if Part.CHART_ATTENDANCE in parts:
-        data.attendance_weeks = _cached(
-            key(Part.CHART_ATTENDANCE), lambda: dashboard_charts.attendance_by_week(branch_ids=branch_ids)
-        )
-    if Part.CHART_MONEY in parts:
-        data.money_months, data.money_teachers = _cached(
-            key(Part.CHART_MONEY), lambda: dashboard_charts.money_by_month(branch_ids=branch_ids)
-        )
-    if Part.CHART_WEEKDAY in parts:
-        data.weekdays = _cached(
-            key(Part.CHART_WEEKDAY), lambda: dashboard_charts.collections_by_weekday(branch_ids=branch_ids)
-        )
-    if Part.CHART_STUDENTS in parts:
-        data.students_months = _cached(
-            key(Part.CHART_STUDENTS), lambda: dashboard_charts.students_by_month(branch_ids=branch_ids)
-        )
+        computations = {
+            Part.NOW: ("sessions", lambda: dashboard_today.sessions_today(branch_ids=branch_ids)),
+            Part.MONEY: ("money", lambda: dashboard_money.money_overview(branch_ids)),
+            Part.AT_RISK: ("at_risk", lambda: dashboard_attention.at_risk(branch_ids=branch_ids, rate=rate)),
+            Part.ENDING: ("ending", lambda: dashboard_attention.enrollments_ending(branch_ids=branch_ids)),
+            Part.SETTLEMENTS: ("settlements", lambda: dashboard_attention.settlements_waiting(branch_ids=branch_ids)),
+            Part.CHART_ATTENDANCE: (
+                "attendance_weeks",
+                lambda: dashboard_charts.attendance_by_week(branch_ids=branch_ids),
+            ),
+            Part.CHART_MONEY: ("money_charts", lambda: dashboard_charts.money_by_month(branch_ids=branch_ids)),
+            Part.CHART_WEEKDAY: ("weekdays", lambda: dashboard_charts.collections_by_weekday(branch_ids=branch_ids)),
+            Part.CHART_STUDENTS: ("students_months", lambda: dashboard_charts.students_by_month(branch_ids=branch_ids)),
+        }
+        for part, (field, compute) in computations.items():
+            if part in parts:
+                wanted.append((field, key(part, rate) if part == Part.AT_RISK else key(part), compute))
+    found = cache.get_many([cache_key for _field, cache_key, _compute in wanted]) if wanted else {}
+    fresh = {}
+    for field, cache_key, compute in wanted:
+        value = found.get(cache_key)
+        if value is None:
+            value = fresh[cache_key] = compute()
+        if field == "money_charts":
+            data.money_months, data.money_teachers = value
+        else:
+            setattr(data, field, value)
+    if fresh:
+        cache.set_many(fresh, CACHE_SECONDS)
     return data
