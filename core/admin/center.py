@@ -48,6 +48,7 @@ class CenterSettingsAdmin(UploadErrorsMixin, AuditedModelAdmin):
                 ],
             },
         ),
+        (_("Treasury"), {"classes": ["tab"], "fields": ["expense_desk_limit"]}),
     ]
 
     def has_module_permission(self, request):

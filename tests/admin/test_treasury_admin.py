@@ -173,3 +173,13 @@ def test_the_expense_list_exports_with_formula_text_neutralized(client_as, accou
     assert response.status_code == 200
     text = response.content.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in text and "12.50" in text
+
+
+def test_the_owner_sets_the_desk_limit_in_the_center_settings(client_as, owner):
+    from core.models import CenterSettings
+
+    CenterSettings.load()
+    url = reverse("admin:core_centersettings_change", args=[1])
+    page = client_as(owner).get(url)
+    assert page.status_code == 200
+    assert 'name="expense_desk_limit"' in page.content.decode()
