@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from core.models import AuditLog, Item, ItemSale, ItemStock, Receipt, SettlementLine, StockMovement
 from core.selectors.catalog import (
@@ -73,10 +74,14 @@ def test_a_student_takes_notes_now_and_owes_them(main_branch, receptionist, note
 def test_selling_more_than_the_stock_is_refused_with_a_clear_message(main_branch, receptionist, notes):
     _group, item = notes
     student = make_student(main_branch)
-    with pytest.raises(ValidationError) as error:
-        sale_record(student=student, seller=receptionist, items=[(item, 7), (item.pk, 4)])
-    assert error.value.code == "not_enough"
-    assert error.value.messages == ["Only 10 copies of “مذكرة الفيزياء” are left in this branch; 11 cannot be taken."]
+    for language, said in [
+        ("en", "Only 10 copies of “مذكرة الفيزياء” are left in this branch; 11 cannot be taken."),
+        ("ar", "لم يتبقَّ إلا 10 نسخ من «مذكرة الفيزياء» في هذا الفرع؛ لا يمكن أخذ 11."),
+    ]:
+        with translation.override(language), pytest.raises(ValidationError) as error:
+            sale_record(student=student, seller=receptionist, items=[(item, 7), (item.pk, 4)])
+        assert error.value.code == "not_enough"
+        assert error.value.messages == [said]
     assert not ItemSale.objects.exists()
     assert stock_of(item, main_branch) == 10
     assert StockMovement.objects.filter(kind="sold").count() == 0
