@@ -23,7 +23,7 @@ from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from core.access.scoping import branch_ids_visible, scope_by_branch
-from core.admin.base import AuditedModelAdmin, CenterModelAdmin, validation_messages
+from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyMixin, validation_messages
 from core.admin.cards import _center_context
 from core.admin.exports import CenterExportMixin, export_response
 from core.admin.money import MoneyField, MonthForm, ReasonForm, admin_page, form_errors, ltr
@@ -331,20 +331,11 @@ class BankTransferAdmin(CenterExportMixin, CenterModelAdmin):
 
 
 @admin.register(CashBookDay)
-class CashBookDayAdmin(CenterModelAdmin):
+class CashBookDayAdmin(ReadOnlyMixin, CenterModelAdmin):
     list_display = ["date", "branch", "opening", "expected", "counted", "difference_display", "closed_by", "closed_at"]
     list_filter = [("date", RangeDateFilter), ("branch", RelatedDropdownFilter)]
     list_select_related = ["branch", "closed_by"]
     actions_list = ["open_book", "open_profit"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_treasury_permission(self, request, object_id=None) -> bool:
         return request.user.has_perm("core.view_treasury")

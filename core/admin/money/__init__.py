@@ -32,10 +32,6 @@ from core.admin.money.receipts import ReceiptAdmin, receipt_lines
 from core.admin.money.reports import DEFAULTERS_EXPORT_LIMIT, DEFAULTERS_PER_PAGE
 from core.admin.money.settlements import SettlementAdmin, settlements_visible
 
-# The old private names, kept while core/admin/treasury.py imports them; use admin_page and form_errors.
-_page = admin_page
-_form_errors = form_errors
-
 __all__ = [
     "DEFAULTERS_EXPORT_LIMIT",
     "DEFAULTERS_PER_PAGE",
