@@ -2,7 +2,8 @@
 
 - ``rules``: where a scan is (``Place``, which yields its own session filter), which session it
   is for, the teacher's window, the money verdict (R2, R4–R6). No writes.
-- ``read``: the one read a student's scan decides on (one SQL statement, prepared on PostgreSQL).
+- ``read``: the one read a student's scan decides on (one SQL statement, prepared on PostgreSQL);
+  ``read_orm``: the same read with the ORM, the reference it is tested against (not run by the door).
 - ``outcomes``: the answers (``ScanOutcome``) and their wording.
 - ``scan``: ``scan_process``, the one entry point (kiosk, desk), and the admission's writes.
 - ``teacher``: the teacher's card and check-in. ``cards``: what a card holds.

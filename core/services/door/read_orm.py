@@ -2,7 +2,10 @@
 
 It is not what the door runs. It is the reference the hand-written read is proved equal to
 (tests/services/test_door_read_equal.py, over random ledgers) and the variant bench/scans.py
-measures with ``--read orm`` (figures in bench/README.md).
+measures with ``--read orm``: on the 20,000-student center it misses the door's targets (an
+admitted scan 11 statements against ≤ 10, a refusal 6 against ≤ 5, and several times the SQL
+read's time: Django compiles its subqueries and PostgreSQL plans them again on every scan); the
+figures are in bench/README.md.
 
 Queries: the student's active enrollments with their money (or, with none, the student), today's
 sessions of those groups at this place with his attendance and refusals, his guardians, and the
