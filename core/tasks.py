@@ -94,3 +94,10 @@ def backup_verify(backup_id: int) -> None:
     from core.services.backups import backup_verify as verify
 
     verify(backup_id=backup_id)
+
+
+def dashboard_refresh() -> None:
+    """Every minute: keep the dashboards someone is watching a minute fresh (issue 17)."""
+    from core.selectors.dashboard_page import dashboard_refresh as refresh
+
+    refresh()

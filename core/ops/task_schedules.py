@@ -48,6 +48,13 @@ FRIDAY = 4
 
 SCHEDULES: tuple[ScheduleEntry, ...] = (
     ScheduleEntry(name="tasks heartbeat", func="core.tasks.heartbeat", schedule_type=Schedule.MINUTES, minutes=1),
+    # The dashboards people are looking at, recomputed so the page never waits for its sums.
+    ScheduleEntry(
+        name="refresh watched dashboards",
+        func="core.tasks.dashboard_refresh",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+    ),
     ScheduleEntry(
         name="generate sessions",
         func="core.tasks.sessions_generate_daily",

@@ -125,48 +125,96 @@ class DashboardData:
     teacher: dashboard_teacher.TeacherDashboard | None = None
 
 
+def _key(part: str, scope_key: str, today: datetime.date, *extra) -> str:
+    return ":".join(str(bit) for bit in ("dashboard", CACHE_VERSION, part, scope_key, today.isoformat(), *extra))
+
+
+def _shared_parts(branch_ids, scope_key: str, today: datetime.date, rate: int) -> dict[str, tuple[str, str, object]]:
+    """{part: (DashboardData field, cache key, computation)} for the parts that depend only on
+    the branches shown (not on who looks): the ones the worker can keep warm."""
+    return {
+        Part.NOW: (
+            "sessions",
+            _key(Part.NOW, scope_key, today),
+            lambda: dashboard_today.sessions_today(branch_ids=branch_ids),
+        ),
+        Part.MONEY: ("money", _key(Part.MONEY, scope_key, today), lambda: dashboard_money.money_overview(branch_ids)),
+        Part.AT_RISK: (
+            "at_risk",
+            _key(Part.AT_RISK, scope_key, today, rate),
+            lambda: dashboard_attention.at_risk(branch_ids=branch_ids, rate=rate),
+        ),
+        Part.ENDING: (
+            "ending",
+            _key(Part.ENDING, scope_key, today),
+            lambda: dashboard_attention.enrollments_ending(branch_ids=branch_ids),
+        ),
+        Part.SETTLEMENTS: (
+            "settlements",
+            _key(Part.SETTLEMENTS, scope_key, today),
+            lambda: dashboard_attention.settlements_waiting(branch_ids=branch_ids),
+        ),
+        Part.CHART_ATTENDANCE: (
+            "attendance_weeks",
+            _key(Part.CHART_ATTENDANCE, scope_key, today),
+            lambda: dashboard_charts.attendance_by_week(branch_ids=branch_ids),
+        ),
+        Part.CHART_MONEY: (
+            "money_charts",
+            _key(Part.CHART_MONEY, scope_key, today),
+            lambda: dashboard_charts.money_by_month(branch_ids=branch_ids),
+        ),
+        Part.CHART_WEEKDAY: (
+            "weekdays",
+            _key(Part.CHART_WEEKDAY, scope_key, today),
+            lambda: dashboard_charts.collections_by_weekday(branch_ids=branch_ids),
+        ),
+        Part.CHART_STUDENTS: (
+            "students_months",
+            _key(Part.CHART_STUDENTS, scope_key, today),
+            lambda: dashboard_charts.students_by_month(branch_ids=branch_ids),
+        ),
+    }
+
+
 def dashboard_data(user, scope: DashboardScope, *, rate: int = dashboard_attention.DEFAULT_AT_RISK_RATE):
     """The page's data for this user and scope, each part from the cache when a minute fresh:
-    one cache read for all the parts, then each missing part computed and stored."""
+    one cache read for all the parts (and the list of watched branches), then each missing part
+    computed and stored. The worker keeps watched branches warm (``dashboard_refresh``)."""
     today = timezone.localdate()
     parts = dashboard_parts(user)
     data = DashboardData(parts=parts, scope=scope, today=today)
     branch_ids = scope.branch_ids
 
-    def key(part: str, *extra) -> str:
-        return ":".join(str(bit) for bit in ("dashboard", CACHE_VERSION, part, scope.key, today.isoformat(), *extra))
-
     # (the DashboardData field, its cache key, how to compute it), for the parts this user sees.
     wanted: list[tuple[str, str, object]] = []
     if Part.TEACHER in parts:
         if scope.teacher is not None:
-            wanted.append(("teacher", key(Part.TEACHER), lambda: dashboard_teacher.teacher_dashboard(scope.teacher)))
+            wanted.append(
+                (
+                    "teacher",
+                    _key(Part.TEACHER, scope.key, today),
+                    lambda: dashboard_teacher.teacher_dashboard(scope.teacher),
+                )
+            )
     else:
         # The summary's cards depend on the user's permissions, and its money card is the
         # cashier's own drawer when he may not see the money reports: both are in its key.
         allowed = "".join("1" if user.has_perm(perm) else "0" for perm in SUMMARY_PERMISSIONS)
         own = "" if user.has_perm("core.view_money_reports") else f"u{user.pk}"
         wanted.append(
-            ("figures", key(Part.SUMMARY, allowed, own), lambda: dashboard_figures(user, branch_ids=branch_ids))
+            (
+                "figures",
+                _key(Part.SUMMARY, scope.key, today, allowed, own),
+                lambda: dashboard_figures(user, branch_ids=branch_ids),
+            )
         )
-        computations = {
-            Part.NOW: ("sessions", lambda: dashboard_today.sessions_today(branch_ids=branch_ids)),
-            Part.MONEY: ("money", lambda: dashboard_money.money_overview(branch_ids)),
-            Part.AT_RISK: ("at_risk", lambda: dashboard_attention.at_risk(branch_ids=branch_ids, rate=rate)),
-            Part.ENDING: ("ending", lambda: dashboard_attention.enrollments_ending(branch_ids=branch_ids)),
-            Part.SETTLEMENTS: ("settlements", lambda: dashboard_attention.settlements_waiting(branch_ids=branch_ids)),
-            Part.CHART_ATTENDANCE: (
-                "attendance_weeks",
-                lambda: dashboard_charts.attendance_by_week(branch_ids=branch_ids),
-            ),
-            Part.CHART_MONEY: ("money_charts", lambda: dashboard_charts.money_by_month(branch_ids=branch_ids)),
-            Part.CHART_WEEKDAY: ("weekdays", lambda: dashboard_charts.collections_by_weekday(branch_ids=branch_ids)),
-            Part.CHART_STUDENTS: ("students_months", lambda: dashboard_charts.students_by_month(branch_ids=branch_ids)),
-        }
-        for part, (field, compute) in computations.items():
+        for part, entry in _shared_parts(branch_ids, scope.key, today, rate).items():
             if part in parts:
-                wanted.append((field, key(part, rate) if part == Part.AT_RISK else key(part), compute))
-    found = cache.get_many([cache_key for _field, cache_key, _compute in wanted]) if wanted else {}
+                wanted.append(entry)
+    watch = scope.teacher is None and rate == dashboard_attention.DEFAULT_AT_RISK_RATE
+    keys = [cache_key for _field, cache_key, _compute in wanted] + ([WATCHED_KEY] if watch else [])
+    found = cache.get_many(keys) if keys else {}
     fresh = {}
     for field, cache_key, compute in wanted:
         value = found.get(cache_key)
@@ -178,4 +226,46 @@ def dashboard_data(user, scope: DashboardScope, *, rate: int = dashboard_attenti
             setattr(data, field, value)
     if fresh:
         cache.set_many(fresh, CACHE_SECONDS)
+    watched = _watched_update(found.get(WATCHED_KEY) or {}, scope) if watch else None
+    if watched is not None:
+        cache.set(WATCHED_KEY, watched, WATCH_SECONDS)
     return data
+
+
+# --- Kept warm by the worker -------------------------------------------------------------------
+# Every minute the task cluster recomputes the shared parts of the branches someone has looked
+# at in the last quarter of an hour, so the owner who keeps the page open never waits for the
+# big sums (several seconds on a year of a 20,000-student center); the page computes a part
+# itself only when the worker has not (just started, or nobody looked for a while).
+
+WATCHED_KEY = f"dashboard:{CACHE_VERSION}:watched"
+WATCH_SECONDS = 15 * 60
+REFRESH_SECONDS = 150  # outlives the next run by a margin, so a slow run leaves no gap
+
+
+def _watched_update(watched: dict, scope: DashboardScope) -> dict | None:
+    """The watched scopes with this one's lease renewed, or None when it needs no renewal yet
+    (renewed at most every five minutes, so a busy page writes nothing)."""
+    now = timezone.now().timestamp()
+    lease = watched.get(scope.key)
+    if lease is not None and lease["until"] - now > WATCH_SECONDS - 300:
+        return None
+    alive = {key: value for key, value in watched.items() if value["until"] > now}
+    alive[scope.key] = {"branch_ids": scope.branch_ids, "until": now + WATCH_SECONDS}
+    return alive
+
+
+def dashboard_refresh() -> int:
+    """Recompute the shared parts of every watched scope (the worker runs it every minute);
+    returns how many scopes it refreshed."""
+    watched = cache.get(WATCHED_KEY) or {}
+    now = timezone.now().timestamp()
+    today = timezone.localdate()
+    refreshed = 0
+    for scope_key, lease in watched.items():
+        if lease["until"] <= now:
+            continue
+        entries = _shared_parts(lease["branch_ids"], scope_key, today, dashboard_attention.DEFAULT_AT_RISK_RATE)
+        cache.set_many({cache_key: compute() for _field, cache_key, compute in entries.values()}, REFRESH_SECONDS)
+        refreshed += 1
+    return refreshed

@@ -270,3 +270,36 @@ def test_query_count_does_not_grow_with_the_center(request, center, role):
     with CaptureQueriesContext(connection) as queries:
         dashboard_data(user, scope)
     assert len(queries) == 0  # a minute later it is all in the cache
+
+
+def test_worker_keeps_watched_dashboards_warm(center, owner, receptionist):
+    from core import tasks
+    from core.selectors.dashboard_page import WATCHED_KEY
+
+    assert dashboard_page_refresh() == 0  # nobody has looked yet
+    dashboard_data(owner, dashboard_scope(owner))
+    dashboard_data(receptionist, dashboard_scope(receptionist))
+    assert set(cache.get(WATCHED_KEY)) == {"all", f"b{center.branch.pk}"}
+    # The minute is over: every part gone, the list of watched branches kept.
+    parts = [key.split(":", 2)[2] for key in list(cache._cache) if ":watched" not in key]
+    cache.delete_many(parts)
+    assert parts and cache.get_many(parts) == {}
+    tasks.dashboard_refresh()
+    assert any(":now:all:" in key for key in cache.get_many(parts))
+    for user in (owner, receptionist):
+        for name in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+            user.__dict__.pop(name, None)
+        with CaptureQueriesContext(connection) as queries:
+            data = dashboard_data(user, dashboard_scope(user))
+        # Only the summary (per permissions) and the scope are read; every shared part was warm.
+        assert all("core_attendance" not in query["sql"] for query in queries.captured_queries)
+        assert data.sessions is not None
+    assert data.money is None  # the receptionist still sees only his parts
+    with time_machine.travel(NOW + datetime.timedelta(minutes=16), tick=False):
+        assert dashboard_page_refresh() == 0  # nobody looked for a quarter of an hour
+
+
+def dashboard_page_refresh() -> int:
+    from core.selectors.dashboard_page import dashboard_refresh
+
+    return dashboard_refresh()
