@@ -19,7 +19,7 @@ from core.normalize import digits_ascii, search_key
 from core.selectors.catalog import student_open_sales
 from core.selectors.money import enrollments_payable, money_round, students_with_balance
 from core.services import payments
-from core.services.scanning import money_verdict
+from core.services.door import money_verdict
 
 
 def _repeated_receipt(error: ValidationError, student) -> Receipt | None:
