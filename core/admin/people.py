@@ -387,7 +387,7 @@ class StudentAdmin(CenterExportMixin, ServiceErrorsMixin, UploadErrorsMixin, Fol
 
     @action(description=_("Record payment"), icon="point_of_sale", permissions=["record_payment"])
     def record_payment(self, request, object_id):
-        """The cashier page for this student (core/admin/money.py): owed per group, take money, print."""
+        """The cashier page for this student (core/admin/money/cashier.py): owed per group, take money, print."""
         return HttpResponseRedirect(reverse("admin:core_receipt_record", args=[object_id]))
 
     def has_delete_permission(self, request, obj=None):
