@@ -135,7 +135,7 @@ def test_no_template_and_no_window_fails_for_good_without_calling_whatsapp(cente
     assert messages_send_due().failed == 1
     message = reload(message)
     assert message.status == Message.Status.FAILED and message.failure == Message.Failure.REJECTED
-    assert "approved WhatsApp template" in message.last_error
+    assert message.last_error.startswith("ProviderRejected") and "arrived" in message.last_error
     assert cloud.requests == []
 
 
@@ -397,3 +397,102 @@ def test_the_cost_report_splits_whatsapp_and_sms(center, clock, cloud, gateway, 
     sms_cost = reload(texted).cost
     assert month["channel_costs"] == {"whatsapp": Decimal("0.05"), "sms": sms_cost}
     assert month["cost"] == Decimal("0.05") + sms_cost and sms_cost >= Decimal("0.60")
+
+
+# --- Whole flows ------------------------------------------------------------------------------
+
+
+def cloud_post(client, settings, value: dict):
+    raw = json.dumps({"entry": [{"changes": [{"value": value}]}]}).encode()
+    sig = "sha256=" + hmac.new(settings.WHATSAPP_CLOUD_APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    return client.post("/webhooks/whatsapp/", data=raw, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=sig)
+
+
+def test_stop_then_the_confirmation_goes_as_text_and_only_mandatory_messages_follow(
+    center, clock, cloud, arrived_template, main_branch, client, settings
+):
+    guardian, student = family(main_branch)
+    stop = {"from": "201001234567", "id": "wamid.STOP", "timestamp": str(int(NOON.timestamp())), "type": "text"}
+    stop["text"] = {"body": "ايقاف"}
+    assert cloud_post(client, settings, {"messages": [stop]}).status_code == 200
+    messages_send_due()
+    [confirmation] = cloud.delivered
+    assert confirmation["type"] == "text"  # inside the window the parent just opened
+    assert "الرسائل الاختيارية" in confirmation["payload"]["text"]["body"]
+    guardian.refresh_from_db()
+    assert queue(guardian, student, event="arrived:after-stop") is None  # optional: not queued
+    refused = queue(guardian, student, event="late_refused:after-stop", template="late_refused")
+    assert refused is not None and refused.is_mandatory
+    messages_send_due()
+    assert [entry["reference"] for entry in cloud.delivered][1:] == [f"msg-{refused.pk}"]
+
+
+def test_a_message_sent_by_ultramsg_is_delivered_then_read_by_its_callbacks(
+    center, clock, main_branch, client, settings
+):
+    from tests.fake_ultramsg import FakeUltraMsg, point_settings_at
+
+    settings.ULTRAMSG_WEBHOOK_SECRET = "ultra-secret"
+    fake = FakeUltraMsg().start()
+    try:
+        point_settings_at(settings, fake)
+        guardian, student = family(main_branch)
+        message = queue(guardian, student)
+        assert messages_send_due().sent == 1
+        reference = fake.delivered[0]["referenceId"]
+        for ack, seconds in (("server", 1), ("device", 2), ("read", 3), ("device", 4)):
+            event = {
+                "event_type": "message_ack",
+                "data": {"referenceId": reference, "ack": ack, "time": int(NOON.timestamp()) + seconds},
+            }
+            assert (
+                client.post("/webhooks/ultramsg/ultra-secret/", data=event, content_type="application/json").status_code
+                == 200
+            )
+        message = reload(message)
+        assert message.delivered_at == NOON + datetime.timedelta(seconds=2)
+        assert message.read_at == NOON + datetime.timedelta(seconds=3)
+        assert fake.deliveries_by_reference() == {reference: 1}
+    finally:
+        fake.stop()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_workers_falling_back_at_once_make_one_sms(settings, main_branch):
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers: the race needs PostgreSQL")
+    import threading
+
+    from core.services.messaging import idempotency_key
+
+    settings.SMS_PROVIDER = "console"
+    guardian, _student = family(main_branch)
+    failed = Message.objects.create(
+        guardian=guardian,
+        phone=guardian.phone,
+        template_key="late_refused",
+        body="x",
+        is_mandatory=True,
+        event="late_refused:race",
+        idempotency_key=idempotency_key("late_refused:race", guardian.pk),
+        status=Message.Status.FAILED,
+        failure=Message.Failure.NOT_ON_WHATSAPP,
+    )
+    barrier, copies = threading.Barrier(2), []
+
+    def fall_back():
+        try:
+            barrier.wait(5)
+            copies.append(message_fallback(message_id=failed.pk))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=fall_back) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert Message.objects.filter(fallback_for=failed).count() == 1
+    assert len(copies) == 2 and copies[0].pk == copies[1].pk
