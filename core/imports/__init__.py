@@ -1,5 +1,5 @@
-"""Spreadsheet imports (students with guardians and enrollments, teachers, groups) and what the
-admin's exports share with them. One module per job, in the order a file goes through them:
+"""Spreadsheet imports (students with guardians and enrollments, teachers, groups, expenses) and
+what the admin's exports share with them. One module per job, in the order a file goes through:
 
 - ``cells``: the limits, what a cell reads as (text, ``Formula``, ``ExcelDate``), ``ImportFileError``;
 - ``formats``: one parser per format (.xlsx, .ods, .xls, text); ``reader``: ``sheet_read``, which
@@ -7,7 +7,8 @@ admin's exports share with them. One module per job, in the order a file goes th
 - ``columns``: each sheet's columns and accepted spellings; ``headers``: finding the header row;
 - ``parsing``: one row's cells, normalized; ``results``: row outcomes and the file's result;
 - ``students`` (parse and run), ``planning`` (against the database), ``writing`` (bulk INSERTs
-  through core/db.py): the student importer; ``teachers_groups``: the row-by-row importers;
+  through core/db.py): the student importer; ``teachers_groups`` and ``expenses``: the row-by-row
+  importers (each row through its service, in a savepoint);
 - ``engine``: ``import_run``, the one entry; ``jobs``: ``ImportJob`` and the django-q2 tasks;
   ``uploads``: old uploads deleted once no import needs them;
 - ``writers``: the error report and the template; ``formulas``: formula escaping for every file
