@@ -115,7 +115,9 @@ def _figures_by_month(
     while month < end:
         months[month] = _MonthFigures(collected=defaultdict(lambda: ZERO), held_sessions={}, attendances={})
         month = month_after(month)
-    in_months_receipts = Q(receipt__date__gte=start, receipt__date__lt=end)
+    # An entry is never dated before its receipt (a payment on the receipt's day, a void or
+    # refund on or after it), so the entries' own date bounds the scan from below by index.
+    in_months_receipts = Q(receipt__date__gte=start, receipt__date__lt=end, date__gte=start)
     collected_rows = (
         LedgerEntry.objects.filter(
             in_months_receipts,
