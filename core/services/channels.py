@@ -171,15 +171,22 @@ def conversation_open(phone: str, *, now: datetime.datetime | None = None) -> bo
     return InboundMessage.objects.filter(phone=phone, received_at__gte=since).exists()
 
 
-def cloud_template_call(message: Message) -> TemplateCall | None:
-    """The approved template for a message outside the window, or None for our own text."""
+def cloud_template_call(message: Message, *, mappings: dict | None = None) -> TemplateCall | None:
+    """The approved template for a message outside the window, or None for our own text.
+
+    ``mappings`` caches the look-up per template and language for one run of the worker (a run
+    lasts at most two minutes; an edit in the admin is seen by the next run)."""
     if conversation_open(message.phone):
         return None
-    mapping = (
-        CloudTemplate.objects.filter(template__key=message.template_key, language=message.language, is_active=True)
-        .only("name", "cloud_language", "parameters")
-        .first()
-    )
+    mappings = {} if mappings is None else mappings
+    wanted = (message.template_key, message.language)
+    if wanted not in mappings:
+        mappings[wanted] = (
+            CloudTemplate.objects.filter(template__key=wanted[0], language=wanted[1], is_active=True)
+            .only("name", "cloud_language", "parameters")
+            .first()
+        )
+    mapping = mappings[wanted]
     if mapping is None:
         raise ProviderRejected(
             _("No approved WhatsApp template for “%(key)s” (%(language)s) and the parent has not written in 24 hours.")
@@ -203,6 +210,7 @@ class ChannelRouter:
         self._sms = sms
         self.paused: set[str] = set()
         self.dirty: set[str] = {Channel.WHATSAPP, Channel.SMS}  # until a claim's gate says otherwise
+        self.mappings: dict = {}  # approved templates looked up in this run
 
     @classmethod
     def of(cls, provider) -> "ChannelRouter":
@@ -237,9 +245,8 @@ class ChannelRouter:
         provider = self.provider_for(channel)
         try:
             if getattr(provider, "uses_templates", False):
-                result = provider.send(
-                    to=message.phone, body=message.body, reference=reference, template=cloud_template_call(message)
-                )
+                template = cloud_template_call(message, mappings=self.mappings)
+                result = provider.send(to=message.phone, body=message.body, reference=reference, template=template)
             else:
                 result = provider.send(to=message.phone, body=message.body, reference=reference)
         except ProviderError as exc:
