@@ -137,6 +137,8 @@ def test_receptionist_takes_a_payment_and_a_double_click_records_one(
 
     page.route("**/admin/core/receipt/cashier/*/", hold_the_first_answer)
     # The mouse itself: a locator's click would wait for the pending navigation to finish.
+    # In view first: the mouse clicks where the button is on the screen, not below the fold.
+    page.locator("#money-pay button[type=submit]").scroll_into_view_if_needed()
     box = page.locator("#money-pay button[type=submit]").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.dblclick(x, y)

@@ -71,7 +71,12 @@ class PaymentForm(forms.Form):
         required=False,
         widget=UnfoldAdminSelectWidget,
     )
-    item_quantity = forms.IntegerField(label=gettext_lazy("Copies"), min_value=1, max_value=1000, required=False)
+    item_quantity = forms.CharField(
+        label=gettext_lazy("Copies"),
+        required=False,
+        max_length=6,
+        widget=UnfoldAdminTextInputWidget(attrs={"inputmode": "numeric", "dir": "ltr", "autocomplete": "off"}),
+    )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # Shown only once the service found the same amount paid for him minutes ago (possible_duplicate).
     confirm_repeat = forms.BooleanField(label=gettext_lazy("Yes, record a second payment"), required=False)
@@ -97,7 +102,9 @@ class PaymentForm(forms.Form):
             if cleaned.get(f"line_{enrollment.pk}")
         ]
         item = cleaned.get("item")
-        cleaned["items"] = [(item, cleaned.get("item_quantity") or 1)] if item else []
+        # Typed at the desk, Arabic-Indic digits too; sales.py refuses what is not a whole number.
+        copies = digits_ascii(cleaned.get("item_quantity") or "").strip() or "1"
+        cleaned["items"] = [(item, copies)] if item else []
         cleaned["sales"] = [sale for sale in self.open_sales if cleaned.get(f"sale_{sale.pk}")]
         if (
             not lines
