@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -176,8 +176,10 @@ def _sales_in_out(branch_id: int, date, previous, closed) -> tuple[dict[str, Dec
 
     Read from the receipts (a receipt's total is its fee lines plus its sales), not from the
     sales' paid state, which a later void changes: what a receipt took counts on its day, and
-    what is given back counts on the day it is given back: a receipt voided (its sales part),
-    or a paid sale voided. So a closed day never changes."""
+    what is given back counts on the day it is given back: a paid sale voided (its total), or a
+    receipt voided (its sales part, less the sales on it voided before: they went back already).
+    A voided sale keeps the receipt that paid it (``sales_unpaid_by_void``), so a closed day
+    never changes and no piastre is given back twice."""
     taken: dict[str, Decimal] = defaultdict(lambda: ZERO)
     given_back: dict[str, Decimal] = defaultdict(lambda: ZERO)
     receipts = Receipt.objects.filter(branch_id=branch_id)
@@ -194,6 +196,13 @@ def _sales_in_out(branch_id: int, date, previous, closed) -> tuple[dict[str, Dec
             .values_list("receipt__method", "total")
         ):
             into[method] -= total
+    for method, total in (
+        ItemSale.objects.filter(receipt__in=voided, voided_at__lt=F("receipt__voided_at"))
+        .values("receipt__method")
+        .annotate(total=Sum("total"))
+        .values_list("receipt__method", "total")
+    ):
+        given_back[method] -= total
     for method, total in (
         ItemSale.objects.filter(branch_id=branch_id, receipt__isnull=False)
         .filter(_in_window(date, previous, closed, at="voided_at"))

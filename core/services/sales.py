@@ -234,8 +234,11 @@ def sales_mark_paid(*, sales: list[ItemSale], receipt: Receipt) -> None:
 
 
 def sales_unpaid_by_void(*, receipt: Receipt) -> list[int]:
-    """A voided receipt no longer pays its sales: they are owed again (inside payment_void)."""
-    ids = list(ItemSale.objects.filter(receipt=receipt).values_list("pk", flat=True))
+    """A voided receipt no longer pays its sales: they are owed again (inside payment_void).
+
+    A sale voided before keeps its receipt: its money was given back when it was voided, and the
+    link says so (the cash book gives back only the rest of the receipt; core/services/cashbook.py)."""
+    ids = list(ItemSale.objects.filter(receipt=receipt, voided_at__isnull=True).values_list("pk", flat=True))
     if ids:
         ItemSale.objects.filter(pk__in=ids).update(receipt=None, paid_on=None)
     return ids
