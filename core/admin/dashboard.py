@@ -334,7 +334,6 @@ def dashboard_callback(request, context: dict) -> dict:
             "dashboard": data.figures,
             "scope": scope,
             "parts": data.parts,
-            "Part": Part,
             "at_risk_rate": rate,
             "at_risk_rates": AT_RISK_RATES,
             "session_rows": session_rows,

@@ -28,7 +28,7 @@ from core.access.roles import is_owner
 from core.access.scoping import branch_ids_visible, scope_by_branch
 from core.admin.base import ReadOnlyMixin
 from core.admin.perf import FastCountMixin
-from core.models import Broadcast, Group, Message, MessageTemplate, StudentGuardian, Teacher, TemplateKey
+from core.models import Broadcast, Group, Message, MessageTemplate, Teacher, TemplateKey
 from core.models.messaging import (
     PLACEHOLDER_SAMPLES,
     STATUS_LABELS,
@@ -40,7 +40,7 @@ from core.models.messaging import (
     template_title,
 )
 from core.normalize import phone_e164
-from core.selectors.messaging import message_costs_by_month, message_counts_by_status
+from core.selectors.messaging import message_costs_by_month, message_counts_by_status, messages_in_branches
 from core.services import messaging as messaging_service
 
 
@@ -51,12 +51,7 @@ def ltr(value) -> str:
 
 def messages_visible(queryset, user):
     """Staff see messages of their branches' students; the owner sees all (test sends too)."""
-    branch_ids = branch_ids_visible(user)
-    if branch_ids is None:
-        return queryset
-    # A subquery, not a join: a guardian with two children must not count a message twice.
-    guardians = StudentGuardian.objects.filter(student__branch__in=branch_ids).values("guardian_id")
-    return queryset.filter(Q(student__branch__in=branch_ids) | Q(student__isnull=True, guardian_id__in=guardians))
+    return messages_in_branches(queryset, branch_ids_visible(user))
 
 
 # --- Outbox ----------------------------------------------------------------------------------

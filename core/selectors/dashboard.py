@@ -8,9 +8,10 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from core.access.scoping import branch_ids_visible, scope_by_branch, scope_by_teacher
-from core.models import CenterSettings, Session, Student, StudentGuardian
+from core.models import CenterSettings, Session, Student
 from core.models.messaging import Message
 from core.models.money import Receipt
+from core.selectors.messaging import messages_in_branches
 
 
 @dataclasses.dataclass
@@ -23,15 +24,6 @@ class Dashboard:
     receipts_today: int | None = None
     messages_failed: int | None = None
     messages_held: int | None = None
-
-
-def messages_in_branches(queryset, branch_ids):
-    """Messages about the students of these branches (None: all), broadcasts to their guardians
-    included. A subquery, not a join: a guardian with two children must not count twice."""
-    if branch_ids is None:
-        return queryset
-    guardians = StudentGuardian.objects.filter(student__branch__in=branch_ids).values("guardian_id")
-    return queryset.filter(Q(student__branch__in=branch_ids) | Q(student__isnull=True, guardian_id__in=guardians))
 
 
 def _narrow(user, branch_ids):

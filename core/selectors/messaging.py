@@ -19,6 +19,15 @@ def message_counts_by_status(queryset: QuerySet | None = None) -> dict[str, int]
     return {status: found.get(status, 0) for status in Message.Status.values}
 
 
+def messages_in_branches(queryset: QuerySet, branch_ids) -> QuerySet:
+    """Messages about the students of these branches (None: all), broadcasts to their guardians
+    included. A subquery, not a join: a guardian with two children must not count twice."""
+    if branch_ids is None:
+        return queryset
+    guardians = StudentGuardian.objects.filter(student__branch__in=branch_ids).values("guardian_id")
+    return queryset.filter(Q(student__branch__in=branch_ids) | Q(student__isnull=True, guardian_id__in=guardians))
+
+
 def messages_for_student(student: Student, *, limit: int = STUDENT_HISTORY_LIMIT) -> QuerySet:
     """Messages about this student, and broadcasts to the student's guardians, newest first."""
     guardian_ids = StudentGuardian.objects.filter(student=student).values("guardian_id")
