@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.models import ItemSale
+from core.models import AuditLog, ItemSale
 from core.selectors.profit import profit_month
 from core.services.cashbook import cashbook_close, cashbook_day
 from core.services.enrollments import enrollment_create
@@ -243,3 +243,37 @@ def test_one_of_two_sales_voided_before_the_receipt(main_branch, receptionist, a
     assert figures(main_branch, [d1, d2, d3]) == expected
     owed.refresh_from_db()
     assert (owed.receipt_id, owed.paid_on, owed.is_void) == (None, None, False)  # owed again
+
+
+def test_the_migration_links_sales_voided_before_their_receipt_again(main_branch, receptionist, accountant, desk):
+    """Before the rule, a receipt's void unlinked the sales on it voided earlier; 0027 links them
+    back from the receipt's void audit row, and their money is given back once again."""
+    import importlib
+
+    from django.apps import apps
+
+    relink = importlib.import_module("core.migrations.0027_item_sales_voided_keep_receipt").voided_sales_relink
+    student, enrollment, notes = desk
+    d1, d2, d3 = DAYS[:3]
+    receipt = payment_record(
+        student=student, cashier=receptionist, lines=[(enrollment, "100.00")], items=[(notes, 2)], now=at(d1)
+    )
+    kept = sale_record(student=student, seller=receptionist, items=[(notes, 1)], now=at(d1, 9))
+    other = payment_record(student=student, cashier=receptionist, sales=[kept], now=at(d1, 11))
+    sale = receipt.item_sales.get()
+    sale_void(sale=sale, actor=accountant, reason="returned unopened", now=at(d2))
+    payment_void(receipt=receipt, actor=accountant, reason="wrong student", now=at(d3))
+    payment_void(receipt=other, actor=accountant, reason="wrong student", now=at(d3, 11))
+    # What the voids did before the rule: every sale on the receipt unlinked, the audit row naming it.
+    ItemSale.objects.filter(pk=sale.pk).update(receipt=None, paid_on=None)
+    audit = AuditLog.objects.get(model="core.receipt", object_id=str(receipt.pk), action="cancel")
+    audit.changes["item_sales_owed"] = [None, [sale.pk]]
+    AuditLog.objects.filter(pk=audit.pk).update(changes=audit.changes)
+    assert figures(main_branch, [d2, d3])[0] == (ZERO, ZERO)  # the void day lost its notes
+
+    relink(apps, None)
+    sale.refresh_from_db()
+    kept.refresh_from_db()
+    assert (sale.receipt_id, sale.paid_on) == (receipt.pk, d1)
+    assert (kept.receipt_id, kept.paid_on) == (None, None)  # not voided: still owed, as the void left it
+    assert figures(main_branch, [d2, d3]) == [(ZERO, Decimal("-80.00")), (Decimal("-100.00"), Decimal("-40.00"))]
