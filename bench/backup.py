@@ -19,45 +19,11 @@ import argparse
 import datetime
 import math
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-os.environ.setdefault("APP_ENV", "development")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-
-def emit(line: str) -> None:
-    sys.stdout.write(f"{line}\n")
-    sys.stdout.flush()
-
-
-def memory_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1])
-    raise RuntimeError(field)
-
-
-def peak_reset() -> None:
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")  # resets VmHWM to the current resident size
-
-
-def measure(label: str, step):
-    peak_reset()
-    before = memory_kb("VmRSS")
-    started = time.perf_counter()
-    result = step()
-    seconds = time.perf_counter() - started
-    peak = memory_kb("VmHWM")
-    emit(f"  {label}: {seconds:.1f} s, peak RSS {peak / 1024:.0f} MB (+{(peak - before) / 1024:.0f} MB over the start)")
-    return result
+from common import django_setup, emit, throwaway_database, timed
 
 
 def sessions_add(weeks: int) -> None:
@@ -104,19 +70,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[200_000, 1_000_000], help="attendance rows")
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
+    django_setup()
     from django.core.files.storage import FileSystemStorage
     from django.core.management import call_command
-    from django.db import connection
 
     from core.models import Enrollment, Session
     from core.services.backup_archive import archive_verify, archive_write
 
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        emit(f"benchmark database: {test_name} ({connection.vendor})")
+    with throwaway_database():
         started = time.perf_counter()
         with open(os.devnull, "w") as quiet:
             call_command("demo_data", students=args.students, stdout=quiet)
@@ -136,16 +97,13 @@ def main() -> None:
             emit(f"attendance rows: {rows} (filled in {time.perf_counter() - started:.1f} s)")
             with tempfile.TemporaryDirectory(prefix="bench-backup-") as directory:
                 path = Path(directory) / "backup.zip"
-                manifest = measure("backup (archive_write)", lambda path=path: archive_write(path, storage=storage))
+                manifest = timed("backup (archive_write)", lambda path=path: archive_write(path, storage=storage))
                 emit(
                     f"    {sum(manifest.tables.values())} rows in {len(manifest.tables)} tables, zip {path.stat().st_size / 1e6:.1f} MB"
                 )
-                result = measure("verify (restore into scratch SQLite, count)", lambda path=path: archive_verify(path))
+                result = timed("verify (restore into scratch SQLite, count)", lambda path=path: archive_verify(path))
                 emit(f"    {'passed' if result.passed else 'FAILED'}: {result.detail}")
         uploads.cleanup()
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(test_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -31,23 +31,15 @@ import datetime
 import io
 import json
 import os
-import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import django_setup, emit
 
 SEED_VERSION = 1
 FULL_STUDENTS = 20_000
 FULL_ATTENDANCE = 1_000_000
 DEFAULT_DB = "syseducore_bench_pages"
-
-
-def out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def bench_database_url() -> str:
@@ -124,16 +116,6 @@ def _marker(url: str) -> dict | None:
     return {"version": row[0], "scale": float(row[1]), "counts": row[2]}
 
 
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    os.environ.setdefault("APP_ENV", "development")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-
-
 COUNTED_TABLES = [
     ("students", "core_student"),
     ("guardians", "core_guardian"),
@@ -164,7 +146,7 @@ def row_counts() -> dict[str, int]:
 def _step(cursor, label: str, sql: str, params: dict | None = None) -> int:
     started = time.monotonic()
     cursor.execute(sql, params or {})
-    out(f"  {label}: {cursor.rowcount:,} rows in {time.monotonic() - started:.1f} s")
+    emit(f"  {label}: {cursor.rowcount:,} rows in {time.monotonic() - started:.1f} s")
     return cursor.rowcount
 
 
@@ -201,7 +183,7 @@ def history_build(*, scale: float) -> None:
     }
     params["first_month"] = params["first_month"].replace(day=1)
     params["last_month"] = params["last_month"].replace(day=1)
-    out(f"History from {start} to {end} (scale {scale}):")
+    emit(f"History from {start} to {end} (scale {scale}):")
     with transaction.atomic(), connection.cursor() as cursor:
         # Bulk load: no per-row triggers (the ledger balance trigger, FK checks); recomputed below.
         cursor.execute("SET LOCAL session_replication_role = replica")
@@ -511,7 +493,7 @@ def _balances_recompute() -> None:
         return
     started = time.monotonic()
     changed = ledger_balances_recompute()
-    out(f"  enrollment balances recomputed: {changed:,} in {time.monotonic() - started:.1f} s")
+    emit(f"  enrollment balances recomputed: {changed:,} in {time.monotonic() - started:.1f} s")
 
 
 def seed(*, scale: float = 1.0, reseed: bool = False) -> dict[str, int]:
@@ -526,10 +508,10 @@ def seed(*, scale: float = 1.0, reseed: bool = False) -> dict[str, int]:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)  # new migrations of the project since the seed
-        out(f"Reusing {urlsplit(url).path.lstrip('/')} (seed version {SEED_VERSION}, scale {scale}).")
+        emit(f"Reusing {urlsplit(url).path.lstrip('/')} (seed version {SEED_VERSION}, scale {scale}).")
         return row_counts()
     started = time.monotonic()
-    out(f"Building {urlsplit(url).path.lstrip('/')} at scale {scale} (a few minutes at full size) …")
+    emit(f"Building {urlsplit(url).path.lstrip('/')} at scale {scale} (a few minutes at full size) …")
     _database_recreate(url)
     django_setup(url)
     from django.core.management import call_command
@@ -538,20 +520,20 @@ def seed(*, scale: float = 1.0, reseed: bool = False) -> dict[str, int]:
     call_command("migrate", verbosity=0)
     step = time.monotonic()
     call_command("demo_data", students=max(50, round(FULL_STUDENTS * scale)), verbosity=0, stdout=io.StringIO())
-    out(f"  demo_data: {time.monotonic() - step:.1f} s")
+    emit(f"  demo_data: {time.monotonic() - step:.1f} s")
     history_build(scale=scale)
     step = time.monotonic()
     connection.close()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    out(f"  VACUUM ANALYZE: {time.monotonic() - step:.1f} s")
+    emit(f"  VACUUM ANALYZE: {time.monotonic() - step:.1f} s")
     counts = row_counts()
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS bench_seed (version integer, scale numeric, counts jsonb, seeded_at timestamptz)"
         )
         cursor.execute("INSERT INTO bench_seed VALUES (%s, %s, %s, now())", [SEED_VERSION, scale, json.dumps(counts)])
-    out(f"Built in {time.monotonic() - started:.0f} s.")
+    emit(f"Built in {time.monotonic() - started:.0f} s.")
     return counts
 
 
@@ -562,7 +544,7 @@ def main() -> None:
     args = parser.parse_args()
     counts = seed(scale=args.scale, reseed=args.reseed)
     for label, value in counts.items():
-        out(f"  {label:<15} {value:>10,}")
+        emit(f"  {label:<15} {value:>10,}")
 
 
 if __name__ == "__main__":

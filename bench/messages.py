@@ -19,23 +19,10 @@ It prints messages per second and database queries per message for each phase.
 import argparse
 import json
 import multiprocessing
-import os
-import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-
-def emit(line: str) -> None:
-    """One line of the report on standard output."""
-    sys.stdout.write(f"{line}\n")
-
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-os.environ.setdefault("APP_ENV", "development")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from common import django_setup, emit, throwaway_database
 
 
 class InstantUltraMsg(BaseHTTPRequestHandler):
@@ -194,17 +181,9 @@ def main() -> None:
     parser.add_argument("--sms-every", type=int, default=4, help="every n-th guardian prefers SMS (0: none)")
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        emit(f"benchmark database: {test_name}")
+    django_setup()
+    with throwaway_database():
         run(args.messages, args.per_message, whatsapp=args.whatsapp, sms_every=args.sms_every)
-    finally:
-        connection.creation.destroy_test_db(test_name, verbosity=0)
 
 
 if __name__ == "__main__":

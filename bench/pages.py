@@ -30,27 +30,14 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from bigcenter import bench_database_url, seed  # noqa: E402
+from bigcenter import bench_database_url, seed
+from common import ROOT, emit, load_average
 
 TARGET_MS = 200.0
 README = ROOT / "bench" / "README.md"
 OTHERS_HEADING = "Other benchmarks"
 BEGIN, END = "<!-- bench/pages.py results: begin -->", "<!-- bench/pages.py results: end -->"
-
-
-def out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def owner_session_cookie() -> tuple[str, str]:
@@ -189,7 +176,7 @@ def measure(base: str, cookie: tuple[str, str], pages: list[tuple[str, str]], re
     for label, path in pages:
         warm = http.get(base + path, timeout=120)
         if warm.status_code != 200:
-            out(f"  {label:<40} HTTP {warm.status_code}")
+            emit(f"  {label:<40} HTTP {warm.status_code}")
             results.append({"label": label, "path": path, "status": warm.status_code})
             continue
         server, client, queries, database = [], [], [], []
@@ -221,7 +208,7 @@ def measure(base: str, cookie: tuple[str, str], pages: list[tuple[str, str]], re
         }
         results.append(row)
         flag = "ok" if row["p95"] < TARGET_MS else "MISS"
-        out(
+        emit(
             f"  {label:<40} {row['median']:7.1f} {row['p95']:7.1f} {row['client_p95']:7.1f} {row['db_median']:6.1f} "
             f"{row['queries']:5.0f}{'*' if row['queries_vary'] else ' '} {row['bytes'] / 1024:7.1f} "
             f"{row['gzip_bytes'] / 1024:6.1f}  {flag}"
@@ -261,7 +248,7 @@ def run_others(database_url: str) -> list[tuple[str, str]]:
     server = database_url.rsplit("/", 1)[0]
     for label, command, on_big_center in OTHERS:
         url = database_url if on_big_center else f"{server}/syseducore_bench_others"
-        out(f"\n== {label}: {' '.join(command)}")
+        emit(f"\n== {label}: {' '.join(command)}")
         started = time.monotonic()
         completed = subprocess.run(
             [str(ROOT / ".venv/bin/python"), *command],
@@ -273,7 +260,7 @@ def run_others(database_url: str) -> list[tuple[str, str]]:
         )
         text = completed.stdout.strip() or completed.stderr.strip()
         tail = "\n".join(text.splitlines()[-14:])
-        out(tail)
+        emit(tail)
         status = "ok" if completed.returncode == 0 else f"exit {completed.returncode}"
         results.append((label, f"{' '.join(command)} — {status}, {time.monotonic() - started:.0f} s", tail))
     return results
@@ -312,7 +299,7 @@ def readme_write(
     else:
         text = text.rstrip("\n") + "\n\n## Every page: `bench/pages.py`\n\n" + block + "\n"
     README.write_text(text, encoding="utf-8")
-    out(f"\nResults written to {README.relative_to(ROOT)}.")
+    emit(f"\nResults written to {README.relative_to(ROOT)}.")
 
 
 def main() -> int:
@@ -330,7 +317,7 @@ def main() -> int:
 
     database_url = bench_database_url()
     counts = seed(scale=args.scale, reseed=args.reseed)
-    out("Dataset: " + ", ".join(f"{value:,} {label}" for label, value in counts.items()))
+    emit("Dataset: " + ", ".join(f"{value:,} {label}" for label, value in counts.items()))
     cookie = owner_session_cookie()
     pages = pages_to_measure()
     if args.only:
@@ -339,16 +326,16 @@ def main() -> int:
 
     connections.close_all()
     load_before = load_average()
-    out(f"Load average before: {load_before}")
+    emit(f"Load average before: {load_before}")
     process, base = gunicorn_start(args.workers, database_url)
     try:
-        out(f"\n  {'page':<40} {'median':>7} {'p95':>7} {'trip95':>7} {'db':>6} {'qry':>6} {'KB':>7} {'KBgz':>6}")
+        emit(f"\n  {'page':<40} {'median':>7} {'p95':>7} {'trip95':>7} {'db':>6} {'qry':>6} {'KB':>7} {'KBgz':>6}")
         results = measure(base, cookie, pages, args.repeat)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     load_after = load_average()
-    out(f"Load average after: {load_after}")
+    emit(f"Load average after: {load_after}")
     misses = [row["label"] for row in results if row["status"] != 200 or row["p95"] >= TARGET_MS]
     others = [] if args.no_others else run_others(database_url)
     if args.readme:
@@ -361,9 +348,9 @@ def main() -> int:
             repeat=args.repeat,
             workers=args.workers,
         )
-    out(f"\n{len(results) - len(misses)} of {len(results)} pages under {TARGET_MS:.0f} ms p95.")
+    emit(f"\n{len(results) - len(misses)} of {len(results)} pages under {TARGET_MS:.0f} ms p95.")
     if misses:
-        out("Missed: " + ", ".join(misses))
+        emit("Missed: " + ", ".join(misses))
         return 1
     return 0
 

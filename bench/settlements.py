@@ -19,24 +19,11 @@ over the month, and attendances for the per-student groups. Then it measures:
 
 import argparse
 import datetime
-import os
 import random
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
-
-def emit(line: str) -> None:
-    """One line of the report on standard output."""
-    sys.stdout.write(f"{line}\n")
-
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-os.environ.setdefault("APP_ENV", "development")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from common import django_setup, emit, throwaway_database
 
 MONTH = datetime.date(2026, 10, 1)
 BATCH = 5000
@@ -259,14 +246,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=100_000)
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        emit(f"benchmark database: {test_name} ({connection.vendor})")
+    django_setup()
+    with throwaway_database():
         started = time.perf_counter()
         load(teachers=args.teachers, groups=args.groups, students=args.students, lines=args.lines)
         emit(f"load: {time.perf_counter() - started:.1f} s")
@@ -285,8 +266,6 @@ def main() -> None:
         )
         response, _seconds, _queries = measure("defaulters report page", defaulters_page)
         emit(f"  status {response.status_code}, {len(response.context_data['rows'])} rows on the page")
-    finally:
-        connection.creation.destroy_test_db(test_name, verbosity=0)
 
 
 if __name__ == "__main__":
