@@ -23,6 +23,7 @@ from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from core.access.scoping import branch_ids_visible, is_teacher_only, scope_by_branch
 from core.admin.base import AuditedModelAdmin, CenterModelAdmin, ReadOnlyMixin, ReadOnlyTabInline
+from core.admin.exports import CenterExportMixin
 from core.admin.money.common import admin_page, form_page
 from core.admin.money.forms import ReasonForm
 from core.models import Branch, Group, Item, ItemSale, ItemSaleLine, ItemStock, PaymentMethod, StockMovement, Student
@@ -96,7 +97,7 @@ class SaleOnCreditForm(forms.Form):
 
 
 @admin.register(Item)
-class ItemAdmin(AuditedModelAdmin):
+class ItemAdmin(CenterExportMixin, AuditedModelAdmin):
     branch_path = None
     list_display = ["title", "teacher", "group", "price", "cost", "teacher_share_percent", "in_stock", "is_active"]
     list_filter = [("teacher", RelatedDropdownFilter), "is_active"]
@@ -106,6 +107,7 @@ class ItemAdmin(AuditedModelAdmin):
     fields = ["title", "teacher", "group", "price", "cost", "teacher_share_percent", "low_stock_at", "is_active"]
     actions_detail = ["receive_copies", "adjust_stock", "who_took"]
     actions_list = ["low_stock"]
+    import_kind = "items"  # an "Import" button for who may import them (core/admin/imports.py)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -36,6 +36,7 @@ KIND_PERMISSIONS = {
     ImportJob.Kind.TEACHERS: ("core.add_teacher", "core.change_teacher"),
     ImportJob.Kind.GROUPS: ("core.add_group", "core.change_group", "core.add_scheduleslot"),
     ImportJob.Kind.EXPENSES: ("core.add_expense",),  # each row within the desk's limit (the service checks)
+    ImportJob.Kind.ITEMS: ("core.add_item", "core.change_item", "core.adjust_stock"),
 }
 
 # Whole sentences per kind: a kind's label glued into "Import %(kind)s" does not read right in Arabic.
@@ -44,6 +45,7 @@ UPLOAD_TITLES = {
     ImportJob.Kind.TEACHERS: gettext_lazy("Import teachers"),
     ImportJob.Kind.GROUPS: gettext_lazy("Import groups and their timetable"),
     ImportJob.Kind.EXPENSES: gettext_lazy("Import expenses"),
+    ImportJob.Kind.ITEMS: gettext_lazy("Import notes and books"),
 }
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from core.imports.cells import ImportFileError
 from core.imports.expenses import ExpenseImporter
+from core.imports.items import ItemImporter
 from core.imports.reader import sheet_read
 from core.imports.results import ImportResult
 from core.imports.students import StudentImporter
@@ -23,6 +24,7 @@ IMPORTERS = {
     ImportJob.Kind.TEACHERS: TeacherImporter,
     ImportJob.Kind.GROUPS: GroupImporter,
     ImportJob.Kind.EXPENSES: ExpenseImporter,
+    ImportJob.Kind.ITEMS: ItemImporter,
 }
 
 

@@ -19,6 +19,7 @@ class ImportJob(models.Model):
         TEACHERS = "teachers", _("Teachers")
         GROUPS = "groups", _("Groups and timetable")
         EXPENSES = "expenses", _("Expenses")
+        ITEMS = "items", _("Notes and books")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting to be checked")

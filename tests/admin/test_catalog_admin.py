@@ -216,3 +216,12 @@ def test_the_receipt_prints_the_rule_discounts_of_its_month(client_as, reception
     receipt = payment_record(student=student, cashier=receptionist, amount="150.00")
     printed = client_as(receptionist).get(reverse("admin:core_receipt_print", args=[receipt.pk])).content.decode()
     assert "data-discounts" in printed and "منحة التفوق" in printed and "50.00" in printed
+
+
+def test_items_are_imported_from_the_shared_import_screen(client_as, manager, receptionist):
+    url = reverse("admin:core_importjob_upload", args=["items"])
+    assert client_as(receptionist).get(url).status_code == 403
+    response = client_as(manager).get(url)
+    assert response.status_code == 200
+    listing = client_as(manager).get(reverse("admin:core_item_changelist")).content.decode()
+    assert url in listing  # the Import button beside Export
