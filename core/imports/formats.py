@@ -44,6 +44,7 @@ _TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 
 def xlsx_worksheets(data: bytes) -> list[Worksheet]:
     from openpyxl import load_workbook
+    from openpyxl.cell.read_only import EMPTY_CELL
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
@@ -66,7 +67,12 @@ def xlsx_worksheets(data: bytes) -> list[Worksheet]:
                     total += 1
                     if total > MAX_DATA_ROWS + HEADER_SEARCH_ROWS:
                         raise too_many_rows_error()
-                    rows.append((number, [_xlsx_cell(cell) for cell in cells]))
+                    # openpyxl pads every row with EMPTY_CELL up to max_col: only cells up to the
+                    # row's last one are read (a row of six columns is not sixty cells)
+                    end = len(cells)
+                    while end and cells[end - 1] is EMPTY_CELL:
+                        end -= 1
+                    rows.append((number, [_xlsx_cell(cell) for cell in cells[:end]]))
                 merges = _xlsx_merges(workbook._archive.read(source._worksheet_path))
             except (zipfile.BadZipFile, KeyError, ValueError, TypeError, EOFError, OSError) as exc:
                 raise corrupt_error() from exc
