@@ -322,3 +322,39 @@ def test_the_door_charge_gets_its_discount_and_a_cancellation_takes_it_back(owne
     assert balance(mine) == Decimal("20.00")  # paid 100, charged 100, 20 off
     session_cancel(actor=manager, session=session, reason="الأستاذ مريض")
     assert balance(mine) == Decimal("100.00")  # not charged, and no discount left as credit
+
+
+def test_the_door_asks_for_what_is_owed_after_the_discount(owner, main_branch, room):
+    """A scholarship student who paid his discounted session ahead is let in owing nothing, and
+    his unpaid sessions count at the discounted price (R5 grace 2: the third unpaid is refused)."""
+    from core.models import CenterSettings
+    from core.services.door.rules import money_verdict
+
+    group = make_group(main_branch, fee="100.00", fee_period=FeePeriod.SESSION, room=room)
+    student = make_student(main_branch)
+    mine = enroll(student, group)
+    pay(mine, "40.00")
+    rule_save(
+        actor=owner,
+        name="منحة",
+        kind=DiscountKind.SCHOLARSHIP,
+        percent=Decimal("60"),
+        student=student,
+        reason="متفوق",
+        ends_on=datetime.date(2027, 6, 30),
+    )
+    center = CenterSettings.load()
+    verdict = money_verdict(mine, today=NOV.replace(day=26), center=center)
+    assert (verdict.admitted, verdict.owed, verdict.charge) == (True, Decimal("0.00"), Decimal("100.00"))
+    # He prepaid one discounted session (40). After two more sessions one is unpaid (40): the next
+    # makes two unpaid (80), still admitted; at the discounted price, not the fee's 100.
+    charge_discounts_post(charge=charge(mine, "100.00", NOV))
+    charge_discounts_post(charge=charge(mine, "100.00", NOV))
+    assert balance(mine) == Decimal("-40.00")
+    verdict = money_verdict(mine, today=NOV.replace(day=26), center=center)
+    assert (verdict.admitted, verdict.owed) == (True, Decimal("80.00"))
+    # One more: the next would be the third unpaid session (120 = 3 × 40), refused. Counted at the
+    # fee's price it would have been two (120 / 100) and let in.
+    charge_discounts_post(charge=charge(mine, "100.00", NOV))
+    verdict = money_verdict(mine, today=NOV.replace(day=26), center=center)
+    assert (verdict.admitted, verdict.owed) == (False, Decimal("120.00"))

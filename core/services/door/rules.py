@@ -14,6 +14,7 @@ from django.db.models import Q
 from core.access.scoping import branch_ids_visible
 from core.models import Attendance, CenterSettings, Enrollment, FeePeriod, FeePlan, Kiosk, Session
 from core.selectors.money import ZERO, DoorMoney, door_money, money_round, unpaid_sessions
+from core.services.discount_rules import charge_discount_total
 
 ADMITTED_STATUSES = (Attendance.Status.PRESENT, Attendance.Status.LATE)
 TOO_EARLY_HORIZON = datetime.timedelta(minutes=60)
@@ -136,7 +137,10 @@ def money_verdict(
         charge = ZERO if money.month_charged else money_round(enrollment.month_price(first))
     else:
         charge = price
-    owed = max(charge - money.balance, ZERO)  # a credit in hand pays this scan's charge
+    # The charge is posted whole with its rule discounts beside it (post_charge): what admitting
+    # leaves owed, and a session's price in unpaid sessions, are net of them.
+    off = charge_discount_total(enrollment, amount=charge, day=today)
+    owed = max(charge - off - money.balance, ZERO)  # a credit in hand pays this scan's charge
     grace = center.unpaid_session_grace if money.student_has_paid else center.new_student_grace
     if owed <= 0:
         unpaid = 0
@@ -147,7 +151,7 @@ def money_verdict(
             attended_this_month = _attended(enrollment, first, today)
         unpaid = attended_this_month + 1
     else:
-        unpaid = unpaid_sessions(owed, price)
+        unpaid = unpaid_sessions(owed, price - off)
     admitted = unpaid <= grace
     return MoneyVerdict(
         admitted=admitted, owed=owed, charge=charge, warn_last_session=admitted and unpaid >= 1 and grace - unpaid == 1
