@@ -2,7 +2,8 @@
 the teacher's window and the money verdict.
 
 Everything here decides from values it is given; ``money_verdict`` reads the ledger only when a
-caller (the desk, manual attendance) does not pass what the door's one read already holds.
+caller (the desk, manual attendance) does not pass what the door's one read already holds, and
+the owner's discount rules once per enrollment object (core/services/discount_rules.py).
 """
 
 import dataclasses
