@@ -40,7 +40,7 @@ def fingerprint() -> str:
 
 
 @contextlib.contextmanager
-def _locked(name: str):
+def locked(name: str):
     # One lock per database server kind on this machine: concurrent runs (and the workers of
     # one run) build a template one at a time and never copy one that is being built.
     lock_path = Path(tempfile.gettempdir()) / f"syseducore-test-template-{name}.lock"
@@ -133,7 +133,7 @@ def worker_database(config, *, rebuild: bool = False) -> Callable[[], None]:
         template_name = f"{prefix}{stamp}"
         building_name = f"{template_name}_building"
         suffix = worker
-    with _locked(connection.vendor):
+    with locked(connection.vendor):
         _drop_orphans(prefix)
         for name, used in _templates(prefix).items():
             # Another checkout's template stays while it is in use; this one goes on --create-db.

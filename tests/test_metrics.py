@@ -16,7 +16,7 @@ from core.services.enrollments import enrollment_create
 from core.services.payments import payment_record, payment_void
 from core.services.scanning import scan_process
 from tests.factories import CAIRO, make_group, make_student
-from tests.served import bare_get, gunicorn_start, manage, production_env
+from tests.served import bare_get, gunicorn_start, migrate, production_env
 
 NOW = datetime.datetime(2026, 11, 15, 12, 0, tzinfo=CAIRO)
 TOKEN = "scrape-token-4f1c9a"
@@ -153,7 +153,7 @@ def test_served_metrics_add_up_every_gunicorn_worker(tmp_path):
     env = production_env(
         database_url, tmp_path / "media", METRICS_TOKEN=TOKEN, WEB_CONCURRENCY="2", ALLOWED_HOSTS="127.0.0.1"
     )
-    manage(env, "migrate", "--noinput")
+    migrate(env)
     process, base = gunicorn_start(env, tmp_path / "gunicorn.log")
     # The scraper reaches the site over https through the router, which says so in this header.
     https = {"X-Forwarded-Proto": "https"}

@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 
 from core.management.commands.worker import process_descendants
 from core.web.http import client_ip
-from tests.served import ROOT, Served, manage, production_env
+from tests.served import ROOT, Served, manage, migrate, production_env
 
 # --- the task worker stops within the PaaS's grace period ----------------------------------------
 
@@ -26,7 +26,7 @@ HEROKU_GRACE_SECONDS = 30
 def worker_env(tmp_path_factory):
     folder = tmp_path_factory.mktemp("worker")
     env = production_env(f"sqlite:///{folder / 'worker.sqlite3'}", folder / "media", WORKER_STOP_SECONDS="10")
-    manage(env, "migrate", "--noinput")
+    migrate(env)
     return env
 
 
