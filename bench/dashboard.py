@@ -131,6 +131,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20, help="requests per variant (after one warm-up)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--parts", action="store_true", help="also time each part of the page in process")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold variants (a few minutes)")
     args = parser.parse_args()
 
     database_url = bench_database_url()
@@ -151,6 +152,8 @@ def main() -> int:
         ("owner, all branches, cold", index, True),
         (f"owner, one branch (#{branch.pk}), cold", f"{index}?branch={branch.pk}", True),
     ]
+    if args.no_cold:
+        variants = [variant for variant in variants if not variant[2]]
     if args.parts:
         out("\nEach part in process (median ms, queries):")
         for name, median, queries in parts_timing(max(3, args.repeat // 4)):

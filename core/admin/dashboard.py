@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
 
 from core.admin.exports import export_response
-from core.models import CenterSettings, Enrollment, MessageTemplate
+from core.models import Enrollment, MessageTemplate
 from core.models.messaging import SYSTEM_KEYS
 from core.selectors.dashboard import auto_cancel_countdowns
 from core.selectors.dashboard_attention import AT_RISK_RATES, DEFAULT_AT_RISK_RATE, at_risk_enrollments
@@ -284,22 +284,24 @@ def charts_for(data: DashboardData, *, every: bool = False) -> list[Chart]:
 SOON = datetime.timedelta(hours=2)
 
 
-def _session_rows(data: DashboardData, now, auto_cancel_minutes: int, *, every: bool) -> list[dict]:
+def _session_rows(data: DashboardData, now, cancel_at: dict, *, every: bool) -> list[dict]:
+    """The rows of the "now" table; ``cancel_at``: session → when auto-cancel takes it (the
+    countdowns above the page, the same classes)."""
     rows = []
     for session in data.sessions or []:
-        cancel_at = session.cancel_at(auto_cancel_minutes)
         running = session.starts_at <= now < session.ends_at
         missing = session.teacher_missing(now)
         if not (every or running or missing or now <= session.starts_at < now + SOON):
             continue
+        cancels = cancel_at.get(session.pk) if missing else None
         rows.append(
             {
                 "session": session,
                 "running": running,
                 "over": session.ends_at <= now,
                 "teacher_missing": missing,
-                "cancel_at": cancel_at if cancel_at and cancel_at > now and session.starts_at <= now else None,
-                "minutes_left": int((cancel_at - now).total_seconds() // 60) if cancel_at and cancel_at > now else None,
+                "cancel_at": cancels if cancels and cancels > now else None,
+                "minutes_left": int((cancels - now).total_seconds() // 60) if cancels and cancels > now else None,
             }
         )
     return rows
@@ -324,10 +326,11 @@ def dashboard_callback(request, context: dict) -> dict:
     rate = chosen_rate(request.GET.get("rate"))
     data = dashboard_data(user, scope, rate=rate)
     now = timezone.now()
-    center = CenterSettings.load() if data.sessions is not None else None
-    minutes = center.auto_cancel_minutes if center else 0
+    countdowns = auto_cancel_countdowns(user, now=now, branch_ids=scope.branch_ids)
     every = request.GET.get("sessions") == "all"
-    session_rows = _session_rows(data, now, minutes, every=every)
+    session_rows = _session_rows(
+        data, now, {countdown.session.pk: countdown.cancel_at for countdown in countdowns}, every=every
+    )
     context.update(
         {
             "dash": data,
@@ -341,7 +344,7 @@ def dashboard_callback(request, context: dict) -> dict:
             "day_totals": _day_totals(data),
             "no_teacher": [row for row in session_rows if row["teacher_missing"]],
             "charts": charts_for(data),
-            "countdowns": auto_cancel_countdowns(user, now=now, branch_ids=scope.branch_ids),
+            "countdowns": countdowns,
             "countdowns_now": now,
             "may_mark_teacher": user.has_perm("core.add_attendance"),
             "may_message": user.has_perm("core.broadcast_message"),
