@@ -496,3 +496,16 @@ def test_two_workers_falling_back_at_once_make_one_sms(settings, main_branch):
         thread.join(10)
     assert Message.objects.filter(fallback_for=failed).count() == 1
     assert len(copies) == 2 and copies[0].pk == copies[1].pk
+
+
+def test_a_staff_retry_skips_a_message_whose_sms_fallback_went(center, clock, cloud, gateway, main_branch, owner):
+    from core.services.messaging import messages_retry
+
+    guardian, student = family(main_branch)
+    message = queue(guardian, student, event="late_refused:1", template="late_refused")  # no template: rejected
+    messages_send_due()
+    assert reload(message).fallback.status == Message.Status.SENT
+    assert messages_retry(actor=owner, messages=Message.objects.filter(pk=message.pk)) == 0
+    assert reload(message).status == Message.Status.FAILED
+    messages_send_due()
+    assert len(gateway.delivered) == 1 and cloud.requests == []

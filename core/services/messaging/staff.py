@@ -31,12 +31,13 @@ def messages_retry(*, actor, messages: QuerySet) -> int:
     """Queue failed messages again with a fresh retry schedule; returns how many.
 
     Only messages that certainly never reached the parent: not "sent, unconfirmed" ones (see
-    ``messages_send_again``), nor old rows interrupted mid-send."""
+    ``messages_send_again``), nor old rows interrupted mid-send, nor WhatsApp messages whose SMS
+    fallback was queued (the parent has the event by SMS: a retry would send it twice)."""
     with transaction.atomic():
         ids = list(messages.values_list("pk", flat=True))
         failed = list(
             Message.objects.select_for_update()
-            .filter(pk__in=ids, status=Message.Status.FAILED)
+            .filter(pk__in=ids, status=Message.Status.FAILED, fallback__isnull=True)
             .exclude(failure=Message.Failure.INTERRUPTED)
         )
         now = timezone.now()
