@@ -282,6 +282,7 @@ def charts_for(data: DashboardData, *, every: bool = False) -> list[Chart]:
 # The "now" table lists the classes in progress and those starting soon; a big center has
 # hundreds a day, and the whole day is one click away (and on the door's board).
 SOON = datetime.timedelta(hours=2)
+NOW_ROWS = 25
 
 
 def _session_rows(data: DashboardData, now, cancel_at: dict, *, every: bool) -> list[dict]:
@@ -304,7 +305,12 @@ def _session_rows(data: DashboardData, now, cancel_at: dict, *, every: bool) -> 
                 "minutes_left": int((cancels - now).total_seconds() // 60) if cancels and cancels > now else None,
             }
         )
-    return rows
+    if every or len(rows) <= NOW_ROWS:
+        return rows
+    # Too many for a glance: the classes without their teacher first, then the running ones,
+    # then the next to start; shown in time order.
+    kept = sorted(rows, key=lambda row: (not row["teacher_missing"], not row["running"], row["session"].starts_at))
+    return sorted(kept[:NOW_ROWS], key=lambda row: (row["session"].starts_at, row["session"].pk))
 
 
 def _day_totals(data: DashboardData) -> dict:

@@ -212,3 +212,15 @@ def test_recent_actions_name_a_new_student(client_as, owner, main_branch):
     assert entry.object_repr.startswith("سارة علي (") and "()" not in entry.object_repr
     html = client_as(owner).get(reverse("admin:index")).content.decode()
     assert entry.object_repr in html
+
+
+def test_now_table_keeps_to_a_glance_and_opens_the_whole_day(client_as, center, owner, monkeypatch):
+    from core.admin import dashboard as dashboard_admin
+
+    monkeypatch.setattr(dashboard_admin, "NOW_ROWS", 1)
+    html = page(client_as(owner), owner)
+    # The class without its teacher stays; the one starting later waits behind the link.
+    assert f'data-session="{center.running.pk}"' in html and f'data-session="{center.later.pk}"' not in html
+    assert "sessions=all" in html
+    every = page(client_as(owner), owner, sessions="all")
+    assert f'data-session="{center.running.pk}"' in every and f'data-session="{center.later.pk}"' in every
