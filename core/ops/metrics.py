@@ -174,6 +174,18 @@ class CenterCollector(Collector):
             messages.add_metric([status], by_status.get(status, 0))
         yield messages
 
+        # Issue 19: 1 while a channel's circuit breaker holds its messages (open or probing).
+        from core.selectors.channels import channel_states
+
+        paused = GaugeMetricFamily(
+            "syseducore_channel_paused",
+            "1 while a sending channel is paused by its circuit breaker.",
+            labels=["channel"],
+        )
+        for state in channel_states():
+            paused.add_metric([state.channel], 0 if state.working else 1)
+        yield paused
+
         yield GaugeMetricFamily(
             "syseducore_task_queue_depth",
             "Tasks waiting for the worker (django-q2 broker).",

@@ -509,3 +509,39 @@ def test_a_staff_retry_skips_a_message_whose_sms_fallback_went(center, clock, cl
     assert reload(message).status == Message.Status.FAILED
     messages_send_due()
     assert len(gateway.delivered) == 1 and cloud.requests == []
+
+
+def test_a_stale_probe_is_taken_again_and_metrics_show_a_paused_channel(
+    center, clock, cloud, arrived_template, main_branch, client, settings
+):
+    from tests.test_metrics import samples
+
+    guardian, student = family(main_branch)
+    message = queue(guardian, student)
+    # A worker took the probe 11 minutes ago and died: the next claim probes again.
+    ChannelBreaker.objects.create(
+        channel=Channel.WHATSAPP,
+        state=ChannelBreaker.State.HALF_OPEN,
+        failures=3,
+        probe_started_at=NOON - datetime.timedelta(minutes=11),
+    )
+    settings.METRICS_TOKEN = "metrics-token"
+    figures = samples(client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token").content.decode())
+    assert figures[("syseducore_channel_paused", (("channel", "whatsapp"),))] == 1
+    assert figures[("syseducore_channel_paused", (("channel", "sms"),))] == 0
+    assert messages_send_due().sent == 1
+    assert reload(message).status == Message.Status.SENT and breaker().state == ChannelBreaker.State.CLOSED
+    figures = samples(client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token").content.decode())
+    assert figures[("syseducore_channel_paused", (("channel", "whatsapp"),))] == 0
+
+
+def test_a_fresh_probe_in_flight_blocks_other_workers(center, clock, cloud, arrived_template, main_branch):
+    guardian, student = family(main_branch)
+    queue(guardian, student)
+    ChannelBreaker.objects.create(
+        channel=Channel.WHATSAPP,
+        state=ChannelBreaker.State.HALF_OPEN,
+        failures=3,
+        probe_started_at=NOON - datetime.timedelta(minutes=1),
+    )
+    assert messages_send_due().attempted == 0 and cloud.requests == []
