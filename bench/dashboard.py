@@ -32,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bigcenter import bench_database_url, seed  # noqa: E402
-from pages import gunicorn_start, load_average, out, owner_session_cookie, percentile  # noqa: E402
+from common import emit as out  # noqa: E402
+from common import load_average  # noqa: E402
+from pages import gunicorn_start, owner_session_cookie, percentile  # noqa: E402
 
 TARGET_MS = 200.0
 
