@@ -144,3 +144,24 @@ def test_student_page_offers_click_to_chat_with_the_reminder_when_owing(client_a
 def test_chat_texts_fill_every_placeholder(db):
     text = ChatTexts().text(student_name="أحمد", amount=Decimal("150"), details="")
     assert "أحمد" in text and "150" in text and "{" not in text
+
+
+def test_the_student_page_shows_each_messages_channel_and_receipt(client_as, receptionist, reply):
+    student, _row = reply
+    guardian = student.guardians.get()
+    read_at = timezone.now()
+    Message.objects.create(
+        guardian=guardian,
+        student=student,
+        phone=guardian.phone,
+        template_key="arrived",
+        body="حضر أحمد اليوم",
+        event="e:2",
+        idempotency_key=idempotency_key("e:2", guardian.pk),
+        status=Message.Status.SENT,
+        delivered_at=read_at,
+        read_at=read_at,
+    )
+    page = client_as(receptionist).get(reverse("admin:core_student_change", args=[student.pk])).content.decode()
+    assert "حضر أحمد اليوم" in page and "تمت القراءة" in page and "واتساب" in page
+    assert 'href="https://wa.me/201001234567"' in page  # owes nothing: a plain chat link
