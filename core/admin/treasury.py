@@ -441,6 +441,7 @@ class CashBookDayAdmin(ReadOnlyMixin, CenterModelAdmin):
                     _("sales margin"),
                     _("expenses"),
                     _("profit"),
+                    _("of the teacher shares, estimated"),
                 ],
                 rows=(
                     [
@@ -451,6 +452,7 @@ class CashBookDayAdmin(ReadOnlyMixin, CenterModelAdmin):
                         row.sales_margin,
                         row.expenses,
                         row.profit,
+                        row.estimated_shares,
                     ]
                     for row in rows
                 ),

@@ -105,6 +105,33 @@ def test_profit_exports_to_csv_and_xlsx(client_as, accountant, main_branch, rent
     assert page.status_code == 200
 
 
+def test_profit_shows_the_teachers_share_estimated_before_the_settlement(
+    client_as, accountant, receptionist, main_branch
+):
+    from core.services.enrollments import enrollment_create
+    from core.services.payments import payment_record
+    from tests.factories import make_group, make_student
+
+    month = timezone.localdate().replace(day=1)
+    group = make_group(main_branch, pay_rate="70")
+    student = make_student(main_branch)
+    enrollment = enrollment_create(actor=None, student=student, group=group, start_date=month)
+    payment_record(student=student, cashier=receptionist, lines=[(enrollment, "200.00")])
+    client = client_as(accountant)
+    page = client.get(reverse("admin:core_cashbookday_profit") + f"?month={month:%Y-%m}")
+    row = page.context["rows"][0]
+    assert (row.tuition, row.teacher_shares, row.estimated_shares, row.profit) == (
+        Decimal("200.00"),
+        Decimal("140.00"),
+        Decimal("140.00"),
+        Decimal("60.00"),
+    )
+    assert "data-estimated" in page.content.decode()
+    response = client.get(reverse("admin:core_cashbookday_profit") + f"?month={month:%Y-%m}&export=csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[1][2:5] + rows[1][6:8] == ["200.00", "140.00", "0.00", "60.00", "140.00"]
+
+
 def test_expenses_are_never_deleted_in_the_admin(client_as, owner, main_branch, rent):
     expense = expense_record(branch=main_branch, category=rent, amount="10", actor=owner)
     response = client_as(owner).post(reverse("admin:core_expense_delete", args=[expense.pk]), {"post": "yes"})

@@ -178,7 +178,10 @@ def test_the_profit_and_loss_page_reads_in_arabic_and_downloads(
     cells = row.locator("td.money-amount")
     expect(cells.nth(0)).to_have_text("500.00")  # tuition collected
     expect(cells.nth(3)).to_have_text("120.50")  # expenses
-    expect(cells.nth(4)).to_have_text("379.50")  # profit (no settlement yet)
+    # No settlement yet: the teacher's 70 % of the 500.00 is estimated, and said so.
+    expect(cells.nth(1)).to_contain_text("350.00")
+    expect(cells.nth(1).locator("[data-estimated]")).to_be_visible()
+    expect(cells.nth(4)).to_have_text("29.50")  # profit: 500 − 350 − 120.50
     screenshot(page, "profit")
     with page.expect_download() as download:
         page.get_by_role("link", name=arabic("Export .xlsx")).click()

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from core.models import ExpenseCategory, Item, Settlement, SettlementLine
-from core.selectors.profit import profit_month
+from core.models import ExpenseCategory, Item, Settlement, SettlementLine, Teacher
+from core.selectors.profit import profit_month, profit_months
 from core.services.enrollments import enrollment_create
 from core.services.expenses import expense_record, expense_void
 from core.services.payments import payment_record, payment_refund, payment_void
@@ -120,14 +120,24 @@ def test_a_months_profit_reconciles_to_the_piastre(main_branch, month_built):
     assert main.profit == Decimal("-1030.75")  # 320 − 230 + 30 − 1150.75
     assert main.draft_settlements == 2
 
+    assert main.estimated_shares == Decimal("0.00") and main.estimated_teachers == 0
+
     assert other.branch == month_built["other"]
     assert (other.tuition, other.expenses) == (Decimal("500.00"), Decimal("700.00"))
-    assert other.profit == Decimal("-200.00")  # its teacher has no settlement run yet
+    # Its teacher has no settlement run yet: his share is estimated by his group's terms, 50 % of 500.
+    assert (other.teacher_shares, other.estimated_shares, other.estimated_teachers) == (
+        Decimal("250.00"),
+        Decimal("250.00"),
+        1,
+    )
+    assert other.margin == Decimal("250.00")
+    assert other.profit == Decimal("-450.00")
 
     assert together.branch is None
     assert together.tuition == Decimal("820.00")
     assert together.sales_margin == Decimal("30.00")
     assert together.profit == main.profit + other.profit
+    assert (together.estimated_shares, together.estimated_teachers) == (Decimal("250.00"), 1)
 
 
 def test_the_shares_equal_the_settlement_totals_plus_advances_less_item_shares(main_branch, month_built):
@@ -144,5 +154,51 @@ def test_a_month_without_money_is_all_zero(main_branch):
 
 
 def test_profit_reads_in_a_fixed_number_of_queries(main_branch, month_built, django_assert_num_queries):
-    with django_assert_num_queries(9):  # 7, and the sales margin once per branch (two here)
+    # branches, tuition, settlements, their items, their lines, groups, the estimate's collected
+    # money (per-session or per-student groups add theirs), sales, expenses: the same for one
+    # month or seven, whatever the number of branches
+    with django_assert_num_queries(9):
         profit_month(month=NOVEMBER)
+    with django_assert_num_queries(9):
+        profit_months(first=datetime.date(2026, 7, 1), last=datetime.date(2027, 1, 1))
+
+
+def test_months_read_together_equal_each_month_read_alone(main_branch, month_built):
+    together = profit_months(first=datetime.date(2026, 10, 1), last=datetime.date(2026, 12, 1))
+    assert list(together) == [datetime.date(2026, 10, 1), NOVEMBER, datetime.date(2026, 12, 1)]
+    for month, rows in together.items():
+        alone = profit_month(month=month)
+        assert [
+            (row.branch, row.tuition, row.teacher_shares, row.sales_margin, row.expenses, row.profit) for row in rows
+        ] == [
+            (row.branch, row.tuition, row.teacher_shares, row.sales_margin, row.expenses, row.profit) for row in alone
+        ]
+    october, december = together[datetime.date(2026, 10, 1)][0], together[datetime.date(2026, 12, 1)][0]
+    # October: a1's 999.00 with Ahmed's 70 % estimated (no settlement for October); December: 777.00
+    # and the rent, the same estimate.
+    assert (october.tuition, october.teacher_shares, october.estimated_teachers) == (
+        Decimal("999.00"),
+        Decimal("699.30"),
+        1,
+    )
+    assert (december.tuition, december.teacher_shares, december.expenses) == (
+        Decimal("777.00"),
+        Decimal("543.90"),
+        Decimal("1000.00"),
+    )
+    assert december.profit == Decimal("777.00") - Decimal("543.90") - Decimal("1000.00")
+
+
+def test_a_settlement_run_replaces_the_estimate(main_branch, month_built, accountant):
+    other_teacher = Teacher.objects.get(groups__branch=month_built["other"])
+    before = profit_month(month=NOVEMBER, branch_ids=[month_built["other"].pk])[0]
+    settlement_item_add(
+        settlement=settlement_run(teacher=other_teacher, month=NOVEMBER, actor=accountant),
+        actor=accountant,
+        kind="bonus",
+        amount="5.00",
+        reason="exams",
+    )
+    after = profit_month(month=NOVEMBER, branch_ids=[month_built["other"].pk])[0]
+    assert (before.teacher_shares, before.estimated_teachers) == (Decimal("250.00"), 1)
+    assert (after.teacher_shares, after.estimated_teachers, after.draft_settlements) == (Decimal("255.00"), 0, 1)
