@@ -144,13 +144,19 @@ def _first_of_month(value) -> datetime.date:
 
 
 def profit_months(
-    *, first: datetime.date, last: datetime.date | None = None, branch_ids: list[int] | None = None
+    *,
+    first: datetime.date,
+    last: datetime.date | None = None,
+    branch_ids: list[int] | None = None,
+    estimates: dict | None = None,
 ) -> dict[datetime.date, list[ProfitMonth]]:
     """``profit_month`` for every month from ``first`` to ``last`` (the P&L page and the
     dashboard's money chart read the same figures from here): ``{month: rows}``, oldest first.
 
+    ``estimates``: ``settlement_estimates`` of every group of these branches for these months,
+    when the caller has them already (the dashboard, for its teachers' chart); read here otherwise.
     A fixed number of grouped queries whatever the number of months, branches, receipts,
-    expenses or settlements (at most 15)."""
+    expenses or settlements (at most 15; five fewer with ``estimates``)."""
     first = first.replace(day=1)
     last = (last or first).replace(day=1)
     months, month = [], first
@@ -204,19 +210,20 @@ def profit_months(
 
     # Teachers whose month has no settlement yet: their groups' shares as a run today would
     # compute them (the item share is in the sales margin, as for a run).
-    groups = list(Group.objects.filter(branch_id__in=wanted).order_by("pk"))
-    if groups:
+    if estimates is None:
+        groups = list(Group.objects.filter(branch_id__in=wanted).order_by("pk"))
         # Imported here: core.services.settlements imports the cash book, which imports this module.
         from core.services.settlements import settlement_estimates
 
-        for month, lines in settlement_estimates(groups=groups, first=first, last=last).items():
-            for line in lines:
-                if (month, line.group.teacher_id) in settled or not line.amount:
-                    continue
-                row = rows[(month, line.group.branch_id)]
-                row.teacher_shares += line.amount
-                row.estimated_shares += line.amount
-                row.estimated_teacher_ids.add(line.group.teacher_id)
+        estimates = settlement_estimates(groups=groups, first=first, last=last) if groups else {}
+    for month, lines in estimates.items():
+        for line in lines:
+            row = rows.get((month, line.group.branch_id))
+            if row is None or (month, line.group.teacher_id) in settled or not line.amount:
+                continue
+            row.teacher_shares += line.amount
+            row.estimated_shares += line.amount
+            row.estimated_teacher_ids.add(line.group.teacher_id)
 
     for (branch_id, month), figures in sales_figures_by_month(start=first, end=end, branch_ids=wanted).items():
         rows[(month, branch_id)].sales_margin += figures.margin
