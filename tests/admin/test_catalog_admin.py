@@ -225,3 +225,31 @@ def test_items_are_imported_from_the_shared_import_screen(client_as, manager, re
     assert response.status_code == 200
     listing = client_as(manager).get(reverse("admin:core_item_changelist")).content.decode()
     assert url in listing  # the Import button beside Export
+
+
+def test_the_ledger_shows_each_charge_its_rule_discounts(client_as, owner, accountant, main_branch):
+    from core.models import LedgerEntry
+    from core.services.discount_rules import charge_discounts_post, discount_rule_save
+
+    student = make_student(main_branch)
+    enrollment = enroll(student, make_group(main_branch))
+    discount_rule_save(
+        actor=owner,
+        name="منحة التفوق",
+        kind="scholarship",
+        percent=Decimal("25"),
+        student=student,
+        reason="الأول",
+        starts_on=datetime.date(2026, 1, 1),
+        ends_on=datetime.date(2027, 1, 1),
+    )
+    charge = LedgerEntry.objects.create(
+        enrollment=enrollment,
+        entry_type="charge",
+        amount=Decimal("200.00"),
+        date=datetime.date(2026, 11, 3),
+        source="door",
+    )
+    charge_discounts_post(charge=charge)
+    page = client_as(accountant).get(reverse("admin:core_ledgerentry_changelist")).content.decode()
+    assert "منحة التفوق −50.00" in page
