@@ -253,3 +253,25 @@ def test_the_ledger_shows_each_charge_its_rule_discounts(client_as, owner, accou
     charge_discounts_post(charge=charge)
     page = client_as(accountant).get(reverse("admin:core_ledgerentry_changelist")).content.decode()
     assert "منحة التفوق −50.00" in page
+
+
+def test_the_statement_and_the_settlement_page_show_the_item_share_line(
+    client_as, receptionist, accountant, teacher_user, main_branch, notes
+):
+    from core.services.payments import payment_record
+    from core.services.settlements import settlement_run
+
+    group, item = notes
+    student = make_student(main_branch)
+    enroll(student, group)
+    receipt = payment_record(student=student, cashier=receptionist, items=[(item, 2)])
+    settlement = settlement_run(teacher=group.teacher, month=receipt.date.strftime("%Y-%m"), actor=accountant)
+    line = settlement.lines.get(kind="item_share")
+    assert (line.collected, line.amount) == (Decimal("120.00"), Decimal("24.00"))
+    for user in (accountant, teacher_user):
+        client = client_as(user)
+        printed = client.get(reverse("admin:core_settlement_print", args=[settlement.pk]))
+        assert printed.status_code == 200
+        assert "24.00" in printed.content.decode()
+        assert client.get(reverse("admin:core_settlement_change", args=[settlement.pk])).status_code == 200
+    assert client_as(accountant).get(reverse("admin:core_settlement_report")).status_code == 200
