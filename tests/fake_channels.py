@@ -14,12 +14,16 @@ FakeSmsGateway (any path) modes: ``ok`` (``{"code": "1901", "SMSID": n}``), ``50
 (200 with another code), ``slow``.
 """
 
+import hashlib
+import hmac
 import json
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+import requests
 
 CLOUD_ERRORS = {
     "rate_limit": (400, 130429, "Rate limit hit"),
@@ -166,6 +170,21 @@ class FakeCloudAPI(_FakeServer):
         error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Afake"}
         error["error_data"] = {"messaging_product": "whatsapp", "details": message}
         return status, json.dumps({"error": error}).encode()
+
+    def notify(self, url: str, value: dict, *, secret: str, signature: str | None = None) -> int:
+        """Post a webhook to ``url`` as Meta does (``X-Hub-Signature-256`` of the raw body with
+        ``secret``, unless ``signature`` is given); returns the HTTP status."""
+        raw = json.dumps(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}],
+            },
+            ensure_ascii=False,
+        ).encode("utf-8")
+        if signature is None:
+            signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+        return requests.post(url, data=raw, headers=headers, timeout=10).status_code
 
     def references(self) -> dict[str, int]:
         counts: dict[str, int] = {}

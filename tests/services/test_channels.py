@@ -545,3 +545,52 @@ def test_a_fresh_probe_in_flight_blocks_other_workers(center, clock, cloud, arri
         probe_started_at=NOON - datetime.timedelta(minutes=1),
     )
     assert messages_send_due().attempted == 0 and cloud.requests == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_cloud_stand_in_posts_signed_receipts_and_replies_over_http(live_server, settings):
+    """Meta's side for real: the stand-in posts the webhook over HTTP to a running server."""
+    from core.models import Guardian
+    from core.services.messaging import idempotency_key
+
+    settings.WHATSAPP_CLOUD_APP_SECRET = "app-secret"
+    fake = FakeCloudAPI()  # only its webhook sender is used
+    guardian = Guardian.objects.create(full_name="ولي أمر", phone="+201001234567")
+    message = Message.objects.create(
+        guardian=guardian,
+        phone=guardian.phone,
+        template_key="arrived",
+        body="حضر",
+        event="arrived:live",
+        idempotency_key=idempotency_key("arrived:live", guardian.pk),
+        status=Message.Status.SENT,
+    )
+    url = live_server.url + "/webhooks/whatsapp/"
+    read = {
+        "statuses": [
+            {
+                "id": "wamid.X",
+                "status": "read",
+                "timestamp": "1773000000",
+                "biz_opaque_callback_data": f"msg-{message.pk}",
+            }
+        ]
+    }
+    reply = {
+        "messages": [
+            {
+                "from": "201001234567",
+                "id": "wamid.R",
+                "timestamp": "1773000000",
+                "type": "text",
+                "text": {"body": "شكرًا"},
+            }
+        ]
+    }
+    assert fake.notify(url, read, secret="wrong-secret") == 403
+    assert fake.notify(url, reply, secret="app-secret", signature="sha256=" + "0" * 64) == 403
+    assert reload(message).read_at is None and not InboundMessage.objects.exists()
+    assert fake.notify(url, read, secret="app-secret") == 200
+    assert fake.notify(url, reply, secret="app-secret") == 200
+    assert reload(message).read_at == datetime.datetime.fromtimestamp(1773000000, tz=datetime.UTC)
+    assert InboundMessage.objects.get().text == "شكرًا"

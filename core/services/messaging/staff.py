@@ -37,8 +37,10 @@ def messages_retry(*, actor, messages: QuerySet) -> int:
         ids = list(messages.values_list("pk", flat=True))
         failed = list(
             Message.objects.select_for_update()
-            .filter(pk__in=ids, status=Message.Status.FAILED, fallback__isnull=True)
+            .filter(pk__in=ids, status=Message.Status.FAILED)
             .exclude(failure=Message.Failure.INTERRUPTED)
+            # A subquery, not a join: PostgreSQL locks no row of an outer join's nullable side.
+            .exclude(pk__in=Message.objects.filter(fallback_for__in=ids).values("fallback_for"))
         )
         now = timezone.now()
         for message in failed:
