@@ -24,6 +24,7 @@ from core.models import (
     StudentGuardian,
 )
 from core.models.schedule import Enrollment
+from core.selectors.click_to_chat import wa_me_link
 from core.selectors.money import ZERO, defaulters_owed, money_round
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -55,8 +56,7 @@ class Debt:
 
     @property
     def whatsapp_url(self) -> str:
-        digits = self.guardian_phone.lstrip("+")
-        return f"https://wa.me/{digits}" if digits else ""
+        return wa_me_link(self.guardian_phone)
 
 
 @dataclasses.dataclass
