@@ -55,6 +55,7 @@ from core.selectors.money import ZERO, money_round
 from core.services.audit import audit_record
 from core.services.cashbook import payout_refuse_closed
 from core.services.payments import money_parse
+from core.services.settlement_items import item_adjustment_lines, item_share_lines
 
 # How far back a new draft looks for voids and refunds of locked months.
 ADJUSTMENT_LOOKBACK_MONTHS = 12
@@ -218,21 +219,27 @@ def _earlier_settlements(teacher_ids: list[int], month: datetime.date) -> dict[i
     return earlier
 
 
-def _adjustment_lines(
-    teacher: Teacher, month: datetime.date, groups: dict[int, Group], earlier: list[tuple]
-) -> list[SettlementLine]:
-    """Voids and refunds of receipts dated in locked months, recorded after those months were
-    accounted for, that belong to this draft (the earliest draft after the locked month)."""
-    # Months whose later voids land here: locked, with no draft between them and this month.
-    # Their watermark: the last time a locked settlement from that month on accounted for them.
-    condition = Q(pk__in=[])
+def _locked_windows(earlier: list[tuple]) -> list[tuple[datetime.date, datetime.datetime]]:
+    """Months whose later voids land on this draft: locked, with no draft between them and this
+    month; each with its watermark, the last time a locked settlement from that month on accounted for it."""
+    windows = []
     for index, (locked_month, status, _computed) in enumerate(earlier):
         if status == Settlement.Status.DRAFT:
             continue
         later = earlier[index:]
         if any(row[1] == Settlement.Status.DRAFT for row in later):
             continue
-        watermark = max(row[2] for row in later if row[2] is not None)
+        windows.append((locked_month, max(row[2] for row in later if row[2] is not None)))
+    return windows
+
+
+def _adjustment_lines(
+    teacher: Teacher, month: datetime.date, groups: dict[int, Group], earlier: list[tuple]
+) -> list[SettlementLine]:
+    """Voids and refunds of receipts dated in locked months, recorded after those months were
+    accounted for, that belong to this draft (the earliest draft after the locked month)."""
+    condition = Q(pk__in=[])
+    for locked_month, watermark in _locked_windows(earlier):
         condition |= Q(
             receipt__date__gte=locked_month, receipt__date__lt=month_after(locked_month), created_at__gt=watermark
         )
@@ -270,22 +277,6 @@ def _adjustment_lines(
     return lines
 
 
-def _item_share_lines(share: ItemShare | None) -> list[SettlementLine]:
-    """The teacher's share of his notes and books paid for in the month, as its own line."""
-    if share is None or (share.share == 0 and share.collected == 0):
-        return []
-    return [
-        SettlementLine(
-            group=None,
-            kind=SettlementLine.Kind.ITEM_SHARE,
-            collected=share.collected,
-            quantity=share.copies,
-            rate=ZERO,  # each item has its own percent; the line is their sum
-            amount=share.share,
-        )
-    ]
-
-
 def _total(settlement: Settlement, lines: list[SettlementLine]) -> Decimal:
     items = sum((item.signed_amount for item in settlement.items.all()), ZERO)
     return money_round(sum((line.amount for line in lines), ZERO) + items)
@@ -318,7 +309,8 @@ def _write(
         _created = settlement.computed_at is None
         now = timezone.now()
         lines = _group_lines(groups, figures) + _adjustment_lines(teacher, month, {g.pk: g for g in groups}, earlier)
-        lines += _item_share_lines(item_share)
+        windows = [(locked, month_after(locked), mark) for locked, mark in _locked_windows(earlier)]
+        lines += item_share_lines(item_share) + item_adjustment_lines(teacher, windows)
         settlement.lines.all().delete()
         for line in lines:
             line.settlement = settlement

@@ -278,3 +278,33 @@ def test_a_voided_receipt_leaves_its_notes_owed_and_a_refund_covers_the_fees_onl
     payment_void(receipt=receipt, actor=accountant, reason="خطأ في الإدخال")
     assert list(student_open_sales(student).values_list("total", flat=True)) == [Decimal("80.00")]
     assert stock_of(item, main_branch) == 9  # he still has the copy
+
+
+def test_a_sale_voided_after_its_month_was_approved_gives_the_share_back_on_the_next_draft(
+    main_branch, receptionist, accountant, owner, notes
+):
+    from core.services.settlements import settlement_approve
+
+    group, item = notes
+    student = make_student(main_branch)
+    enroll(student, group)
+    sale = sale_record(student=student, seller=receptionist, items=[(item, 1)], now=IN_NOV)
+    _paid(sale, receptionist, datetime.date(2026, 11, 20))
+    november = settlement_run(teacher=group.teacher, month="2026-11", actor=accountant)
+    assert november.lines.get(kind=SettlementLine.Kind.ITEM_SHARE).amount == Decimal("20.00")
+    settlement_approve(settlement=november, actor=owner, now=datetime.datetime(2026, 12, 2, 10, tzinfo=datetime.UTC))
+    sale_void(sale=sale, actor=accountant, reason="أعادها")
+    december = settlement_run(teacher=group.teacher, month="2026-12", actor=accountant)
+    line = december.lines.get(kind=SettlementLine.Kind.ITEM_SHARE)
+    assert (line.amount, line.collected, line.quantity, line.source_month) == (
+        Decimal("-20.00"),
+        Decimal("-80.00"),
+        1,
+        NOV,
+    )
+    assert december.total == Decimal("-20.00") + sum(
+        row.amount for row in december.lines.exclude(kind=SettlementLine.Kind.ITEM_SHARE)
+    )
+    # counted once: the month after does not take it back again
+    january = settlement_run(teacher=group.teacher, month="2027-01", actor=accountant)
+    assert not january.lines.filter(kind=SettlementLine.Kind.ITEM_SHARE).exists()
