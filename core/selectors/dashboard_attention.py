@@ -8,6 +8,7 @@ this month's sessions of a group (with at least two of them marked).
 
 import dataclasses
 import datetime
+from decimal import Decimal
 
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum, Window
 from django.db.models.functions import FirstValue, Lead, RowNumber
@@ -165,7 +166,7 @@ def enrollments_ending(*, branch_ids=None, today=None, shown: int = ENDING_SHOWN
 @dataclasses.dataclass
 class SettlementsWaiting:
     count: int
-    total: object
+    total: Decimal
     oldest_month: datetime.date | None
 
 
