@@ -7,8 +7,8 @@ model and prepares each value as the ORM's insert does (``pre_save`` for auto_no
 ``get_db_prep_save``), so the rows are the ones ``create()`` would write; like ``bulk_create`` it
 sends no model signals (the project has none). A value the ORM would hand over unchanged (None, a
 str in a text column, a bool, an int or a date where this database takes it as it is) skips the
-call, and an aware datetime, a date or a finite Decimal gets only its last step (the backend's
-adapter): an import writes tens of thousands of rows. tests/test_db.py and tests/test_db_field_types.py
+call, and a column of aware datetimes, dates or finite Decimals gets only its last step (the
+backend's adapter): an import writes tens of thousands of rows. tests/test_db.py and tests/test_db_field_types.py
 compare the rows with the ORM's, for every field type the models use.
 """
 
@@ -51,27 +51,32 @@ def _pass_through(field: Field, connection) -> frozenset[type]:
 
 
 def _adapter(field: Field) -> tuple[type | None, object]:
-    """(a type, the last step of the ORM's preparation for a value of it): Django's own
-    ``get_db_prep_value`` comes down to the backend's adapter for an aware datetime, a date and a
-    finite Decimal; anything else of the type goes through the whole call."""
+    """(a type, a column-wide shortcut for it): Django's ``get_db_prep_value`` comes down to the
+    backend's adapter for an aware datetime, a date and a finite Decimal, so a batch whose values
+    are all such gets the adapter alone (or nothing, where it returns the value as it is); the
+    shortcut returns None when a value needs the ORM's whole call."""
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     if isinstance(target, models.DateTimeField):
 
-        def aware(value, connection, prepare):
-            if value.utcoffset() is None:
-                return prepare(value, connection)  # made aware, with the ORM's warning
-            return connection.ops.adapt_datetimefield_value(value)
+        def aware(values: list, connection) -> list | None:
+            if None in map(datetime.datetime.utcoffset, values):
+                return None  # a naive one is made aware, with the ORM's warning
+            return list(map(connection.ops.adapt_datetimefield_value, values))
 
         return datetime.datetime, aware
     if isinstance(target, models.DateField):
-        return datetime.date, lambda value, connection, prepare: connection.ops.adapt_datefield_value(value)
+        return datetime.date, lambda values, connection: list(map(connection.ops.adapt_datefield_value, values))
     if isinstance(target, models.DecimalField):
         digits, places = target.max_digits, target.decimal_places
+        probe = Decimal("1.25")
 
-        def finite(value, connection, prepare):
-            if not value.is_finite():
-                return prepare(value, connection)  # refused by the ORM
-            return connection.ops.adapt_decimalfield_value(value, digits, places)
+        def finite(values: list, connection) -> list | None:
+            if not all(map(Decimal.is_finite, values)):
+                return None  # refused by the ORM
+            adapt = connection.ops.adapt_decimalfield_value
+            if adapt(probe, digits, places) is probe:  # SQLite and PostgreSQL take a Decimal as it is
+                return values
+            return [adapt(value, digits, places) for value in values]
 
         return Decimal, finite
     return None, None
@@ -90,8 +95,10 @@ def _column(batch: list[Model], connection, attname, plain, adapted, adapt, prep
     kinds.discard(_NONE)
     if kinds <= plain:
         return values
-    if kinds == {adapted}:
-        return [None if value is None else adapt(value, connection, prepare) for value in values]
+    if kinds == {adapted} and None not in values:
+        prepared = adapt(values, connection)
+        if prepared is not None:
+            return prepared
     return [
         value if value is None or type(value) in plain else prepare(value, connection)  # the ORM's own call
         for value in values
