@@ -37,6 +37,8 @@ PRIMARY = "var(--color-primary-600)"
 SECONDARY = "#f59e0b"
 THIRD = "#10b981"
 MUTED = "#94a3b8"
+EXPENSES = "#ef4444"
+PROFIT = "#6366f1"
 TEACHERS_SHOWN = 12
 
 
@@ -149,8 +151,9 @@ def _month_short(month) -> str:
     return date_format(month, "F")
 
 
-def charts_for(data: DashboardData, *, every: bool = False) -> list[Chart]:
-    """The charts this data allows; ``every``: downloads list all rows, not only those plotted."""
+def charts_for(data: DashboardData, *, every: bool = False, treasury: bool = False) -> list[Chart]:
+    """The charts this data allows; ``every``: downloads list all rows, not only those plotted;
+    ``treasury``: the viewer may see the treasury (the money chart adds expenses and profit)."""
     charts = []
     if data.attendance_weeks is not None:
         labels = [date_format(row.week, "j F") for row in data.attendance_weeks]
@@ -179,33 +182,56 @@ def charts_for(data: DashboardData, *, every: bool = False) -> list[Chart]:
             )
         )
     if data.money_months is not None:
-        labels = [_month_label(row.month) for row in data.money_months]
-        axis = [_month_short(row.month) for row in data.money_months]
+        # The profit and loss figures (core/selectors/profit.py), the same as the P&L page.
+        money = data.money_months
+        labels = [_month_label(row.month) for row in money]
+        datasets = [
+            _dataset(_("Collected"), [row.collected for row in money], PRIMARY),
+            _dataset(_("Teachers' share"), [row.teacher_share for row in money], SECONDARY),
+            _dataset(_("Center margin"), [row.margin for row in money], THIRD),
+        ]
+        headers = [
+            _("Month"),
+            _("Collected (EGP)"),
+            _("Teachers' share (EGP)"),
+            _("Sales margin (EGP)"),
+            _("Center margin (EGP)"),
+        ]
+        rows = [
+            [label, row.collected, row.teacher_share, row.sales_margin, row.margin]
+            for label, row in zip(labels, money, strict=True)
+        ]
+        note = _(
+            "The profit and loss figures: tuition collected on the month's receipts, less voids and refunds; "
+            "the teachers' share of the month's settlements, estimated by each group's pay terms for a teacher "
+            "not settled yet; the center margin adds the notes and books' margin."
+        )
+        if treasury:
+            datasets += [
+                _dataset(_("Expenses"), [row.expenses for row in money], EXPENSES),
+                _dataset(_("Profit"), [row.profit for row in money], PROFIT),
+            ]
+            headers += [_("Expenses (EGP)"), _("Profit (EGP)")]
+            for row, month in zip(rows, money, strict=True):
+                row += [month.expenses, month.profit]
+            note = _(
+                "The profit and loss figures, as on their page: tuition collected on the month's receipts, less "
+                "voids and refunds; the teachers' share of the month's settlements, estimated by each group's pay "
+                "terms for a teacher not settled yet; the center margin adds the notes and books' margin; the "
+                "profit is the margin less the expenses."
+            )
         charts.append(
             Chart(
                 name="revenue",
-                title=_("Revenue, teachers' share and center margin per month"),
+                title=_("Profit and loss per month")
+                if treasury
+                else _("Revenue, teachers' share and center margin per month"),
                 kind="bar",
-                data=json.dumps(
-                    {
-                        "labels": axis,
-                        "datasets": [
-                            _dataset(_("Collected"), [row.collected for row in data.money_months], PRIMARY),
-                            _dataset(_("Teachers' share"), [row.teacher_share for row in data.money_months], SECONDARY),
-                            _dataset(_("Center margin"), [row.margin for row in data.money_months], THIRD),
-                        ],
-                    }
-                ),
+                data=json.dumps({"labels": [_month_short(row.month) for row in money], "datasets": datasets}),
                 options=_options(),
-                headers=[_("Month"), _("Collected (EGP)"), _("Teachers' share (EGP)"), _("Center margin (EGP)")],
-                rows=[
-                    [label, row.collected, row.teacher_share, row.margin]
-                    for label, row in zip(labels, data.money_months, strict=True)
-                ],
-                note=_(
-                    "Collected as settlements count it (receipts of the month, less voids and refunds); the "
-                    "teachers' share by each group's pay terms: an estimate until the month is settled."
-                ),
+                headers=headers,
+                rows=rows,
+                note=note,
             )
         )
     if data.weekdays is not None:
@@ -349,7 +375,7 @@ def dashboard_callback(request, context: dict) -> dict:
             "sessions_every": every,
             "day_totals": _day_totals(data),
             "no_teacher": [row for row in session_rows if row["teacher_missing"]],
-            "charts": charts_for(data),
+            "charts": charts_for(data, treasury=user.has_perm("core.view_treasury")),
             "countdowns": countdowns,
             "countdowns_now": now,
             "may_mark_teacher": user.has_perm("core.add_attendance"),
@@ -367,7 +393,8 @@ def chart_export(request, name: str):
     """A chart's table as .xlsx or .csv, for the branch shown."""
     scope = dashboard_scope(request.user, request.GET.get("branch"))
     data = dashboard_data(request.user, scope)
-    chart = next((chart for chart in charts_for(data, every=True) if chart.name == name), None)
+    charts = charts_for(data, every=True, treasury=request.user.has_perm("core.view_treasury"))
+    chart = next((chart for chart in charts if chart.name == name), None)
     if chart is None:
         raise Http404
     file_format = "csv" if request.GET.get("format") == "csv" else "xlsx"

@@ -2,8 +2,9 @@
 and tables). Each is a fixed number of grouped queries whatever the size of the center.
 
 - attendance rate per week (weeks start on Saturday), the last eight weeks;
-- per month over six months: revenue (collected, R9's way), the teachers' share by the
-  settlement rules (an estimate until the month is settled) and the center's margin;
+- per month over six months: the profit and loss figures of core/selectors/profit.py, the same
+  as its page (tuition collected, the teachers' shares — settled, or estimated by the settlement
+  rules for a teacher not settled yet —, the sales margin, the center's margin, expenses, profit);
 - collections by weekday over the last eight weeks;
 - new and leaving students per month over six months;
 - collected, teacher's share and margin per teacher this month.
@@ -18,7 +19,8 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from core.models import Attendance, Enrollment, Group, Receipt, Student, Weekday
-from core.selectors.money import ZERO, money_round
+from core.selectors.money import ZERO
+from core.selectors.profit import profit_months
 from core.services.settlements import month_after, settlement_estimates
 
 WEEKS = 8
@@ -79,13 +81,22 @@ def attendance_by_week(
 
 @dataclasses.dataclass
 class MonthMoney:
+    """One month of the profit and loss of the branches shown (``profit_months``' row for them all)."""
+
     month: datetime.date
-    collected: Decimal = ZERO
+    collected: Decimal = ZERO  # tuition collected
     teacher_share: Decimal = ZERO
+    sales_margin: Decimal = ZERO
+    expenses: Decimal = ZERO
+    estimated_share: Decimal = ZERO  # of teacher_share: teachers not settled yet
 
     @property
     def margin(self) -> Decimal:
-        return self.collected - self.teacher_share
+        return self.collected - self.teacher_share + self.sales_margin
+
+    @property
+    def profit(self) -> Decimal:
+        return self.margin - self.expenses
 
 
 @dataclasses.dataclass
@@ -101,9 +112,9 @@ class TeacherMoney:
 
 
 def money_by_month(*, branch_ids=None, today=None, months: int = MONTHS) -> tuple[list[MonthMoney], list[TeacherMoney]]:
-    """(per month: collected and the teachers' share, oldest first; per teacher this month,
-    most collected first). The settlement rules computed read-only (settlement_estimates):
-    five queries whatever the number of months."""
+    """(per month: the profit and loss figures, oldest first; per teacher this month, most
+    collected first, by the settlement rules computed read-only). The estimates are read once
+    (settlement_estimates) for both: twelve queries whatever the number of months or groups."""
     today = today or timezone.localdate()
     groups = Group.objects.select_related("teacher").order_by("pk")
     if branch_ids is not None:
@@ -113,19 +124,25 @@ def money_by_month(*, branch_ids=None, today=None, months: int = MONTHS) -> tupl
     teachers: dict[int, TeacherMoney] = {}
     month_list = months_back(today, months)
     estimates = settlement_estimates(groups=groups, first=month_list[0], last=month_list[-1])
+    profits = profit_months(first=month_list[0], last=month_list[-1], branch_ids=branch_ids, estimates=estimates)
     for month in month_list:
-        row = MonthMoney(month=month)
-        for line in estimates[month]:
-            row.collected += line.collected
-            row.teacher_share += line.amount
-            if month == month_list[-1]:
-                teacher = teachers.setdefault(
-                    line.group.teacher_id, TeacherMoney(line.group.teacher_id, line.group.teacher.full_name)
-                )
-                teacher.collected += line.collected
-                teacher.teacher_share += line.amount
-        row.collected, row.teacher_share = money_round(row.collected), money_round(row.teacher_share)
-        per_month.append(row)
+        together = profits[month][-1]
+        per_month.append(
+            MonthMoney(
+                month=month,
+                collected=together.tuition,
+                teacher_share=together.teacher_shares,
+                sales_margin=together.sales_margin,
+                expenses=together.expenses,
+                estimated_share=together.estimated_shares,
+            )
+        )
+    for line in estimates[month_list[-1]]:
+        teacher = teachers.setdefault(
+            line.group.teacher_id, TeacherMoney(line.group.teacher_id, line.group.teacher.full_name)
+        )
+        teacher.collected += line.collected
+        teacher.teacher_share += line.amount
     by_teacher = sorted(
         (teacher for teacher in teachers.values() if teacher.collected or teacher.teacher_share),
         key=lambda teacher: (-teacher.collected, teacher.name),
