@@ -114,7 +114,8 @@ class TeacherMoney:
 def money_by_month(*, branch_ids=None, today=None, months: int = MONTHS) -> tuple[list[MonthMoney], list[TeacherMoney]]:
     """(per month: the profit and loss figures, oldest first; per teacher this month, most
     collected first, by the settlement rules computed read-only). The estimates are read once
-    (settlement_estimates) for both: twelve queries whatever the number of months or groups."""
+    (settlement_estimates) for both: a fixed number of grouped queries (seven for a branch with
+    percent and per-session groups), whatever the number of months, groups or receipts."""
     today = today or timezone.localdate()
     groups = Group.objects.select_related("teacher").order_by("pk")
     if branch_ids is not None:
