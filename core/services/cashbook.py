@@ -291,7 +291,21 @@ def _earlier_open_day(branch_id: int, date: datetime.date, previous: CashBookDay
         for (settlement_id, payout_branch), _amount in payouts_by_branch(list(payout_days)).items():
             if payout_branch == branch_id:
                 candidates.append(payout_days[settlement_id])
-    found = [day for day in candidates if day is not None]
+    # Notes and books given back (a paid sale voided, a receipt voided) count by the moment they
+    # were, from the last close on: the first open day after it, or the day they were made.
+    start, _end = _day_window(date)
+    zone = timezone.get_current_timezone()
+    for first_moment in (
+        ItemSale.objects.filter(
+            branch_id=branch_id, receipt__isnull=False, voided_at__gt=previous.closed_at, voided_at__lt=start
+        ).aggregate(first=Min("voided_at"))["first"],
+        Receipt.objects.filter(branch_id=branch_id, voided_at__gt=previous.closed_at, voided_at__lt=start).aggregate(
+            first=Min("voided_at")
+        )["first"],
+    ):
+        if first_moment is not None:
+            candidates.append(max(timezone.localdate(first_moment, zone), after + datetime.timedelta(days=1)))
+    found = [day for day in candidates if day is not None and day < date]
     return min(found) if found else None
 
 

@@ -7,6 +7,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.core.exceptions import ValidationError
 
 from core.models import AuditLog, ItemSale
 from core.selectors.profit import profit_month
@@ -277,3 +279,47 @@ def test_the_migration_links_sales_voided_before_their_receipt_again(main_branch
     assert (sale.receipt_id, sale.paid_on) == (receipt.pk, d1)
     assert (kept.receipt_id, kept.paid_on) == (None, None)  # not voided: still owed, as the void left it
     assert figures(main_branch, [d2, d3]) == [(ZERO, Decimal("-80.00")), (Decimal("-100.00"), Decimal("-40.00"))]
+
+
+@pytest.mark.parametrize("undo", ["sale", "receipt"])
+def test_a_day_with_only_notes_given_back_is_closed_before_the_next(main_branch, receptionist, accountant, desk, undo):
+    """A day whose only movement is a paid sale voided (or a receipt for notes alone voided) has
+    money going out: the next day cannot be closed before it, so the 40.00 is on a closed book.
+    The clock is moved for each step: a close is stamped with the moment it is made."""
+    student, _enrollment, notes = desk
+    d1, d2, d3 = DAYS[:3]
+    with time_machine.travel(at(d1), tick=False):
+        receipt = payment_record(student=student, cashier=receptionist, items=[(notes, 1)], now=at(d1))
+    with time_machine.travel(at(d1, 22), tick=False):
+        close(main_branch, d1, accountant)
+    with time_machine.travel(at(d2), tick=False):
+        if undo == "sale":
+            sale_void(sale=receipt.item_sales.get(), actor=accountant, reason="returned unopened", now=at(d2))
+        else:
+            payment_void(receipt=receipt, actor=accountant, reason="wrong student", now=at(d2))
+    with time_machine.travel(at(d3, 22), tick=False):
+        with pytest.raises(ValidationError) as refused:
+            cashbook_close(branch=main_branch, date=d3, counted="0", actor=accountant, now=at(d3, 22))
+        assert refused.value.code == "earlier_open"
+        close(main_branch, d2, accountant)
+        assert cashbook_day(branch=main_branch, date=d2).closed.sales_cash == Decimal("-40.00")
+        close(main_branch, d3, accountant)
+
+
+def test_notes_given_back_after_a_close_count_on_the_next_day(main_branch, receptionist, accountant, desk):
+    """A sale voided at 23:00, after its day was closed, counts on the next day's book, which must
+    be closed before the one after it."""
+    student, _enrollment, notes = desk
+    d1, d2, d3 = DAYS[:3]
+    with time_machine.travel(at(d1), tick=False):
+        receipt = payment_record(student=student, cashier=receptionist, items=[(notes, 1)], now=at(d1))
+    with time_machine.travel(at(d1, 22), tick=False):
+        close(main_branch, d1, accountant)
+    with time_machine.travel(at(d1, 23), tick=False):
+        sale_void(sale=receipt.item_sales.get(), actor=accountant, reason="returned unopened", now=at(d1, 23))
+    with time_machine.travel(at(d3, 22), tick=False):
+        assert cashbook_day(branch=main_branch, date=d1).sales_cash == Decimal("40.00")  # closed: unchanged
+        with pytest.raises(ValidationError) as refused:
+            cashbook_close(branch=main_branch, date=d3, counted="0", actor=accountant, now=at(d3, 22))
+        assert refused.value.code == "earlier_open"
+        assert cashbook_day(branch=main_branch, date=d2).sales_cash == Decimal("-40.00")
