@@ -323,3 +323,51 @@ def test_notes_given_back_after_a_close_count_on_the_next_day(main_branch, recep
             cashbook_close(branch=main_branch, date=d3, counted="0", actor=accountant, now=at(d3, 22))
         assert refused.value.code == "earlier_open"
         assert cashbook_day(branch=main_branch, date=d2).sales_cash == Decimal("-40.00")
+
+
+def test_the_reported_case_with_the_clock_moved_for_each_step(main_branch, receptionist, accountant, desk):
+    """The reported case as it happens at the desk: every step at its own moment (closes stamped
+    in the evening of their day), a sale voided, then its receipt, then a sale paid on a second
+    receipt, voided, and that receipt voided too."""
+    student, enrollment, notes = desk
+    d1, d2, d3, d4, d5, d6 = DAYS
+
+    def step(when):
+        return time_machine.travel(when, tick=False)
+
+    with step(at(d1)):
+        receipt = payment_record(
+            student=student, cashier=receptionist, lines=[(enrollment, "100.00")], items=[(notes, 2)], now=at(d1)
+        )
+    with step(at(d1, 22)):
+        close(main_branch, d1, accountant)
+    with step(at(d2)):
+        sale_void(sale=receipt.item_sales.get(), actor=accountant, reason="returned unopened", now=at(d2))
+        owed = sale_record(student=student, seller=receptionist, items=[(notes, 1)], now=at(d2))
+        second = payment_record(student=student, cashier=receptionist, sales=[owed], now=at(d2), confirm_repeat=True)
+    with step(at(d2, 22)):
+        close(main_branch, d2, accountant)
+    with step(at(d3)):
+        payment_void(receipt=receipt, actor=accountant, reason="wrong student", now=at(d3))
+    with step(at(d3, 22)):
+        close(main_branch, d3, accountant)
+    with step(at(d4)):
+        sale_void(sale=owed, actor=accountant, reason="returned unopened", now=at(d4))
+    with step(at(d4, 22)):
+        close(main_branch, d4, accountant)
+    with step(at(d5)):
+        payment_void(receipt=second, actor=accountant, reason="duplicate", now=at(d5))
+    with step(at(d5, 22)):
+        close(main_branch, d5, accountant)
+    with step(at(d6, 22)):
+        expected = [
+            (Decimal("100.00"), Decimal("80.00")),
+            (ZERO, Decimal("-40.00")),  # the notes' 80.00 back, the second receipt's 40.00 in
+            (Decimal("-100.00"), ZERO),
+            (ZERO, Decimal("-40.00")),
+            (ZERO, ZERO),
+        ]
+        assert figures(main_branch, [d1, d2, d3, d4, d5]) == expected
+        assert cashbook_day(branch=main_branch, date=d6).opening == ZERO  # the drawer ends where it began
+        november = profit_month(month=NOVEMBER, branch_ids=[main_branch.pk])[0]
+        assert (november.tuition, november.sales_margin, november.profit) == (ZERO, ZERO, ZERO)
