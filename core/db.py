@@ -87,6 +87,12 @@ _NONE = type(None)
 
 def _column(batch: list[Model], connection, attname, plain, adapted, adapt, prepare, pre_save) -> list:
     """One column's query parameters for a batch of rows."""
+    if pre_save is not None and type(pre_save.__self__) is models.FileField:
+        # a file field holding a stored file's name (text): pre_save would wrap it in a committed
+        # FieldFile and the ORM write that name back, so the names are the parameters
+        names = [instance.__dict__.get(attname) for instance in batch]
+        if set(map(type, names)) == {str}:
+            return names
     if pre_save is not None:
         values = [pre_save(instance, True) for instance in batch]
     else:
