@@ -5,11 +5,12 @@ without the ORM's per-call cost. The one INSERT helper of the project.
 and ``bulk_create`` compiles every value of every row. ``rows_insert`` builds the statement once per
 model and prepares each value as the ORM's insert does (``pre_save`` for auto_now and files, then
 ``get_db_prep_save``), so the rows are the ones ``create()`` would write; like ``bulk_create`` it
-sends no model signals (the project has none). A value the ORM would hand over unchanged (None, a
-str in a text column, a bool, an int or a date where this database takes it as it is) skips the
-call, and a column of aware datetimes, dates or finite Decimals gets only its last step (the
-backend's adapter): an import writes tens of thousands of rows. tests/test_db.py and tests/test_db_field_types.py
-compare the rows with the ORM's, for every field type the models use.
+sends no model signals (the project has none). Values are prepared a column of a batch at a time:
+a value the ORM would hand over unchanged (None, a str in a text column, a stored file's name, a
+bool, an int or a date where this database takes it as it is) skips the call, and a column of aware
+datetimes, dates or finite Decimals gets only its last step (the backend's adapter): an import
+writes tens of thousands of rows. tests/test_db.py and tests/test_db_field_types.py compare the
+rows with the ORM's, for every field type the models use.
 """
 
 import datetime
