@@ -80,7 +80,23 @@ def _adapter(field: Field) -> tuple[type | None, object]:
             return [adapt(value, digits, places) for value in values]
 
         return Decimal, finite
+    if isinstance(target, models.JSONField) and _orm_json_preparation(type(target)):
+        encoder = target.encoder
+
+        def json_text(values: list, connection) -> list:
+            return [connection.ops.adapt_json_value(value, encoder) for value in values]
+
+        return dict, json_text
     return None, None
+
+
+def _orm_json_preparation(kind: type) -> bool:
+    """A JSON field whose preparation is JSONField's own: dicts go to ``adapt_json_value``."""
+    return (
+        kind.get_db_prep_save is models.JSONField.get_db_prep_save
+        and kind.get_db_prep_value is models.JSONField.get_db_prep_value
+        and kind.get_prep_value is Field.get_prep_value
+    )
 
 
 _NONE = type(None)
@@ -102,6 +118,8 @@ def _column(batch: list[Model], connection, attname, plain, adapted, adapt, prep
     kinds.discard(_NONE)
     if kinds <= plain:
         return values
+    if str in plain and all(issubclass(kind, str) for kind in kinds):
+        return values  # choices (TextChoices members) too: a text field's to_python keeps any str
     if kinds == {adapted} and None not in values:
         prepared = adapt(values, connection)
         if prepared is not None:

@@ -22,6 +22,7 @@ from core.models import (
     Counter,
     Enrollment,
     FeePlan,
+    Gender,
     Guardian,
     Message,
     MessageTemplate,
@@ -63,7 +64,7 @@ def _samples(field: models.Field) -> list:
     elif isinstance(target, models.EmailField):
         values = ["staff@example.com"]
     elif isinstance(target, models.CharField | models.TextField):
-        values = ["نص عربي", "", "=1+2"]
+        values = ["نص عربي", "", "=1+2", Gender.FEMALE]  # a choices member is a str subclass
     else:  # a field type this test does not know yet: it fails below
         values = []
     return values + ([None] if field.null else [])
