@@ -32,10 +32,23 @@ SLOW_FIRST = (
 )
 
 
+def _database_use(item) -> int:
+    """0: no database, 1: a test in a rolled-back transaction, 2: a transactional test (it
+    flushes the database, leaving it without the migrations' rows, so these run last, as
+    pytest-django and Django order them)."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    transactional = bool(marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
+    if transactional or "transactional_db" in fixtures or "live_server" in fixtures:
+        return 2
+    return 1 if marker or "db" in fixtures else 0
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    def rank(item) -> int:
+    def rank(item) -> tuple[int, int]:
         path = item.nodeid.split("::", 1)[0]
-        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+        return _database_use(item), SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
 
     items.sort(key=rank)  # stable: every other test keeps its order
 
