@@ -28,7 +28,7 @@ from core.access.roles import is_owner
 from core.access.scoping import branch_ids_visible, scope_by_branch
 from core.admin.base import ReadOnlyMixin
 from core.admin.perf import FastCountMixin
-from core.models import Broadcast, Group, Message, MessageTemplate, Teacher, TemplateKey
+from core.models import Branch, Broadcast, Group, Message, MessageTemplate, Teacher, TemplateKey
 from core.models.messaging import (
     PLACEHOLDER_SAMPLES,
     STATUS_LABELS,
@@ -80,6 +80,31 @@ class TemplateFilter(admin.SimpleListFilter):
         return queryset.filter(template_key=self.value()) if self.value() else queryset
 
 
+class BranchFilter(admin.SimpleListFilter):
+    """The messages about one branch's students (the dashboard links its failed and held counts
+    here with the branch it shows). Only the user's own branches are offered, and a branch outside
+    them shows nothing: the filter narrows what ``messages_visible`` allows, never widens it."""
+
+    title = gettext_lazy("branch")
+    parameter_name = "branch"
+
+    def lookups(self, request, model_admin):
+        branches = Branch.objects.order_by("id")
+        visible = branch_ids_visible(request.user)
+        if visible is not None:
+            branches = branches.filter(pk__in=visible)
+        return [(str(branch.pk), str(branch)) for branch in branches]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        visible = branch_ids_visible(request.user)
+        if not value.isdigit() or (visible is not None and int(value) not in visible):
+            return queryset.none()
+        return messages_in_branches(queryset, [int(value)])
+
+
 # Read only: the outbox is history; it changes only through the actions below, and old sent
 # messages are removed by the weekly cleanup.
 @admin.register(Message)
@@ -97,6 +122,7 @@ class MessageAdmin(ReadOnlyMixin, FastCountMixin, ModelAdmin):
     ]
     list_filter = [
         ("status", ChoicesDropdownFilter),
+        BranchFilter,
         ("channel", ChoicesDropdownFilter),
         TemplateFilter,
         ("hold_reason", ChoicesDropdownFilter),

@@ -1,7 +1,8 @@
 """The dashboard's money card: collected today and this month by method, what this month should
 bring in, what is owed in all, the ten largest debts and the cash drawers not yet closed.
 
-Every figure is one grouped query (nine in all, whatever the size of the center).
+Every figure is one grouped query (nine in all, whatever the size of the center), and the debts'
+WhatsApp links read the payment reminder's template and the center's name once (two more).
 """
 
 import dataclasses
@@ -24,7 +25,7 @@ from core.models import (
     StudentGuardian,
 )
 from core.models.schedule import Enrollment
-from core.selectors.click_to_chat import wa_me_link
+from core.selectors.click_to_chat import ChatTexts
 from core.selectors.money import ZERO, defaulters_owed, money_round
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -53,10 +54,8 @@ class Debt:
     name: str
     owed: Decimal
     guardian_phone: str
-
-    @property
-    def whatsapp_url(self) -> str:
-        return wa_me_link(self.guardian_phone)
+    # wa.me with the payment reminder written out, as on the defaulters report ("" without a phone).
+    whatsapp_url: str = ""
 
 
 @dataclasses.dataclass
@@ -181,19 +180,28 @@ def debts(branch_ids, *, limit: int = TOP_DEBTS) -> tuple[Decimal, int, list[Deb
         row["pk"]: row
         for row in Student.objects.filter(pk__in=[row["student_id"] for row in largest])
         .annotate(guardian_phone=Subquery(primary_phone))
-        .values("pk", "code", "full_name", "guardian_phone")
+        .values("pk", "code", "full_name", "gender", "guardian_phone")
     }
-    top = [
-        Debt(
-            student_id=row["student_id"],
-            code=people[row["student_id"]]["code"],
-            name=people[row["student_id"]]["full_name"],
-            owed=money_round(row["owed"]),
-            guardian_phone=people[row["student_id"]]["guardian_phone"] or "",
+    # The same reminder as the defaulters report's links: one template for all ten rows.
+    chat = ChatTexts()
+    top = []
+    for row in largest:
+        person = people.get(row["student_id"])
+        if person is None:
+            continue
+        owed, phone = money_round(row["owed"]), person["guardian_phone"] or ""
+        top.append(
+            Debt(
+                student_id=row["student_id"],
+                code=person["code"],
+                name=person["full_name"],
+                owed=owed,
+                guardian_phone=phone,
+                whatsapp_url=chat.reminder_link(
+                    phone=phone, student_name=person["full_name"], owed=owed, gender=person["gender"]
+                ),
+            )
         )
-        for row in largest
-        if row["student_id"] in people
-    ]
     return money_round(totals["owed"] or ZERO), totals["students"], top
 
 

@@ -17,10 +17,11 @@ from core.access.roles import is_owner, may_see_pay_terms
 from core.access.scoping import is_teacher_only
 from core.models import Branch, Teacher
 from core.selectors import dashboard_attention, dashboard_charts, dashboard_money, dashboard_teacher, dashboard_today
+from core.selectors.channels import channel_states
 from core.selectors.dashboard import Dashboard, dashboard_figures
 
 CACHE_SECONDS = 60
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the channels' breakers, the debts' written reminders
 SUMMARY_PERMISSIONS = (
     "core.view_session",
     "core.view_student",
@@ -37,6 +38,7 @@ class Part:
     NOW = "now"
     MONEY = "money"
     MESSAGES = "messages"
+    CHANNELS = "channels"  # each sending channel's circuit breaker (issue 19)
     AT_RISK = "at_risk"
     ENDING = "ending"
     SETTLEMENTS = "settlements"
@@ -62,7 +64,8 @@ def dashboard_parts(user) -> frozenset[str]:
         if may_see_pay_terms(user):
             parts.add(Part.CHART_MONEY)  # teachers' shares are their pay terms
     if has("core.view_message"):
-        parts.add(Part.MESSAGES)
+        # Who sees the failed and held counts sees why they may be waiting: a paused channel.
+        parts |= {Part.MESSAGES, Part.CHANNELS}
     if has("core.view_attendance") and has("core.view_enrollment"):
         parts |= {Part.AT_RISK, Part.CHART_ATTENDANCE}
     if has("core.view_enrollment"):
@@ -122,6 +125,7 @@ class DashboardData:
     money_teachers: list | None = None
     weekdays: list | None = None
     students_months: list | None = None
+    channels: list | None = None
     teacher: dashboard_teacher.TeacherDashboard | None = None
 
 
@@ -174,6 +178,8 @@ def _shared_parts(branch_ids, scope_key: str, today: datetime.date, rate: int) -
             _key(Part.CHART_STUDENTS, scope_key, today),
             lambda: dashboard_charts.students_by_month(branch_ids=branch_ids),
         ),
+        # The breakers are the center's, not a branch's: one key for every scope (one query).
+        Part.CHANNELS: ("channels", _key(Part.CHANNELS, "all", today), channel_states),
     }
 
 

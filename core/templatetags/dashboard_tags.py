@@ -3,6 +3,8 @@
 from django import template
 from django.utils.formats import number_format
 
+from core.models import Channel
+
 register = template.Library()
 
 
@@ -18,3 +20,10 @@ def grouped(value) -> str:
 def percent(value) -> str:
     """An attendance rate: 87 → "87%"; None (nothing marked yet) → "—"."""
     return "—" if value is None else f"{value}%"
+
+
+@register.filter
+def channel_name(value) -> str:
+    """A sending channel's name in the reader's language ("whatsapp" → "WhatsApp" / "واتساب"):
+    the cached states carry the value, labels are translated when the page is drawn."""
+    return str(Channel(value).label) if value in Channel.values else str(value)

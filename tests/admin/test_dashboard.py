@@ -1,17 +1,23 @@
 """The admin front page: today's figures, each card only for those allowed to see it."""
 
 import datetime
+import re
 from decimal import Decimal
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from core.models import Session
+from core.models import Channel, ChannelBreaker, Session
 from core.models.messaging import Message
 from core.selectors.dashboard import dashboard_figures
+from core.services.channels import channel_failed, channel_gate, channel_succeeded
 from core.services.sessions import session_add_extra, session_cancel
 from tests.factories import make_branch, make_group, make_room, make_student, make_teacher
 from tests.selectors.test_dashboard import NOW, Center
@@ -224,3 +230,136 @@ def test_now_table_keeps_to_a_glance_and_opens_the_whole_day(client_as, center, 
     assert "sessions=all" in html
     every = page(client_as(owner), owner, sessions="all")
     assert f'data-session="{center.running.pk}"' in every and f'data-session="{center.later.pk}"' in every
+
+
+# --- The channels' breakers, the outbox per branch, the debts' written reminders --------------
+
+
+def open_whatsapp(settings) -> ChannelBreaker:
+    """The provider fails as often as the breaker tolerates: the channel pauses (issue 19)."""
+    settings.CHANNEL_BREAKER_FAILURES = 2
+    assert channel_failed(Channel.WHATSAPP, error="HTTP 503") is False
+    assert channel_failed(Channel.WHATSAPP, error="HTTP 503") is True
+    return ChannelBreaker.objects.get(channel=Channel.WHATSAPP)
+
+
+def channel_item(html: str, channel: str) -> str:
+    """The dashboard's line for one channel."""
+    match = re.search(rf'<li data-alert="channel" data-channel="{channel}"[^>]*>.*?</li>', html, re.S)
+    assert match, channel
+    return match.group(0)
+
+
+def test_channels_card_says_working_paused_until_and_probing(client_as, center, owner, settings):
+    html = page(client_as(owner), owner)
+    assert 'data-state="closed"' in channel_item(html, "whatsapp") and "is-paused" not in html
+    with time_machine.travel(NOW, tick=False):
+        breaker = open_whatsapp(settings)
+    until = timezone.localtime(breaker.retry_at).strftime("%H:%M")
+    assert until == (NOW + datetime.timedelta(seconds=settings.CHANNEL_BREAKER_COOLDOWN_SECONDS)).strftime("%H:%M")
+    paused = channel_item(page(client_as(owner), owner), "whatsapp")
+    assert 'data-state="open" class="is-paused"' in paused and until in paused
+    assert "dash-bad" in paused and reverse("admin:core_channelbreaker_changelist") in paused
+    assert f"واتساب متوقّف بعد أخطاء متتالية حتى {until}" in paused  # the owner reads Arabic
+    assert 'data-state="closed"' in channel_item(page(client_as(owner), owner), "sms")
+    # The cooling period is over: a claim takes the probe, one message decides.
+    later = NOW + datetime.timedelta(seconds=settings.CHANNEL_BREAKER_COOLDOWN_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        _blocked, probing, _dirty = channel_gate()
+    assert probing == {Channel.WHATSAPP}
+    probing_line = channel_item(page(client_as(owner), owner), "whatsapp")
+    assert 'data-state="half_open"' in probing_line and "is-paused" not in probing_line
+    channel_succeeded(Channel.WHATSAPP)
+    assert 'data-state="closed"' in channel_item(page(client_as(owner), owner), "whatsapp")
+
+
+def test_channels_card_for_who_sees_message_counts_only(client_as, center, receptionist, supervisor, settings):
+    with time_machine.travel(NOW, tick=False):
+        open_whatsapp(settings)
+    assert 'data-state="open"' in channel_item(page(client_as(receptionist), receptionist), "whatsapp")
+    assert 'data-alert="channel"' not in page(client_as(supervisor), supervisor)
+
+
+def test_channels_card_is_cached_with_the_page(client_as, center, owner, settings):
+    client = client_as(owner)
+    page(client, owner)
+    with time_machine.travel(NOW, tick=False):
+        open_whatsapp(settings)
+        # Within the minute the page answers from the cache, the breakers' query included.
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(reverse("admin:index")).content.decode()
+    assert all("core_channelbreaker" not in query["sql"] for query in queries.captured_queries)
+    assert 'data-state="closed"' in channel_item(html, "whatsapp")
+    cache.clear()
+    with time_machine.travel(NOW, tick=False):
+        html = client.get(reverse("admin:index")).content.decode()
+    assert 'data-state="open"' in channel_item(html, "whatsapp")
+
+
+def failed_elsewhere() -> Message:
+    elsewhere = make_student(make_branch())
+    return Message.objects.create(
+        student=elsewhere,
+        phone="+201000000009",
+        template_key="absent",
+        body="x",
+        event="t:else",
+        idempotency_key="t-else",
+        status=Message.Status.FAILED,
+    )
+
+
+def link_of(html: str, marker: str) -> str:
+    """The href of the dashboard's link holding ``marker`` (HTML entities undone)."""
+    match = re.search(rf'<a href="([^"]+)"[^>]*{re.escape(marker)}', html)
+    assert match, marker
+    return unescape(match.group(1))
+
+
+def test_message_links_open_the_outbox_of_the_branch_shown(client_as, center, owner):
+    other = failed_elsewhere()
+    client = client_as(owner)
+    for marker in ('class="dash-card" data-card="messages"', 'data-count="failed"'):
+        everywhere = link_of(page(client, owner), marker)
+        assert "branch=" not in everywhere
+        assert client.get(everywhere).context["cl"].result_count == 3
+        url = link_of(page(client, owner, branch=center.branch.pk), marker)
+        assert f"branch={center.branch.pk}&status__exact=failed" in url
+        listed = client.get(url).context["cl"]
+        assert listed.result_count == 2 and other not in listed.result_list
+        url = link_of(page(client, owner, branch=other.student.branch_id), marker)
+        assert list(client.get(url).context["cl"].result_list) == [other]
+    held = link_of(page(client, owner, branch=center.branch.pk), 'data-count="held"')
+    assert f"branch={center.branch.pk}&status__exact=held" in held
+    # The receipts' notices of this branch wait (held); one held elsewhere stays out of its list.
+    Message.objects.filter(pk=other.pk).update(status=Message.Status.HELD)
+    listed = client.get(held).context["cl"]
+    here = Message.objects.filter(status=Message.Status.HELD, student__branch=center.branch)
+    assert listed.result_count == here.count() > 0 and set(listed.result_list) == set(here)
+
+
+def test_outbox_branch_filter_never_widens_a_users_branches(client_as, center, receptionist):
+    other = failed_elsewhere()
+    client = client_as(receptionist)
+    outbox = reverse("admin:core_message_changelist")
+    response = client.get(outbox, {"branch": other.student.branch_id, "status__exact": "failed"})
+    assert response.status_code == 200 and response.context["cl"].result_count == 0
+    assert client.get(outbox, {"branch": "x"}).context["cl"].result_count == 0
+    mine = client.get(outbox, {"branch": center.branch.pk, "status__exact": "failed"}).context["cl"]
+    assert mine.result_count == 2
+    offered = next(spec for spec in mine.filter_specs if getattr(spec, "parameter_name", "") == "branch")
+    assert [value for value, _label in offered.lookup_choices] == [str(center.branch.pk)]
+
+
+def test_largest_debts_link_to_the_defaulters_reports_written_reminder(client_as, center, owner, accountant):
+    html = page(client_as(owner), owner)
+    shown = re.findall(r'<a class="dash-wa" href="([^"]+)"', html)
+    assert len(shown) == 2
+    with time_machine.travel(NOW, tick=False):
+        report = client_as(accountant).get(reverse("admin:core_receipt_defaulters"))
+    expected = {row.whatsapp_url for row in report.context["rows"]}
+    assert {unescape(url) for url in shown} == expected
+    for url in shown:
+        text = parse_qs(urlsplit(unescape(url)).query)["text"][0]
+        assert "200" in text and "{" not in text
+        assert any(student.full_name in text for student in center.students)

@@ -303,3 +303,35 @@ def dashboard_page_refresh() -> int:
     from core.selectors.dashboard_page import dashboard_refresh
 
     return dashboard_refresh()
+
+
+def test_channel_states_part(center, owner, supervisor, settings):
+    from core.models import Channel, ChannelBreaker
+    from core.services.channels import channel_failed
+
+    settings.CHANNEL_BREAKER_FAILURES = 1
+    channel_failed(Channel.SMS, error="gateway down")
+    states = {state.channel: state for state in dashboard_data(owner, dashboard_scope(owner)).channels}
+    assert states[Channel.SMS].state == ChannelBreaker.State.OPEN and states[Channel.SMS].last_error == "gateway down"
+    assert states[Channel.SMS].retry_at == NOW + datetime.timedelta(seconds=settings.CHANNEL_BREAKER_COOLDOWN_SECONDS)
+    assert states[Channel.WHATSAPP].state == ChannelBreaker.State.CLOSED
+    # The door supervisor sees no message counts, so no channels either.
+    assert Part.CHANNELS not in dashboard_parts(supervisor)
+    assert dashboard_data(supervisor, dashboard_scope(supervisor)).channels is None
+
+
+def test_largest_debts_carry_the_written_payment_reminder(center):
+    from urllib.parse import parse_qs, urlsplit
+
+    from core.selectors.click_to_chat import ChatTexts
+
+    debts = dashboard_money.money_overview([center.branch.pk]).top_debts
+    chat = ChatTexts()
+    by_id = {student.pk: student for student in center.students}
+    for debt in debts:
+        student = by_id[debt.student_id]
+        assert debt.whatsapp_url == chat.reminder_link(
+            phone=debt.guardian_phone, student_name=student.full_name, owed=debt.owed, gender=student.gender
+        )
+        text = parse_qs(urlsplit(debt.whatsapp_url).query)["text"][0]
+        assert student.full_name in text and "200" in text
