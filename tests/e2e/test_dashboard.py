@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from core.models import Message
+from core.models import Channel, Message
+from core.services.channels import channel_failed
 from tests.e2e.browser import ARTIFACTS, html_language
 from tests.e2e.conftest import PASSWORD
 from tests.factories import make_branch, make_student
@@ -62,7 +63,7 @@ def at_center_time():
 
 
 @pytest.fixture
-def center(at_center_time, main_branch, receptionist, teacher_user):
+def center(at_center_time, main_branch, receptionist, teacher_user, settings):
     built = Center(main_branch, receptionist, teacher_user)
     built.grow(3)
     # A failed message in another branch: the receptionist must not count it.
@@ -76,6 +77,9 @@ def center(at_center_time, main_branch, receptionist, teacher_user):
         idempotency_key="e2e-else",
         status=Message.Status.FAILED,
     )
+    # WhatsApp's provider failed as often as the breaker tolerates: the channel is paused.
+    settings.CHANNEL_BREAKER_FAILURES = 1
+    assert channel_failed(Channel.WHATSAPP, error="HTTP 503")
     return built
 
 
@@ -114,6 +118,18 @@ def test_dashboard_per_role(request, page, log_in, center, role, language, scree
         # One failed message per student of his branch; the one of another branch is not his.
         assert page.locator('[data-card="messages"] [data-count="failed"]').inner_text().strip() == "3"
         assert Message.objects.filter(status=Message.Status.FAILED).count() == 4
+    if role in ("owner", "receptionist"):
+        # The paused channel stands out in the messages part, with the time it tries again.
+        paused = page.locator('[data-alert="channel"][data-channel="whatsapp"][data-state="open"].is-paused')
+        assert paused.is_visible(), role
+        background = paused.evaluate("(item) => getComputedStyle(item).backgroundColor")
+        assert background == "rgb(254, 226, 226)", background
+        assert ("paused after failures until" if language == "en" else "متوقّف بعد أخطاء متتالية حتى") in (
+            paused.inner_text()
+        )
+        assert page.locator('[data-alert="channel"][data-channel="sms"]').count() == 1
+    else:
+        assert page.locator('[data-alert="channel"]').count() == 0, role
     if role == "teacher_user":
         assert center.per_session.name not in page.content()  # another teacher's group
     screenshot(page, f"{role}-{language}")
