@@ -1,7 +1,7 @@
 from core.models.attendance import Attendance, DoorFollowUp, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
 from core.models.backups import Backup
-from core.models.catalog import Item, ItemSale, ItemSaleLine, ItemStock, StockMovement
+from core.models.catalog import Item, ItemSale, ItemSaleLine, ItemSaleReceiptVoid, ItemStock, StockMovement
 from core.models.channels import Channel, ChannelBreaker, CloudTemplate, InboundMessage
 from core.models.discounts import DiscountApplication, DiscountKind, DiscountRule
 from core.models.imports import ImportJob
@@ -56,6 +56,7 @@ __all__ = [
     "Item",
     "ItemSale",
     "ItemSaleLine",
+    "ItemSaleReceiptVoid",
     "ItemStock",
     "Kiosk",
     "LedgerEntry",

@@ -228,6 +228,31 @@ class ItemSale(models.Model):
         return self.paid_on is not None
 
 
+class ItemSaleReceiptVoid(models.Model):
+    """A paid sale its receipt's void left owed again (core/services/sales.py ``sales_unpaid_by_void``).
+
+    The sale forgets that receipt so another can pay it; this row remembers the day it had been
+    paid on and when that payment was undone, so a teacher's share of a month already approved
+    goes back on his next draft (core/services/settlement_items.py), as for a sale voided."""
+
+    sale = models.ForeignKey(ItemSale, verbose_name=_("sale"), on_delete=models.PROTECT, related_name="receipt_voids")
+    receipt = models.ForeignKey("core.Receipt", verbose_name=_("receipt"), on_delete=models.PROTECT, related_name="+")
+    paid_on = models.DateField(_("paid on"))
+    voided_at = models.DateTimeField(_("voided at"))
+
+    class Meta:
+        verbose_name = _("sale left owed by a voided receipt")
+        verbose_name_plural = _("sales left owed by voided receipts")
+        ordering = ["voided_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "receipt"], name="one_receipt_void_per_sale_and_receipt"),
+        ]
+        indexes = [models.Index(fields=["paid_on", "voided_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sale} · {self.receipt}"
+
+
 class ItemSaleLine(models.Model):
     """One item of a sale, with the price, cost and teacher share of the moment it was sold."""
 

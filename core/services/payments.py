@@ -441,7 +441,7 @@ def payment_void(*, receipt: Receipt, actor: User, reason: str, now: datetime.da
         )
         entries_undo(payments, actor=actor, reason=reason, source=LedgerEntry.Source.DESK, now=now)
         # Notes and books it paid are owed again: the student still has them.
-        unpaid = sales_unpaid_by_void(receipt=receipt)
+        unpaid = sales_unpaid_by_void(receipt=receipt, now=now)
         receipt.voided_at, receipt.voided_by, receipt.void_reason = now, actor, reason
         receipt.save(update_fields=["voided_at", "voided_by", "void_reason"])
         audit_record(

@@ -27,6 +27,7 @@ from core.models import (
     Item,
     ItemSale,
     ItemSaleLine,
+    ItemSaleReceiptVoid,
     PaymentMethod,
     Receipt,
     StockMovement,
@@ -233,14 +234,23 @@ def sales_mark_paid(*, sales: list[ItemSale], receipt: Receipt) -> None:
         sale.receipt, sale.paid_on = receipt, receipt.date
 
 
-def sales_unpaid_by_void(*, receipt: Receipt) -> list[int]:
-    """A voided receipt no longer pays its sales: they are owed again (inside payment_void).
+def sales_unpaid_by_void(*, receipt: Receipt, now: datetime.datetime | None = None) -> list[int]:
+    """A voided receipt no longer pays its sales: they are owed again (inside payment_void, whose
+    audit row names them). Each keeps a row of the payment undone (``ItemSaleReceiptVoid``: the day
+    it had been paid on, ``now``), from which a teacher's share of a month already approved goes
+    back on his next draft (core/services/settlement_items.py).
 
     A sale voided before keeps its receipt: its money was given back when it was voided, and the
     link says so (the cash book gives back only the rest of the receipt; core/services/cashbook.py)."""
-    ids = list(ItemSale.objects.filter(receipt=receipt, voided_at__isnull=True).values_list("pk", flat=True))
-    if ids:
-        ItemSale.objects.filter(pk__in=ids).update(receipt=None, paid_on=None)
+    paid = list(ItemSale.objects.filter(receipt=receipt, voided_at__isnull=True).values_list("pk", "paid_on"))
+    if not paid:
+        return []
+    now = now or timezone.now()
+    ItemSaleReceiptVoid.objects.bulk_create(
+        [ItemSaleReceiptVoid(sale_id=pk, receipt=receipt, paid_on=paid_on, voided_at=now) for pk, paid_on in paid]
+    )
+    ids = [pk for pk, _paid_on in paid]
+    ItemSale.objects.filter(pk__in=ids).update(receipt=None, paid_on=None)
     return ids
 
 
