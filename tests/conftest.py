@@ -16,7 +16,9 @@ from tests.factories import make_group, make_room
 # Modules whose tests wait on other processes (gunicorn, qcluster, manage.py, a frozen database,
 # an S3 server) or build a whole demo center: seconds each where most tests take milliseconds.
 # They start first, so that with several workers no worker is left running one of them alone
-# while the others have finished (xdist hands tests out in collection order).
+# while the others have finished (xdist hands tests out in collection order). pytest-django then
+# sorts every transactional test (they flush the database, data migrations' rows included) after
+# the others, keeping this order within each kind.
 SLOW_FIRST = (
     "tests/test_failures_database.py",
     "tests/admin/test_actions_get_safe.py",
@@ -45,6 +47,7 @@ def _database_use(item) -> int:
 
 
 @pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)  # before pytest-django's: its sort (transactional tests last) must win
 def pytest_collection_modifyitems(config, items):
     def rank(item) -> tuple[int, int]:
         path = item.nodeid.split("::", 1)[0]
