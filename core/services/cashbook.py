@@ -196,8 +196,10 @@ def _sales_in_out(branch_id: int, date, previous, closed) -> tuple[dict[str, Dec
             .values_list("receipt__method", "total")
         ):
             into[method] -= total
+    # A sale still on a voided receipt was voided no later than it (the void unlinks the others),
+    # at the same moment too (one script's ``now``): its own void gave it back.
     for method, total in (
-        ItemSale.objects.filter(receipt__in=voided, voided_at__lt=F("receipt__voided_at"))
+        ItemSale.objects.filter(receipt__in=voided, voided_at__lte=F("receipt__voided_at"))
         .values("receipt__method")
         .annotate(total=Sum("total"))
         .values_list("receipt__method", "total")

@@ -240,3 +240,16 @@ def test_the_close_page_shows_the_notes_given_back(client_as, main_branch, recep
     page = response.content.decode()
     assert "مذكرات وكتب: مبالغ مردودة" in page
     assert "<dd>80.00</dd>" in page
+
+
+def test_a_sale_and_its_receipt_voided_at_the_same_moment_give_the_notes_back_once(
+    main_branch, receptionist, accountant, desk
+):
+    """A script voiding both with one ``now``: the sale still on the receipt went back with its own void."""
+    student, enrollment, notes = desk
+    receipt = pay(student, receptionist, enrollment, notes, at(D1, 10))
+    void_sale(receipt.item_sales.get(), accountant, at(D1, 14))
+    void_receipt(receipt, accountant, at(D1, 14))
+    with step(at(D1, 20)):
+        summary = drawer_summary(cashier=receptionist, branch_id=main_branch.pk, now=at(D1, 20))
+    assert summary.expected == ZERO == desk_cash(main_branch, D1)
