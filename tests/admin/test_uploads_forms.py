@@ -128,6 +128,8 @@ def test_a_refused_logo_shows_the_settings_form_again_and_changes_nothing(refusi
         "quiet_hours_end": "08:00",
         "messages_per_guardian_per_hour": "10",
         "cost_per_message": "0.05",
+        "sms_cost_per_segment": "0.25",
+        "expense_desk_limit": "500",
     }
     response = client_as(owner).post(url, data, HTTP_ACCEPT_LANGUAGE="ar")
     assert response.status_code == 200, response.content.decode()[:2000]
