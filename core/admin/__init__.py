@@ -8,6 +8,7 @@ from core.admin import (  # noqa: F401
     door,
     imports,
     kiosks,
+    message_templates,
     messaging,
     money,
     org,

@@ -1,9 +1,9 @@
-"""The messages admin: the outbox, templates with a live preview, broadcasts, the monthly cost
-report and the owner's test send. Every view checks its permission on the server."""
+"""The messages admin: the outbox, the monthly cost report, broadcasts and the owner's test send
+(their forms: messaging_forms.py; templates and the broadcasts list: message_templates.py).
+Every view checks its permission on the server."""
 
 from decimal import Decimal
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,29 +17,19 @@ from django.utils.translation import gettext_lazy, ngettext
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
 from unfold.decorators import action, display
-from unfold.widgets import (
-    UnfoldAdminRadioSelectWidget,
-    UnfoldAdminSelectWidget,
-    UnfoldAdminTextareaWidget,
-    UnfoldAdminTextInputWidget,
-)
 
 from core.access.roles import is_owner
-from core.access.scoping import branch_ids_visible, scope_by_branch
+from core.access.scoping import branch_ids_visible
 from core.admin.base import ReadOnlyMixin
+from core.admin.messaging_forms import BroadcastForm, TestSendForm
 from core.admin.perf import FastCountMixin
-from core.models import Branch, Broadcast, Group, Message, MessageTemplate, Teacher, TemplateKey
+from core.models import Branch, Message, MessageTemplate, TemplateKey
 from core.models.messaging import (
-    PLACEHOLDER_SAMPLES,
     STATUS_LABELS,
-    SYSTEM_KEYS,
     UNKNOWN_EXPLANATION,
-    placeholder_value,
     placeholders_allowed,
-    template_text_render,
     template_title,
 )
-from core.normalize import phone_e164
 from core.selectors.messaging import message_costs_by_month, message_counts_by_status, messages_in_branches
 from core.services import messaging as messaging_service
 
@@ -430,178 +420,3 @@ class MessageAdmin(ReadOnlyMixin, FastCountMixin, ModelAdmin):
                     request, _("The test message failed: %(error)s") % {"error": result.last_error}, messages.ERROR
                 )
         return self._page(request, "admin/messaging/test_send.html", _("Send a test message"), form=form, result=result)
-
-
-class BroadcastForm(forms.Form):
-    AUDIENCES = [
-        ("group", gettext_lazy("A group")),
-        ("teacher", gettext_lazy("All groups of a teacher")),
-        ("debtors", gettext_lazy("Students who owe")),
-    ]
-
-    audience_kind = forms.ChoiceField(
-        label=gettext_lazy("Send to the guardians of"),
-        choices=AUDIENCES,
-        initial="group",
-        widget=UnfoldAdminRadioSelectWidget,
-    )
-    group = forms.ModelChoiceField(
-        label=gettext_lazy("group"), queryset=Group.objects.none(), required=False, widget=UnfoldAdminSelectWidget
-    )
-    teacher = forms.ModelChoiceField(
-        label=gettext_lazy("teacher"), queryset=Teacher.objects.none(), required=False, widget=UnfoldAdminSelectWidget
-    )
-    template = forms.ModelChoiceField(
-        label=gettext_lazy("template"),
-        queryset=MessageTemplate.objects.none(),
-        required=False,
-        widget=UnfoldAdminSelectWidget,
-        help_text=gettext_lazy("A saved broadcast template, or leave empty and write the text below."),
-    )
-    text = forms.CharField(
-        label=gettext_lazy("text"),
-        required=False,
-        max_length=2000,
-        widget=UnfoldAdminTextareaWidget(attrs={"rows": 5, "dir": "auto"}),
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.fields["group"].queryset = scope_by_branch(Group.objects.filter(is_active=True), user, "branch")
-        teachers = Teacher.objects.filter(is_active=True)
-        branch_ids = branch_ids_visible(user)
-        if branch_ids is not None:
-            teachers = teachers.filter(groups__branch__in=branch_ids, groups__is_active=True).distinct()
-        self.fields["teacher"].queryset = teachers
-        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True).exclude(key__in=SYSTEM_KEYS)
-
-    def clean(self):
-        cleaned = super().clean()
-        kind = cleaned.get("audience_kind")
-        if kind == "group" and not cleaned.get("group"):
-            self.add_error("group", _("Choose a group."))
-        if kind == "teacher" and not cleaned.get("teacher"):
-            self.add_error("teacher", _("Choose a teacher."))
-        has_template, has_text = bool(cleaned.get("template")), bool((cleaned.get("text") or "").strip())
-        if has_template == has_text:
-            self.add_error("text", _("Choose a template or write the text, not both."))
-        return cleaned
-
-    def audience(self) -> messaging_service.Audience:
-        if self.cleaned_data["audience_kind"] == "debtors":
-            return messaging_service.Audience.debtors(branch_ids=branch_ids_visible(self.user))
-        if self.cleaned_data["audience_kind"] == "group":
-            return messaging_service.Audience.of(group=self.cleaned_data["group"])
-        return messaging_service.Audience.of(teacher=self.cleaned_data["teacher"])
-
-
-class TestSendForm(forms.Form):
-    phone = forms.CharField(
-        label=gettext_lazy("phone"),
-        max_length=32,
-        widget=UnfoldAdminTextInputWidget(attrs={"dir": "ltr", "inputmode": "tel"}),
-    )
-    text = forms.CharField(
-        label=gettext_lazy("text"),
-        max_length=1000,
-        initial=gettext_lazy("A test message from the center's system."),
-        widget=UnfoldAdminTextareaWidget(attrs={"rows": 3, "dir": "auto"}),
-    )
-
-    def clean_phone(self):
-        return phone_e164(self.cleaned_data["phone"])
-
-
-# --- Templates -------------------------------------------------------------------------------
-
-
-class MessageTemplateForm(forms.ModelForm):
-    class Meta:
-        model = MessageTemplate
-        fields = ["key", "name", "text_ar", "text_en", "is_mandatory", "is_active"]
-        widgets = {
-            "text_ar": UnfoldAdminTextareaWidget(attrs={"rows": 6, "dir": "rtl", "lang": "ar"}),
-            "text_en": UnfoldAdminTextareaWidget(attrs={"rows": 6, "dir": "ltr", "lang": "en"}),
-        }
-
-
-@admin.register(MessageTemplate)
-class MessageTemplateAdmin(ModelAdmin):
-    form = MessageTemplateForm
-    # The title names each template in the user's language; the key is the code's name for it.
-    list_display = ["title_display", "is_mandatory", "is_active", "updated_at"]
-    list_filter = ["is_mandatory", "is_active"]
-    search_fields = ["key", "name", "text_ar", "text_en"]
-    change_form_after_template = "admin/messaging/template_preview.html"
-
-    @display(description=gettext_lazy("template"), ordering="key")
-    def title_display(self, template):
-        return template.title
-
-    def get_fields(self, request, obj=None):
-        if obj is not None and obj.is_system:
-            return ["text_ar", "text_en", "is_mandatory", "is_active"]  # titled by its kind, not its key
-        return ["key", "name", "text_ar", "text_en", "is_mandatory", "is_active"]
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        # A system template's key is what the code sends; whether it is mandatory is the rule (R3, R6).
-        return ["is_mandatory"] if obj.is_system else ["key"]
-
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.is_system:
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def save_model(self, request, obj, form, change):
-        messaging_service.message_template_save(actor=request.user, template=obj)
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        key = obj.key if obj is not None else ""
-        allowed = placeholders_allowed(key)
-        samples = {name: placeholder_value(PLACEHOLDER_SAMPLES[name]) for name in allowed}
-        previews = {}
-        for field in ("text_ar", "text_en"):
-            text = getattr(obj, field, "") if obj is not None else ""
-            try:
-                previews[field] = template_text_render(text, samples)
-            except (ValidationError, KeyError):
-                previews[field] = text
-        context.update(
-            {
-                "previews": previews,
-                "placeholders": allowed,
-                "preview_samples_data": samples,
-            }
-        )
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-
-@admin.register(Broadcast)
-class BroadcastAdmin(ModelAdmin):
-    list_display = ["created_at", "audience", "template", "recipients", "created_by", "messages_link"]
-    list_select_related = ["template", "created_by"]
-    search_fields = ["audience", "text"]
-    readonly_fields = ["created_at", "created_by", "audience", "template", "text", "recipients"]
-    fields = readonly_fields
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        branch_ids = branch_ids_visible(request.user)
-        if branch_ids is None:
-            return queryset
-        reached = messages_visible(Message.objects.filter(broadcast__isnull=False), request.user).values("broadcast_id")
-        return queryset.filter(Q(created_by=request.user) | Q(pk__in=reached))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @display(description=gettext_lazy("messages"))
-    def messages_link(self, broadcast):
-        url = reverse("admin:core_message_changelist") + f"?broadcast__id__exact={broadcast.pk}"
-        return format_html('<a class="text-primary-600" href="{}">{}</a>', url, _("Show"))
