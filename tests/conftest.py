@@ -13,49 +13,6 @@ from core.models import Group as StudyGroup
 from tests.db_template import worker_database
 from tests.factories import make_group, make_room
 
-# Modules whose tests wait on other processes (gunicorn, qcluster, manage.py, a frozen database,
-# an S3 server) or build a whole demo center: seconds each where most tests take milliseconds.
-# They start first, so that with several workers no worker is left running one of them alone
-# while the others have finished (xdist hands tests out in collection order). pytest-django then
-# sorts every transactional test (they flush the database, data migrations' rows included) after
-# the others, keeping this order within each kind.
-SLOW_FIRST = (
-    "tests/test_failures_database.py",
-    "tests/admin/test_actions_get_safe.py",
-    "tests/test_operations.py",
-    "tests/commands/test_demo_data_runs.py",
-    "tests/test_health.py",
-    "tests/test_metrics.py",
-    "tests/test_commands.py",
-    "tests/test_settings.py",
-    "tests/test_storage_s3.py",
-    "tests/services/test_messaging_unknown.py",
-    "tests/services/test_backups.py",
-)
-
-
-def _database_use(item) -> int:
-    """0: no database, 1: a test in a rolled-back transaction, 2: a transactional test (it
-    flushes the database, leaving it without the migrations' rows, so these run last, as
-    pytest-django and Django order them)."""
-    marker = item.get_closest_marker("django_db")
-    fixtures = getattr(item, "fixturenames", ())
-    transactional = bool(marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
-    if transactional or "transactional_db" in fixtures or "live_server" in fixtures:
-        return 2
-    return 1 if marker or "db" in fixtures else 0
-
-
-@pytest.hookimpl(trylast=True)
-@pytest.hookimpl(tryfirst=True)  # before pytest-django's: its sort (transactional tests last) must win
-def pytest_collection_modifyitems(config, items):
-    def rank(item) -> tuple[int, int]:
-        path = item.nodeid.split("::", 1)[0]
-        return _database_use(item), SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
-
-    items.sort(key=rank)  # stable: every other test keeps its order
-
-
 @pytest.fixture(scope="session")
 def django_db_setup(request, django_test_environment, django_db_blocker, django_db_createdb):
     """The test database, migrated once per fingerprint of the migrations and copied for each
