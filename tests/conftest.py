@@ -13,6 +13,7 @@ from core.models import Group as StudyGroup
 from tests.db_template import worker_database
 from tests.factories import make_group, make_room
 
+
 @pytest.fixture(scope="session")
 def django_db_setup(request, django_test_environment, django_db_blocker, django_db_createdb):
     """The test database, migrated once per fingerprint of the migrations and copied for each
