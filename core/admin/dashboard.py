@@ -12,7 +12,6 @@ import datetime
 import json
 from decimal import Decimal
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
@@ -21,12 +20,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
-from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
 
 from core.admin.exports import export_response
-from core.models import Enrollment, MessageTemplate
-from core.models.messaging import SYSTEM_KEYS
+from core.admin.messaging_forms import BroadcastTextForm, broadcast_queued_text
+from core.models import Enrollment
 from core.selectors.dashboard import auto_cancel_countdowns
 from core.selectors.dashboard_attention import AT_RISK_RATES, DEFAULT_AT_RISK_RATE, at_risk_enrollments
 from core.selectors.dashboard_page import DashboardData, Part, dashboard_data, dashboard_parts, dashboard_scope
@@ -410,30 +407,8 @@ def chart_export(request, name: str):
 # --- One click to the guardians of the students at risk --------------------------------------
 
 
-class AtRiskMessageForm(forms.Form):
-    template = forms.ModelChoiceField(
-        label=gettext_lazy("template"),
-        queryset=MessageTemplate.objects.none(),
-        required=False,
-        widget=UnfoldAdminSelectWidget,
-        help_text=gettext_lazy("A saved broadcast template, or leave empty and write the text below."),
-    )
-    text = forms.CharField(
-        label=gettext_lazy("text"),
-        required=False,
-        max_length=2000,
-        widget=UnfoldAdminTextareaWidget(attrs={"rows": 5, "dir": "auto"}),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True).exclude(key__in=SYSTEM_KEYS)
-
-    def clean(self):
-        cleaned = super().clean()
-        if bool(cleaned.get("template")) == bool((cleaned.get("text") or "").strip()):
-            raise ValidationError(_("Choose a template or write the text, not both."))
-        return cleaned
+class AtRiskMessageForm(BroadcastTextForm):
+    """The at-risk students' guardians are the audience: only the words are chosen."""
 
 
 def at_risk_message(request):
@@ -462,15 +437,7 @@ def at_risk_message(request):
                     template=form.cleaned_data["template"],
                     text=form.cleaned_data["text"],
                 )
-                messages.success(
-                    request,
-                    ngettext(
-                        "Broadcast queued for %(count)d guardian.",
-                        "Broadcast queued for %(count)d guardians.",
-                        broadcast.recipients,
-                    )
-                    % {"count": broadcast.recipients},
-                )
+                messages.success(request, broadcast_queued_text(broadcast))
                 return HttpResponseRedirect(
                     reverse("admin:core_message_changelist") + f"?broadcast__id__exact={broadcast.pk}"
                 )

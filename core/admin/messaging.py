@@ -21,7 +21,7 @@ from unfold.decorators import action, display
 from core.access.roles import is_owner
 from core.access.scoping import branch_ids_visible
 from core.admin.base import ReadOnlyMixin
-from core.admin.messaging_forms import BroadcastForm, TestSendForm
+from core.admin.messaging_forms import BroadcastForm, TestSendForm, broadcast_queued_text
 from core.admin.perf import FastCountMixin
 from core.models import Branch, Message, MessageTemplate, TemplateKey
 from core.models.messaging import (
@@ -363,12 +363,7 @@ class MessageAdmin(ReadOnlyMixin, FastCountMixin, ModelAdmin):
                     )
                     self.message_user(
                         request,
-                        ngettext(
-                            "Broadcast queued for %(count)d guardian.",
-                            "Broadcast queued for %(count)d guardians.",
-                            broadcast.recipients,
-                        )
-                        % {"count": broadcast.recipients},
+                        broadcast_queued_text(broadcast),
                         messages.SUCCESS,
                     )
                     return HttpResponseRedirect(

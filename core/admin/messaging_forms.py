@@ -2,7 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from unfold.widgets import (
     UnfoldAdminRadioSelectWidget,
     UnfoldAdminSelectWidget,
@@ -19,7 +19,43 @@ from core.normalize import phone_e164
 from core.services import messaging as messaging_service
 
 
-class BroadcastForm(forms.Form):
+class BroadcastTextForm(forms.Form):
+    """What a broadcast says: a saved template or a text written here, exactly one of them."""
+
+    template = forms.ModelChoiceField(
+        label=gettext_lazy("template"),
+        queryset=MessageTemplate.objects.none(),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
+        help_text=gettext_lazy("A saved broadcast template, or leave empty and write the text below."),
+    )
+    text = forms.CharField(
+        label=gettext_lazy("text"),
+        required=False,
+        max_length=2000,
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 5, "dir": "auto"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True).exclude(key__in=SYSTEM_KEYS)
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("template")) == bool((cleaned.get("text") or "").strip()):
+            self.add_error("text", _("Choose a template or write the text, not both."))
+        return cleaned
+
+
+def broadcast_queued_text(broadcast) -> str:
+    return ngettext(
+        "Broadcast queued for %(count)d guardian.",
+        "Broadcast queued for %(count)d guardians.",
+        broadcast.recipients,
+    ) % {"count": broadcast.recipients}
+
+
+class BroadcastForm(BroadcastTextForm):
     AUDIENCES = [
         ("group", gettext_lazy("A group")),
         ("teacher", gettext_lazy("All groups of a teacher")),
@@ -38,19 +74,6 @@ class BroadcastForm(forms.Form):
     teacher = forms.ModelChoiceField(
         label=gettext_lazy("teacher"), queryset=Teacher.objects.none(), required=False, widget=UnfoldAdminSelectWidget
     )
-    template = forms.ModelChoiceField(
-        label=gettext_lazy("template"),
-        queryset=MessageTemplate.objects.none(),
-        required=False,
-        widget=UnfoldAdminSelectWidget,
-        help_text=gettext_lazy("A saved broadcast template, or leave empty and write the text below."),
-    )
-    text = forms.CharField(
-        label=gettext_lazy("text"),
-        required=False,
-        max_length=2000,
-        widget=UnfoldAdminTextareaWidget(attrs={"rows": 5, "dir": "auto"}),
-    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,7 +84,6 @@ class BroadcastForm(forms.Form):
         if branch_ids is not None:
             teachers = teachers.filter(groups__branch__in=branch_ids, groups__is_active=True).distinct()
         self.fields["teacher"].queryset = teachers
-        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True).exclude(key__in=SYSTEM_KEYS)
 
     def clean(self):
         cleaned = super().clean()
@@ -70,9 +92,6 @@ class BroadcastForm(forms.Form):
             self.add_error("group", _("Choose a group."))
         if kind == "teacher" and not cleaned.get("teacher"):
             self.add_error("teacher", _("Choose a teacher."))
-        has_template, has_text = bool(cleaned.get("template")), bool((cleaned.get("text") or "").strip())
-        if has_template == has_text:
-            self.add_error("text", _("Choose a template or write the text, not both."))
         return cleaned
 
     def audience(self) -> messaging_service.Audience:
