@@ -98,3 +98,12 @@ def room(main_branch) -> Room:
 def month_group(main_branch, room) -> StudyGroup:
     """A 200-a-month group meeting in ``room``."""
     return make_group(main_branch, fee="200.00", fee_period=FeePeriod.MONTH, room=room)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: the dashboard keeps its figures for a minute, and a
+    figure another test cached for the same branch would otherwise answer in its place."""
+    from django.core.cache import cache
+
+    cache.clear()
