@@ -90,7 +90,7 @@ def _adapter(field: Field) -> tuple[type | None, object]:
     return None, None
 
 
-def _orm_json_preparation(kind: type) -> bool:
+def _orm_json_preparation(kind: type[models.JSONField]) -> bool:
     """A JSON field whose preparation is JSONField's own: dicts go to ``adapt_json_value``."""
     return (
         kind.get_db_prep_save is models.JSONField.get_db_prep_save

@@ -247,7 +247,13 @@ def sales_unpaid_by_void(*, receipt: Receipt, now: datetime.datetime | None = No
         return []
     now = now or timezone.now()
     ItemSaleReceiptVoid.objects.bulk_create(
-        [ItemSaleReceiptVoid(sale_id=pk, receipt=receipt, paid_on=paid_on, voided_at=now) for pk, paid_on in paid]
+        [
+            # a sale on a receipt was paid the receipt's day; paid_on is only empty on unpaid sales
+            ItemSaleReceiptVoid(
+                sale_id=pk, receipt=receipt, paid_on=paid_on or timezone.localdate(receipt.created_at), voided_at=now
+            )
+            for pk, paid_on in paid
+        ]
     )
     ids = [pk for pk, _paid_on in paid]
     ItemSale.objects.filter(pk__in=ids).update(receipt=None, paid_on=None)
