@@ -75,6 +75,7 @@ for model in (Schedule, Success, Failure, OrmQ):
 # The background jobs of core/ops/task_schedules.py by their stored name, as staff read them.
 JOB_TITLES = {
     "tasks heartbeat": _("Worker heartbeat"),
+    "refresh watched dashboards": _("Refresh the dashboards being watched"),
     "generate sessions": _("Generate the coming sessions"),
     "send due messages": _("Send due WhatsApp messages"),
     "clean up old messages": _("Clean up old messages"),

@@ -203,3 +203,10 @@ def test_upload_pages_have_whole_arabic_titles(client_as, owner, kind, title):
     body = page(client_as(owner), reverse("admin:core_importjob_upload", args=[kind]))
     assert re.search(rf"<title>\s*{title}\s*\|", body)
     assert "%(kind)s" not in body
+
+
+def test_every_background_job_has_a_title_for_staff():
+    from core.admin.third_party import JOB_TITLES
+    from core.ops.task_schedules import SCHEDULES
+
+    assert {entry.name for entry in SCHEDULES} <= set(JOB_TITLES)
