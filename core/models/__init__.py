@@ -1,3 +1,7 @@
+"""The data, one module per concern (people, org, schedule, attendance, money, treasury, catalog,
+discounts, messaging, channels, settings, audit, backups, imports). Models hold fields, database
+constraints and small derived properties; no business logic in save() or signals."""
+
 from core.models.attendance import Attendance, DoorFollowUp, Kiosk, ScanEvent, ScanOutcomeCode
 from core.models.audit import AuditLog
 from core.models.backups import Backup
