@@ -21,7 +21,7 @@ from unfold.decorators import display
 from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget
 
 from core.access.scoping import scope_by_branch
-from core.admin.base import CenterModelAdmin, validation_messages
+from core.admin.base import CenterModelAdmin, ReadOnlyMixin, validation_messages
 from core.imports import engine, jobs, results, writers
 from core.imports.cells import MAX_FILE_BYTES
 from core.models import Branch, ImportJob
@@ -94,7 +94,7 @@ class UploadForm(forms.Form):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(CenterModelAdmin):
+class ImportJobAdmin(ReadOnlyMixin, CenterModelAdmin):  # uploads go through the import page
     list_display = ["created_at", "kind", "file_name", "created_by", "status_badge", "counts"]
     list_display_links = ["created_at", "file_name"]
     list_filter = [("kind", ChoicesDropdownFilter), ("status", ChoicesDropdownFilter)]
@@ -103,15 +103,6 @@ class ImportJobAdmin(CenterModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("rows")
-
-    def has_add_permission(self, request):
-        return False  # uploads go through the import page
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @display(description=gettext_lazy("status"), label=True)
     def status_badge(self, job):
