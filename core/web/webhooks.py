@@ -10,7 +10,9 @@
 These are the only views exempt from CSRF: CSRF protection stops a browser that carries a staff
 member's session cookie from being made to post; these endpoints use no cookie or session at all
 and authenticate every request by the provider's signature or shared secret instead, which a
-forged cross-site request cannot produce.
+forged cross-site request cannot produce. As the kiosk does, a request that comes with a staff
+session cookie is refused outright: a provider never has one, and these views must never be
+reachable as a side effect of somebody's logged-in browser.
 """
 
 import datetime
@@ -29,6 +31,11 @@ from core.models import Channel
 from core.services.receipts import Receipt, inbound_receive, receipt_apply
 
 logger = logging.getLogger(__name__)
+
+
+def _carries_a_session(request: HttpRequest) -> bool:
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
+
 
 # Cloud API message statuses; "deleted" and others are ignored.
 CLOUD_STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
@@ -105,6 +112,8 @@ def cloud_events_apply(payload: dict) -> tuple[int, int]:
 @csrf_exempt  # authenticated by the app secret's signature, not a cookie (see the module docstring)
 @require_http_methods(["GET", "POST"])
 def whatsapp_cloud_webhook(request: HttpRequest) -> HttpResponse:
+    if _carries_a_session(request):
+        return HttpResponseForbidden("a provider's webhook takes no session")
     if request.method == "GET":
         if request.GET.get("hub.mode") == "subscribe" and _secret_matches(
             request.GET.get("hub.verify_token", ""), settings.WHATSAPP_CLOUD_VERIFY_TOKEN
@@ -154,6 +163,8 @@ def ultramsg_event_apply(payload: dict) -> bool:
 @csrf_exempt  # authenticated by the shared secret, not a cookie (see the module docstring)
 @require_POST
 def ultramsg_webhook(request: HttpRequest, secret: str = "") -> HttpResponse:
+    if _carries_a_session(request):
+        return HttpResponseForbidden("a provider's webhook takes no session")
     given = secret or request.headers.get("X-Webhook-Secret", "")
     if not _secret_matches(given, settings.ULTRAMSG_WEBHOOK_SECRET):
         logger.warning("ultramsg webhook: wrong secret, refused")

@@ -313,3 +313,15 @@ def test_ultramsg_incoming_stop(client, guardian):
     guardian.refresh_from_db()
     assert "arrived" in guardian.message_opt_outs
     assert InboundMessage.objects.get().kind == InboundMessage.Kind.STOP
+
+
+def test_a_signed_post_from_a_logged_in_browser_is_refused_and_changes_nothing(client, guardian, settings):
+    # The webhooks are CSRF-exempt because they authenticate by signature; they must never act
+    # on a request that carries somebody's session, signed or not.
+    message = sent_message(guardian)
+    raw = cloud_body([status(message, "delivered", at=T0 + 5)])
+    client.cookies[settings.SESSION_COOKIE_NAME] = "anything"
+    assert post_cloud(client, raw, signature(raw)).status_code == 403
+    assert client.post("/webhooks/ultramsg/", data=b"{}", content_type="application/json").status_code == 403
+    message.refresh_from_db()
+    assert message.delivered_at is None
