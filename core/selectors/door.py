@@ -5,11 +5,22 @@ Kept so callers and operators' scripts keep working: the public names re-exporte
 
 from core.services.door.roster import (
     REFUSALS,
+    BoardRow,
     SessionRoster,
+    board_counts,
     door_roster,
     door_sessions_now,
     rosters_for,
     sessions_board,
 )
 
-__all__ = ["REFUSALS", "SessionRoster", "door_roster", "door_sessions_now", "rosters_for", "sessions_board"]
+__all__ = [
+    "REFUSALS",
+    "BoardRow",
+    "SessionRoster",
+    "board_counts",
+    "door_roster",
+    "door_sessions_now",
+    "rosters_for",
+    "sessions_board",
+]

@@ -104,6 +104,29 @@ def test_staff_without_the_door_permission_may_not_mark_the_teacher(client_as, a
     assert session.teacher_checked_in_at is None
 
 
+def test_the_board_counts_as_the_kiosk_roster_does(main_branch, supervisor, door):
+    """The board counts with grouped queries, the kiosk's roster lists names: same numbers.
+    Refused and let in by hand afterwards is in, not refused; refused twice counts once."""
+    from core.models import ScanEvent
+    from core.selectors.door import board_counts, rosters_for
+    from core.services.door import attendance_set
+
+    session, _admitted, waiting = door
+    kiosk = Kiosk.objects.get()
+    owes, owes_then_let_in = make_student(main_branch), make_student(main_branch)
+    enroll(owes, session.group)
+    enroll(owes_then_let_in, session.group)
+    for student in (owes, owes, owes_then_let_in):
+        assert scan_process(student.code, kiosk=kiosk).code == "pay_first"
+    attendance_set(actor=supervisor, session=session, student=owes_then_let_in, status="late", reason="دفع")
+    assert ScanEvent.objects.filter(outcome="pay_first").count() == 3
+
+    (roster,) = rosters_for([session], NOW.date())
+    counts = board_counts([session], NOW.date())[session.pk]
+    assert counts == roster.counts == {"expected": 4, "in": 2, "late": 1, "refused": 1}
+    assert waiting.full_name in roster.waiting
+
+
 # --- a session's attendance, by hand ------------------------------------------------------------------
 
 

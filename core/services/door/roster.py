@@ -1,12 +1,15 @@
 """Read queries of the door: the kiosk's roster and today's sessions board.
 
 Both run a fixed number of queries whatever the number of sessions or students (tests assert it):
-the sessions, then their enrollments, attendances and refusals in one query each.
+the sessions, then their enrollments, attendances and refusals in one query each. The kiosk's
+roster names the students; the board only counts them, so its three queries are grouped counts
+(a big branch has 170 classes a day and thousands of names the board never shows).
 """
 
 import dataclasses
 import datetime
 
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from core.models import Attendance, CenterSettings, Enrollment, ScanEvent, ScanOutcomeCode, Session
@@ -113,8 +116,64 @@ def door_roster(place: Place, *, now: datetime.datetime | None = None) -> list[S
     return rosters_for(door_sessions_now(place, now=now), timezone.localdate(now))
 
 
-def sessions_board(branch_ids, *, day: datetime.date) -> list[SessionRoster]:
-    """Today's sessions board: every session of the day in these branches (None: all)."""
+@dataclasses.dataclass
+class BoardRow:
+    """One line of today's sessions board: the session and how many are expected, in, late and
+    refused (the same counts as ``SessionRoster.counts``, without the names)."""
+
+    session: Session
+    counts: dict[str, int]
+
+
+def board_counts(sessions: list[Session], day: datetime.date) -> dict[int, dict[str, int]]:
+    """{session id: counts} for these sessions, three grouped queries in all.
+
+    ``refused`` counts the students the door refused for the session who were not let in for it
+    afterwards (by hand or at a later scan): who is still outside."""
+    counts = {session.pk: {"expected": 0, "in": 0, "late": 0, "refused": 0} for session in sessions}
+    if not counts:
+        return {}
+    by_group: dict[int, list[int]] = {}
+    for session in sessions:
+        by_group.setdefault(session.group_id, []).append(session.pk)
+    expected = (
+        Enrollment.objects.filter(enrolled_on(day), group_id__in=by_group)
+        .order_by()
+        .values_list("group_id")
+        .annotate(n=Count("id"))
+    )
+    for group_id, n in expected:
+        for session_id in by_group[group_id]:
+            counts[session_id]["expected"] = n
+    admitted_statuses = [Attendance.Status.PRESENT, Attendance.Status.LATE]
+    admitted = (
+        Attendance.objects.filter(session_id__in=counts, status__in=admitted_statuses)
+        .order_by()
+        .values_list("session_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for session_id, status, n in admitted:
+        counts[session_id]["in"] += n
+        if status == Attendance.Status.LATE:
+            counts[session_id]["late"] = n
+    let_in = Attendance.objects.filter(
+        session_id=OuterRef("session_id"), student_id=OuterRef("student_id"), status__in=admitted_statuses
+    )
+    refused = (
+        ScanEvent.objects.filter(session_id__in=counts, outcome__in=REFUSALS, student__isnull=False)
+        .exclude(Exists(let_in))
+        .order_by()
+        .values_list("session_id")
+        .annotate(n=Count("student_id", distinct=True))
+    )
+    for session_id, n in refused:
+        counts[session_id]["refused"] = n
+    return counts
+
+
+def sessions_board(branch_ids, *, day: datetime.date) -> list[BoardRow]:
+    """Today's sessions board: every session of the day in these branches (None: all), with its
+    counts (four queries whatever the number of sessions)."""
     sessions = (
         Session.objects.filter(date=day)
         .select_related("group__teacher", "room__branch")
@@ -122,4 +181,6 @@ def sessions_board(branch_ids, *, day: datetime.date) -> list[SessionRoster]:
     )
     if branch_ids is not None:
         sessions = sessions.filter(room__branch_id__in=branch_ids)
-    return rosters_for(list(sessions), day)
+    sessions = list(sessions)
+    counts = board_counts(sessions, day)
+    return [BoardRow(session=session, counts=counts[session.pk]) for session in sessions]
