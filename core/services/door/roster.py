@@ -174,13 +174,13 @@ def board_counts(sessions: list[Session], day: datetime.date) -> dict[int, dict[
 def sessions_board(branch_ids, *, day: datetime.date) -> list[BoardRow]:
     """Today's sessions board: every session of the day in these branches (None: all), with its
     counts (four queries whatever the number of sessions)."""
-    sessions = (
+    queryset = (
         Session.objects.filter(date=day)
         .select_related("group__teacher", "room__branch")
         .order_by("room__branch_id", "starts_at", "room__name")
     )
     if branch_ids is not None:
-        sessions = sessions.filter(room__branch_id__in=branch_ids)
-    sessions = list(sessions)
+        queryset = queryset.filter(room__branch_id__in=branch_ids)
+    sessions = list(queryset)
     counts = board_counts(sessions, day)
     return [BoardRow(session=session, counts=counts[session.pk]) for session in sessions]
