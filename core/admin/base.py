@@ -198,6 +198,7 @@ class ReadOnlyTabInline(TabularInline):
     tab = True
     can_delete = False
     show_change_link = True
+    template = "core/admin/read_only_tabular.html"  # plain rows: nothing here is edited
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields

@@ -61,9 +61,14 @@ class FoldedNameSearchMixin:
         if len(digits) >= 6:
             tail = digits[-9:]  # the national part, whatever prefix was typed
             for field in self.phone_search_fields:
-                condition |= Q(**{f"{field}__endswith": tail})
-        use_distinct = any("__" in field for field in self.phone_search_fields)
-        return queryset.filter(condition), use_distinct
+                match = Q(**{f"{field}__endswith": tail})
+                if "__" in field:
+                    # Through a relation as a subquery: a join would repeat a student with two
+                    # matching guardians and need DISTINCT, which also makes the page count
+                    # compute every listed column for every match.
+                    match = Q(pk__in=queryset.model._default_manager.filter(match).values("pk"))
+                condition |= match
+        return queryset.filter(condition), False
 
 
 class GuardianLinkInline(TabularInline):

@@ -3,6 +3,8 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
@@ -151,6 +153,20 @@ def test_search_by_code_and_by_guardian_phone_in_any_form(client_as, receptionis
     for term in (student.code, "+20 100 123 4567", "٠١٠٠١٢٣٤٥٦٧"):
         response = client.get(reverse("admin:core_student_changelist"), {"q": term})
         assert list(response.context["cl"].result_list) == [student], term
+
+
+def test_a_student_whose_two_guardians_match_the_phone_is_listed_once(client_as, receptionist, main_branch):
+    from core.services.students import guardian_link
+
+    student = make_student(main_branch, guardian_phone="01001234567")
+    guardian_link(actor=None, student=student, phone="01201234567", full_name="أم", relation="mother")
+    client = client_as(receptionist)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("admin:core_student_changelist"), {"q": "1234567"})
+    assert list(response.context["cl"].result_list) == [student]
+    assert response.context["cl"].result_count == 1
+    # Matched through a subquery, not a join: no DISTINCT over the listed columns.
+    assert not any("DISTINCT" in query["sql"] for query in captured.captured_queries)
 
 
 def test_staff_see_only_their_branch(client_as, receptionist, main_branch):
