@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access.scoping import scope_by_branch
+from core.admin.pickers import GroupPicker
 from core.admin.timetable import branch_chosen
 from core.models import (
     Attendance,
@@ -285,16 +286,17 @@ def attendance_sheet_rows(group: Group, month: datetime.date) -> tuple[list[Sess
 
 def attendance_sheet(request: HttpRequest) -> HttpResponse:
     _require(request, BOARD_PERMISSION)
-    groups = scope_by_branch(Group.objects.filter(is_active=True), request.user, "branch").order_by("code")
+    groups = scope_by_branch(Group.objects.filter(is_active=True), request.user, "branch")
     month = _month(request.GET.get("month", ""))
+    picker = GroupPicker(request.GET, groups=groups, required=True)
     group = None
     if request.GET.get("group", "").isdigit():
-        group = get_object_or_404(groups, pk=int(request.GET["group"]))
+        group = get_object_or_404(groups.select_related("teacher"), pk=int(request.GET["group"]))
     sessions, rows = attendance_sheet_rows(group, month) if group else ([], [])
     context = {
         **admin.site.each_context(request),
         "title": _("Attendance sheet"),
-        "groups": groups,
+        "picker": picker,
         "group": group,
         "month": month,
         "sessions": sessions,

@@ -354,6 +354,33 @@ def test_defaulters_report_has_a_fixed_query_count(client_as, accountant, main_b
     assert "https://wa.me/20" in page
 
 
+def test_defaulters_filter_by_a_group_typed_not_listed(client_as, accountant, main_branch, group):
+    """The group is picked with the admin's autocomplete: the page carries only the chosen group, a
+    group of another branch is ignored (all groups shown), and the rows are that group's debtors."""
+    from tests.factories import make_branch, make_group
+
+    other_group = make_group(main_branch)
+    elsewhere = make_group(make_branch())
+    owing = {}
+    for target in (group, other_group):
+        student = make_student(main_branch)
+        enrollment = enrollment_create(actor=None, student=student, group=target, start_date=datetime.date(2026, 9, 1))
+        LedgerEntry.objects.create(
+            enrollment=enrollment, entry_type=EntryType.CHARGE, amount=Decimal("200"), date=NOVEMBER, source="x"
+        )
+        owing[target.pk] = student
+    client = client_as(accountant)
+    url = reverse("admin:core_receipt_defaulters")
+    page = client.get(url).content.decode()
+    assert other_group.name not in page and "admin-autocomplete" in page
+    response = client.get(url, {"group": group.pk})
+    assert [student.pk for student in response.context["rows"]] == [owing[group.pk].pk]
+    assert f'<option value="{group.pk}" selected>' in response.content.decode()
+    assert f"export=xlsx&amp;group={group.pk}" in response.content.decode()
+    response = client.get(url, {"group": elsewhere.pk})
+    assert len(response.context["rows"]) == 2 and response.context["group_id"] == ""
+
+
 def test_collections_by_method_and_cashier_exclude_voids(client_as, accountant, receptionist, student):
     payment_record(student=student, cashier=receptionist, amount="100")
     payment_record(student=student, cashier=receptionist, amount="40", method="instapay")

@@ -145,6 +145,37 @@ def test_supervisor_board_marks_the_teacher_and_opens_the_sheet(page, door_now, 
     screenshot(page, "sheet")
 
 
+def test_the_sheet_finds_its_group_by_typing(page, door_now, main_branch, supervisor, log_in, problems):
+    """A big center has a thousand groups: the sheet's group is an autocomplete (admin select2 over
+    /admin/autocomplete/), not a drop-down carrying them all."""
+    (student, _other), _token = door_now
+    group = student.enrollments.get().group
+    group.name = "رياضيات متقدمة"
+    group.save(update_fields=["name"])
+    for name in ("فيزياء أولى", "كيمياء ثانية"):
+        other = make_group(main_branch, fee="150.00", fee_period=FeePeriod.MONTH)
+        other.name = name
+        other.save(update_fields=["name"])
+    supervisor.set_password(PASSWORD)
+    supervisor.save(update_fields=["password"])
+    log_in(page, supervisor.username, PASSWORD)
+    page.goto("/admin/door/sheet/")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("select#id_group option").count() <= 1  # nothing listed up front
+    page.locator(".door-picker .select2-selection").click()
+    page.locator(".select2-search__field").fill("رياض")
+    option = page.locator(".select2-results__option", has_text=group.name)
+    expect(option).to_have_count(1)
+    expect(page.locator(".select2-results__option", has_text="كيمياء")).to_have_count(0)
+    option.click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="عرض").click()
+    expect(page.locator("#attendance-sheet")).to_contain_text(student.full_name)
+    assert f"group={group.pk}" in page.url
+    # the chosen group stays shown in the picker after the page reloads
+    expect(page.locator(".door-picker .select2-selection")).to_contain_text(group.name)
+
+
 def qr_video(path, text: str) -> None:
     """A Y4M clip showing the QR code of `text`, for chromium's fake camera."""
     import segno

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from core.access.scoping import scope_by_branch
 from core.admin.exports import export_response
 from core.admin.money.common import admin_page
+from core.admin.pickers import GroupPicker
 from core.models import Group
 from core.selectors.click_to_chat import ChatTexts
 from core.selectors.money_reports import collections_by_day, defaulters_rows
@@ -55,8 +56,13 @@ class MoneyReportsMixin:
         """Students who owe, most first: owed, unpaid sessions, guardian phone (WhatsApp link)."""
         if not request.user.has_perm("core.view_money_reports"):
             raise PermissionDenied
-        group_id = request.GET.get("group", "")
-        group = int(group_id) if group_id.isdigit() else None
+        picker = GroupPicker(
+            request.GET,
+            groups=scope_by_branch(Group.objects.filter(is_active=True), request.user),
+            element_id="money-group",
+        )
+        group = picker.chosen.pk if picker.chosen else None
+        group_id = str(group or "")
         export = request.GET.get("export", "")
         if export in {"xlsx", "csv"}:  # every defaulter, not one page (SPEC §4: reports export too)
             rows, _more = defaulters_rows(self._students(request), group_id=group, limit=DEFAULTERS_EXPORT_LIMIT)
@@ -87,7 +93,6 @@ class MoneyReportsMixin:
             )
         if page is None:
             return _defaulters_export(rows, export)
-        groups = scope_by_branch(Group.objects.filter(is_active=True), request.user).order_by("code")
         return admin_page(
             self,
             request,
@@ -95,7 +100,7 @@ class MoneyReportsMixin:
             _("Defaulters"),
             page=page,
             rows=rows,
-            groups=groups,
+            picker=picker,
             group_id=group_id,
         )
 
