@@ -109,7 +109,7 @@ def pages_to_measure() -> list[tuple[str, str]]:
         ("cashier", reverse("admin:core_receipt_cashier")),
         ("cashier, search", reverse("admin:core_receipt_cashier") + f"?q={student.code}"),
         ("defaulters report", reverse("admin:core_receipt_defaulters")),
-        ("defaulters report, page 5", reverse("admin:core_receipt_defaulters") + "?p=5"),
+        ("defaulters report, page 5", reverse("admin:core_receipt_defaulters") + "?page=5"),
         ("collections report", reverse("admin:core_receipt_collections")),
         ("settlements report", reverse("admin:core_settlement_report")),
         ("message cost report", reverse("admin:core_message_report")),
