@@ -14,6 +14,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Model
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
@@ -92,7 +93,17 @@ def changelist_action_urls(request) -> list[str]:
 
 
 def row_counts() -> dict[str, int]:
-    return {model._meta.label: model._default_manager.count() for model in apps.get_models() if model not in NOT_DATA}
+    """Rows per model, in one statement (the walk counts before and after each of ~400 GETs: a
+    COUNT per model each time was most of this test's time)."""
+    models = [model for model in apps.get_models() if model not in NOT_DATA and model._meta.managed]
+    quote = connection.ops.quote_name
+    sql = " UNION ALL ".join(
+        f"SELECT {index}, COUNT(*) FROM {quote(model._meta.db_table)}" for index, model in enumerate(models)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        counted = dict(cursor.fetchall())
+    return {model._meta.label: counted[index] for index, model in enumerate(models)}
 
 
 def contents_digest() -> dict[str, str]:

@@ -158,7 +158,8 @@ def _build(plan, near_room, far_room, main_branch, other_branch):
     other = make_student(main_branch)
     StudentGuardian.objects.filter(student=student).delete()
     for number in range(plan["guardians"]):
-        guardian = Guardian.objects.create(full_name=f"ولي {number}", phone=f"+20100{student.pk:04d}{number:03d}")
+        # 011…: make_student's guardians are 0100… (a 010 number here once matched another's)
+        guardian = Guardian.objects.create(full_name=f"ولي {number}", phone=f"+20112{student.pk:05d}{number:02d}")
         StudentGuardian.objects.create(student=student, guardian=guardian, is_primary=number == 0)
     for index, spec in enumerate(plan["groups"]):
         room = far_room if spec["far"] else near_room
