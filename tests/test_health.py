@@ -64,8 +64,7 @@ def test_health_answers_a_probe_whose_host_is_not_an_allowed_host(client, settin
 
 @pytest.fixture(scope="module")
 def migrated_postgres(tmp_path_factory):
-    with postgres_database("syseducore_health") as database_url:
-        manage(production_env(database_url, tmp_path_factory.mktemp("media")), "migrate", "--noinput")
+    with postgres_database("syseducore_health", migrated=True) as database_url:
         yield database_url
 
 
