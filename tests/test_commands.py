@@ -48,9 +48,3 @@ def test_setup_schedules_is_idempotent_and_removes_stale_entries():
     assert set(Schedule.objects.values_list("name", flat=True)) == {entry.name for entry in SCHEDULES}
     heartbeat = Schedule.objects.get(name="tasks heartbeat")
     assert heartbeat.schedule_type == Schedule.MINUTES and heartbeat.minutes == 1
-
-
-@pytest.mark.django_db
-def test_demo_data_can_run_twice():
-    call_command("demo_data")
-    call_command("demo_data")

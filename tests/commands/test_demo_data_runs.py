@@ -26,6 +26,11 @@ def test_the_default_demo_is_a_center_of_600_students(capsys):
     links = StudentGuardian.objects.count()
     assert 1.15 <= links / 600 <= 1.45
     assert "600 students" in capsys.readouterr().out
+    # make run again (a restart): the second load leaves the center as it is.
+    counts = (Student.objects.count(), StudentGuardian.objects.count(), Group.objects.count())
+    call_command("demo_data")
+    assert "already has students" in capsys.readouterr().out
+    assert (Student.objects.count(), StudentGuardian.objects.count(), Group.objects.count()) == counts
 
 
 @pytest.mark.django_db
