@@ -162,6 +162,8 @@ def test_the_sheet_finds_its_group_by_typing(page, door_now, main_branch, superv
     page.goto("/admin/door/sheet/")
     page.wait_for_load_state("networkidle")
     assert page.locator("select#id_group option").count() <= 1  # nothing listed up front
+    # wide enough to read a group's name (select2 would shrink to the empty select's few pixels)
+    assert page.locator(".door-picker .select2-container").bounding_box()["width"] > 200
     page.locator(".door-picker .select2-selection").click()
     page.locator(".select2-search__field").fill("رياض")
     option = page.locator(".select2-results__option", has_text=group.name)
