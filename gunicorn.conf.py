@@ -41,7 +41,6 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
-
 def post_worker_init(worker):
     """Load every view module now and take the loaded objects out of the garbage collector's sight.
 
