@@ -53,6 +53,6 @@ def post_worker_init(worker):
 
     from django.urls import get_resolver
 
-    get_resolver().url_patterns  # imports the admin and every view module
+    _patterns = get_resolver().url_patterns  # reading them imports the admin and every view module
     gc.collect()
     gc.freeze()
