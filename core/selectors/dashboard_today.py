@@ -1,21 +1,17 @@
 """The dashboard's "now": each of today's sessions with who is expected, in, late, refused and
 absent, whether the teacher is in, and when auto-cancel (R6) takes the class if he is not.
 
-Four queries whatever the number of sessions or students: the sessions, then the enrolled
-counts, the attendance counts and the refusals, each grouped in the database.
+Four queries whatever the number of sessions or students: the sessions, then the door's
+``session_counts`` (enrolled, attendance by status, refusals, each grouped in the database).
 """
 
 import dataclasses
 import datetime
 
-from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from core.models import Attendance, Enrollment, ScanEvent, Session
-from core.selectors.door import REFUSALS
-from core.services.door.rules import enrolled_on  # the door's rule of who is expected on a day
-
-ADMITTED = (Attendance.Status.PRESENT, Attendance.Status.LATE)
+from core.models import Session
+from core.selectors.door import session_counts  # the door's counts: who is expected, in, refused
 
 
 @dataclasses.dataclass
@@ -101,41 +97,9 @@ def sessions_today(
     ]
     if not rows:
         return []
-    by_pk = {row.pk: row for row in rows}
-    group_ids = {row.group_id for row in rows}
-    expected = dict(
-        Enrollment.objects.filter(enrolled_on(day), group_id__in=group_ids)
-        .order_by()
-        .values("group_id")
-        .annotate(total=Count("id"))
-        .values_list("group_id", "total")
-    )
+    counts = session_counts({row.pk: row.group_id for row in rows}, day)
     for row in rows:
-        row.expected = expected.get(row.group_id, 0)
-    counted = (
-        Attendance.objects.filter(session_id__in=by_pk)
-        .order_by()
-        .values("session_id", "status")
-        .annotate(total=Count("id"))
-        .values_list("session_id", "status", "total")
-    )
-    for session_id, status, total in counted:
-        if status in (Attendance.Status.PRESENT, Attendance.Status.LATE, Attendance.Status.ABSENT):
-            setattr(by_pk[session_id], "absent" if status == Attendance.Status.ABSENT else status, total)
-        elif status == Attendance.Status.EXCUSED:
-            by_pk[session_id].excused = total
-    # Refused at the door and not admitted since (paid at the office and came back, say).
-    admitted_since = Attendance.objects.filter(
-        session_id=OuterRef("session_id"), student_id=OuterRef("student_id"), status__in=ADMITTED
-    )
-    refused = (
-        ScanEvent.objects.filter(session_id__in=by_pk, outcome__in=REFUSALS, student__isnull=False)
-        .exclude(Exists(admitted_since))
-        .order_by()
-        .values("session_id")
-        .annotate(total=Count("student_id", distinct=True))
-        .values_list("session_id", "total")
-    )
-    for session_id, total in refused:
-        by_pk[session_id].refused = total
+        counted = counts[row.pk]
+        row.expected, row.present, row.late = counted.expected, counted.present, counted.late
+        row.absent, row.excused, row.refused = counted.absent, counted.excused, counted.refused
     return rows

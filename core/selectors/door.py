@@ -6,21 +6,23 @@ Kept so callers and operators' scripts keep working: the public names re-exporte
 from core.services.door.roster import (
     REFUSALS,
     BoardRow,
+    SessionCounts,
     SessionRoster,
-    board_counts,
     door_roster,
     door_sessions_now,
     rosters_for,
+    session_counts,
     sessions_board,
 )
 
 __all__ = [
     "REFUSALS",
     "BoardRow",
+    "SessionCounts",
     "SessionRoster",
-    "board_counts",
     "door_roster",
     "door_sessions_now",
     "rosters_for",
+    "session_counts",
     "sessions_board",
 ]

@@ -108,7 +108,7 @@ def test_the_board_counts_as_the_kiosk_roster_does(main_branch, supervisor, door
     """The board counts with grouped queries, the kiosk's roster lists names: same numbers.
     Refused and let in by hand afterwards is in, not refused; refused twice counts once."""
     from core.models import ScanEvent
-    from core.selectors.door import board_counts, rosters_for
+    from core.selectors.door import rosters_for, session_counts
     from core.services.door import attendance_set
 
     session, _admitted, waiting = door
@@ -122,7 +122,7 @@ def test_the_board_counts_as_the_kiosk_roster_does(main_branch, supervisor, door
     assert ScanEvent.objects.filter(outcome="pay_first").count() == 3
 
     (roster,) = rosters_for([session], NOW.date())
-    counts = board_counts([session], NOW.date())[session.pk]
+    counts = session_counts({session.pk: session.group_id}, NOW.date())[session.pk].board()
     assert counts == roster.counts == {"expected": 4, "in": 2, "late": 1, "refused": 1}
     assert waiting.full_name in roster.waiting
 

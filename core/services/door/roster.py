@@ -117,47 +117,59 @@ def door_roster(place: Place, *, now: datetime.datetime | None = None) -> list[S
 
 
 @dataclasses.dataclass
-class BoardRow:
-    """One line of today's sessions board: the session and how many are expected, in, late and
-    refused (the same counts as ``SessionRoster.counts``, without the names)."""
+class SessionCounts:
+    """How many are expected at a session and how the door and the staff marked them.
 
-    session: Session
-    counts: dict[str, int]
+    ``refused``: students the door refused for the session who were not let in for it afterwards
+    (paid at the office and came back, or admitted by hand): who is still outside."""
+
+    expected: int = 0
+    present: int = 0
+    late: int = 0
+    absent: int = 0
+    excused: int = 0
+    refused: int = 0
+
+    @property
+    def admitted(self) -> int:
+        return self.present + self.late
+
+    def board(self) -> dict[str, int]:
+        """The counts of the board and the kiosk's roster (``SessionRoster.counts``)."""
+        return {"expected": self.expected, "in": self.admitted, "late": self.late, "refused": self.refused}
 
 
-def board_counts(sessions: list[Session], day: datetime.date) -> dict[int, dict[str, int]]:
-    """{session id: counts} for these sessions, three grouped queries in all.
+ADMITTED = (Attendance.Status.PRESENT, Attendance.Status.LATE)
 
-    ``refused`` counts the students the door refused for the session who were not let in for it
-    afterwards (by hand or at a later scan): who is still outside."""
-    counts = {session.pk: {"expected": 0, "in": 0, "late": 0, "refused": 0} for session in sessions}
+
+def session_counts(group_of: dict[int, int], day: datetime.date) -> dict[int, SessionCounts]:
+    """``{session id: SessionCounts}`` for the sessions given as ``{session id: group id}``,
+    three grouped queries whatever the number of sessions or students (the board, the dashboard)."""
+    counts = {session_id: SessionCounts() for session_id in group_of}
     if not counts:
         return {}
-    by_group: dict[int, list[int]] = {}
-    for session in sessions:
-        by_group.setdefault(session.group_id, []).append(session.pk)
+    sessions_of: dict[int, list[int]] = {}
+    for session_id, group_id in group_of.items():
+        sessions_of.setdefault(group_id, []).append(session_id)
     expected = (
-        Enrollment.objects.filter(enrolled_on(day), group_id__in=by_group)
+        Enrollment.objects.filter(enrolled_on(day), group_id__in=sessions_of)
         .order_by()
         .values_list("group_id")
         .annotate(n=Count("id"))
     )
     for group_id, n in expected:
-        for session_id in by_group[group_id]:
-            counts[session_id]["expected"] = n
-    admitted_statuses = [Attendance.Status.PRESENT, Attendance.Status.LATE]
-    admitted = (
-        Attendance.objects.filter(session_id__in=counts, status__in=admitted_statuses)
+        for session_id in sessions_of[group_id]:
+            counts[session_id].expected = n
+    marked = (
+        Attendance.objects.filter(session_id__in=counts)
         .order_by()
         .values_list("session_id", "status")
         .annotate(n=Count("id"))
     )
-    for session_id, status, n in admitted:
-        counts[session_id]["in"] += n
-        if status == Attendance.Status.LATE:
-            counts[session_id]["late"] = n
+    for session_id, status, n in marked:
+        setattr(counts[session_id], status, n)  # each status of Attendance.Status is a field
     let_in = Attendance.objects.filter(
-        session_id=OuterRef("session_id"), student_id=OuterRef("student_id"), status__in=admitted_statuses
+        session_id=OuterRef("session_id"), student_id=OuterRef("student_id"), status__in=ADMITTED
     )
     refused = (
         ScanEvent.objects.filter(session_id__in=counts, outcome__in=REFUSALS, student__isnull=False)
@@ -167,8 +179,16 @@ def board_counts(sessions: list[Session], day: datetime.date) -> dict[int, dict[
         .annotate(n=Count("student_id", distinct=True))
     )
     for session_id, n in refused:
-        counts[session_id]["refused"] = n
+        counts[session_id].refused = n
     return counts
+
+
+@dataclasses.dataclass
+class BoardRow:
+    """One line of today's sessions board: the session and its counts."""
+
+    session: Session
+    counts: dict[str, int]  # SessionCounts.board()
 
 
 def sessions_board(branch_ids, *, day: datetime.date) -> list[BoardRow]:
@@ -182,5 +202,5 @@ def sessions_board(branch_ids, *, day: datetime.date) -> list[BoardRow]:
     if branch_ids is not None:
         queryset = queryset.filter(room__branch_id__in=branch_ids)
     sessions = list(queryset)
-    counts = board_counts(sessions, day)
-    return [BoardRow(session=session, counts=counts[session.pk]) for session in sessions]
+    counts = session_counts({session.pk: session.group_id for session in sessions}, day)
+    return [BoardRow(session=session, counts=counts[session.pk].board()) for session in sessions]
