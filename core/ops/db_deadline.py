@@ -52,7 +52,9 @@ def _socket_shutdown(raw_connection) -> bool:
 def database_deadline(seconds: float, alias: str = "default") -> Iterator[threading.Event]:
     """Cut this thread's database connection if the block lasts longer than ``seconds``.
 
-    Yields an event that is set when the deadline fired. 0 or less: no deadline."""
+    Yields an event that is set when the deadline fired. It is set *before* the socket is cut, so
+    the interrupted call, which fails the instant the socket goes, always sees it. 0 or less: no
+    deadline."""
     fired = threading.Event()
     if seconds <= 0:
         yield fired
@@ -60,10 +62,12 @@ def database_deadline(seconds: float, alias: str = "default") -> Iterator[thread
     wrapper = connections[alias]  # this thread's connection, captured for the timer thread
 
     def cut() -> None:
+        fired.set()
         raw = wrapper.connection
         if raw is not None and _socket_shutdown(raw):
-            fired.set()
             logger.warning("database deadline: no answer within %ss; connection cut", seconds)
+        else:
+            logger.warning("database deadline: no answer within %ss; no socket to cut", seconds)
 
     timer = threading.Timer(seconds, cut)
     timer.daemon = True
