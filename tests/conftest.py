@@ -6,6 +6,7 @@ from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.management import create_contenttypes
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from core.access.roles import Role, roles_sync
 from core.models import Branch, FeePeriod, Room, User
@@ -23,6 +24,28 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     yield
     with django_db_blocker.unblock():
         drop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files_listed_once():
+    """whitenoise lists and stats every app's static file each time a middleware chain is built,
+    and the test client builds one per ``Client``: about 50 ms for each of ~700 tests. The files do
+    not change during a run, so each process lists them once and every later chain reuses the list
+    (whitenoise still serves them exactly as before)."""
+    listed: dict[tuple, dict] = {}
+    original = WhiteNoiseMiddleware.add_files_from_finders
+
+    def add_files_from_finders(self) -> None:
+        key = (self.static_prefix, self.max_age, self.allow_all_origins, self.charset)
+        if key not in listed:
+            before = set(self.files)
+            original(self)
+            listed[key] = {url: found for url, found in self.files.items() if url not in before}
+        self.files.update(listed[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoiseMiddleware, "add_files_from_finders", add_files_from_finders)
+        yield
 
 
 @pytest.fixture
