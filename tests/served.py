@@ -142,6 +142,48 @@ def postgres_database(prefix: str, *, migrated: bool = False) -> Iterator[str]:
         admin.close()
 
 
+def served_template_dump(path: Path) -> bool:
+    """Write the served PostgreSQL template (migrated under production settings, above) to
+    ``path`` in pg_dump's custom format, for a database on another server, such as a throwaway
+    cluster: restoring it takes half a second where a subprocess's migration takes seconds.
+    False when the shared server or pg_dump is not there (the caller migrates instead)."""
+    pg_dump = shutil.which("pg_dump") or "/usr/lib/postgresql/15/bin/pg_dump"
+    server = urlsplit(POSTGRES_SERVER)
+    try:
+        admin = psycopg2.connect(
+            host=server.hostname,
+            port=server.port or 5432,
+            user=server.username or "postgres",
+            password=server.password or None,
+            dbname="postgres",
+            connect_timeout=5,
+        )
+    except psycopg2.OperationalError:
+        return False
+    admin.autocommit = True
+    try:
+        # Under the lock: a template may not be copied while pg_dump is connected to it.
+        with locked("served-postgres"):
+            template = _served_postgres_template(admin, POSTGRES_SERVER.rstrip("/"))
+            if not Path(pg_dump).exists():
+                return False
+            subprocess.run(
+                [
+                    pg_dump,
+                    "--format=custom",
+                    "--no-owner",
+                    f"--file={path}",
+                    f"{POSTGRES_SERVER.rstrip('/')}/{template}",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+    finally:
+        admin.close()
+    return True
+
+
 class Served:
     """A process started in its own session, stopped with its whole group."""
 

@@ -1,8 +1,9 @@
 """The door while the database is frozen (issue 15: 3): a throwaway PostgreSQL cluster this test
-starts itself (initdb + pg_ctl on a free port, never the shared server), a real gunicorn as the
-Procfile starts it, kiosk scans over HTTP with urllib. The cluster is frozen with SIGSTOP on the
-postmaster and every backend (as a paused host or a swallowed network looks from the app): each
-scan must be answered 503 JSON within 10 s. After SIGCONT the tablet's replays (same client scan
+starts itself (initdb + pg_ctl on a free port, never the shared server; the schema restored from
+the served template), a real gunicorn as the Procfile starts it, kiosk scans over HTTP with urllib.
+The cluster is frozen with SIGSTOP on the postmaster and every backend (as a paused host or a
+swallowed network looks from the app): each scan must be answered 503 JSON well before the thaw.
+After SIGCONT the tablet's replays (same client scan
 ids) must admit each student exactly once, even where a frozen commit went through late.
 
 Needs the PostgreSQL 15 server binaries (CI has them); skipped with the reason otherwise.
@@ -27,7 +28,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.served import free_port, gunicorn_start, manage, postgres_database, production_env
+from tests.served import free_port, gunicorn_start, manage, postgres_database, production_env, served_template_dump
 
 logger = logging.getLogger(__name__)
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -49,7 +50,9 @@ needs_postgres_binaries = pytest.mark.skipif(
 
 SEED = """
 import datetime, json
+from django.core.management import call_command
 from django.utils import timezone
+call_command("migrate", "--check")  # restored or migrated, the door's database is complete
 from core.models import FeePeriod, FeePlan, Session
 from core.services.enrollments import enrollment_create
 from core.services.kiosks import kiosk_create
@@ -204,7 +207,13 @@ def test_a_frozen_database_never_holds_the_door_and_replays_admit_each_student_o
             DB_CONNECT_TIMEOUT=str(DEADLINE_SECONDS),
             KIOSK_DB_DEADLINE_SECONDS=str(DEADLINE_SECONDS),
         )
-        manage(env, "migrate", "--noinput")
+        dump = tmp_path / "served.dump"
+        if served_template_dump(dump):  # the migrated schema, restored (a migration takes seconds)
+            door_url = f"postgres://postgres@127.0.0.1:{port}/door"
+            restore = [str(PG_BIN / "pg_restore"), "--no-owner", f"--dbname={door_url}", str(dump)]
+            subprocess.run(restore, check=True, capture_output=True)
+        else:
+            manage(env, "migrate", "--noinput")
         seeded = json.loads(manage(env, "shell", "-c", SEED % {"students": STUDENTS}).stdout.strip().splitlines()[-1])
         served, base = gunicorn_start(env, tmp_path / "gunicorn.log")
         try:
