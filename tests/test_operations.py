@@ -25,7 +25,7 @@ HEROKU_GRACE_SECONDS = 30
 @pytest.fixture(scope="module")
 def worker_env(tmp_path_factory):
     folder = tmp_path_factory.mktemp("worker")
-    env = production_env(f"sqlite:///{folder / 'worker.sqlite3'}", folder / "media", WORKER_STOP_SECONDS="4")
+    env = production_env(f"sqlite:///{folder / 'worker.sqlite3'}", folder / "media", WORKER_STOP_SECONDS="2")
     migrate(env)
     return env
 
