@@ -323,7 +323,7 @@ S3_OPTIONS = {
     "file_overwrite": False,
 }
 STORAGES = {
-    "default": {"BACKEND": "core.ops.storage.PrivateMediaS3Storage", "OPTIONS": {**S3_OPTIONS, "location": "media"}}
+    "default": {"BACKEND": "core.ops.storage_s3.PrivateMediaS3Storage", "OPTIONS": {**S3_OPTIONS, "location": "media"}}
     if AWS_STORAGE_BUCKET_NAME
     else {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "backups": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**S3_OPTIONS, "location": "backups"}}

@@ -57,7 +57,7 @@ def s3(settings, s3_server, request):
     client.create_bucket(Bucket=BUCKET)
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "core.ops.storage.PrivateMediaS3Storage", "OPTIONS": s3_options(s3_server, "media")},
+        "default": {"BACKEND": "core.ops.storage_s3.PrivateMediaS3Storage", "OPTIONS": s3_options(s3_server, "media")},
         "backups": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options(s3_server, "backups")},
     }
     yield client
@@ -88,7 +88,7 @@ def test_settings_put_uploads_and_backups_in_the_bucket_when_the_environment_nam
     )
 
     assert configured == {
-        "default": ["core.ops.storage.PrivateMediaS3Storage", "media"],
+        "default": ["core.ops.storage_s3.PrivateMediaS3Storage", "media"],
         "backups": ["storages.backends.s3.S3Storage", "backups"],
     }
     assert plain["default"][0] == plain["backups"][0] == "django.core.files.storage.FileSystemStorage"
@@ -133,7 +133,10 @@ def test_a_backup_goes_to_the_bucket_verifies_and_restores_every_file(s3, settin
     # An empty deployment: a new database and an empty place in the bucket.
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "core.ops.storage.PrivateMediaS3Storage", "OPTIONS": s3_options(s3_server, "restored")},
+        "default": {
+            "BACKEND": "core.ops.storage_s3.PrivateMediaS3Storage",
+            "OPTIONS": s3_options(s3_server, "restored"),
+        },
     }
     with scratch_database() as target:
         archive_restore(path, storage=default_storage, using=target)

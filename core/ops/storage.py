@@ -10,33 +10,34 @@ become a bare 500 that loses the typed form, nor leave a truncated file holding 
 numbers that nothing cleans: ``upload_store`` deletes what was written, logs the storage and the
 path for the operator and raises ``UploadFailed``, a ``ValidationError`` on the upload's field that
 the forms show. ``uploads_written_first`` writes a model's new files before its row is saved.
+
+boto3 is imported only where a bucket is used (``storage_s3``) or an error is being read: it is a
+tenth of every process's start (gunicorn workers, manage.py) on a center that keeps files on disk.
 """
 
 import errno
+import functools
 import logging
 import posixpath
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from boto3.exceptions import Boto3Error
-from botocore.exceptions import BotoCoreError, ClientError
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.encoding import filepath_to_uri
 from django.utils.translation import gettext as _
-from storages.backends.s3 import S3Storage
 
 logger = logging.getLogger(__name__)
 
-# What a storage raises when it cannot write: FileSystemStorage an OSError (ENOSPC, EROFS,
-# EACCES, EDQUOT...), S3Storage botocore's errors, or boto3's S3UploadFailedError around them.
-STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError, Boto3Error)
 
+@functools.cache
+def storage_errors() -> tuple[type[Exception], ...]:
+    """What a storage raises when it cannot write: FileSystemStorage an OSError (ENOSPC, EROFS,
+    EACCES, EDQUOT...), S3Storage botocore's errors, or boto3's S3UploadFailedError around them.
+    (An ``except`` clause evaluates this only when an exception is on its way.)"""
+    from boto3.exceptions import Boto3Error
+    from botocore.exceptions import BotoCoreError, ClientError
 
-class PrivateMediaS3Storage(S3Storage):
-    def url(self, name, parameters=None, expire=None, http_method=None):
-        return f"{settings.MEDIA_URL}{filepath_to_uri(name).lstrip('/')}"
+    return (OSError, BotoCoreError, ClientError, Boto3Error)
 
 
 class UploadFailed(ValidationError):
@@ -53,6 +54,8 @@ def _storage_label(storage) -> str:
 def _error_label(error: Exception) -> str:
     if isinstance(error, OSError) and error.errno:
         return f"{errno.errorcode.get(error.errno, error.errno)}: {error.strerror}"
+    from botocore.exceptions import ClientError
+
     if isinstance(error, ClientError):
         return f"{type(error).__name__}: {error.response.get('Error', {}).get('Code', '?')}"
     return type(error).__name__
@@ -62,7 +65,7 @@ def _written_delete(storage, name: str) -> bool:
     """Delete what a failed or abandoned write left under ``name``; True when nothing is left."""
     try:
         storage.delete(name)  # FileSystemStorage and S3Storage: a missing name is not an error
-    except STORAGE_ERRORS as error:
+    except storage_errors() as error:
         logger.error(
             "upload cleanup failed: %s could not delete %s (%s); delete it by hand",
             _storage_label(storage),
@@ -93,7 +96,7 @@ def upload_store(*, storage, name: str, content, field: str = "file", max_length
         # The name is fixed first, so a refused write knows which partial file is its own.
         target = storage.get_available_name(name, max_length=max_length)
         return storage.save(target, content, max_length=max_length)
-    except STORAGE_ERRORS as error:
+    except storage_errors() as error:
         cleaned = _written_delete(storage, target)
         logger.error(
             "upload refused: %s could not write %s (%s); partial file %s",

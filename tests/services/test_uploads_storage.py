@@ -128,7 +128,7 @@ def s3_without_its_bucket(settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "core.ops.storage.PrivateMediaS3Storage",
+            "BACKEND": "core.ops.storage_s3.PrivateMediaS3Storage",
             "OPTIONS": {
                 "bucket_name": "center-uploads-gone",
                 "endpoint_url": endpoint,
