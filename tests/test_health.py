@@ -68,9 +68,10 @@ def migrated_postgres(tmp_path_factory):
         yield database_url
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def relay(migrated_postgres):
-    """The database behind a relay the test can cut, as if the server stopped."""
+    """The database behind a relay a test can cut, as if the server stopped (and must start again:
+    the served instance is shared by the module's tests, one gunicorn start instead of four)."""
     address = urlsplit(migrated_postgres)
     relay = TcpRelay(address.hostname, address.port or 5432)
     relay.start()
@@ -78,11 +79,12 @@ def relay(migrated_postgres):
     relay.cut()
 
 
-@pytest.fixture
-def served(relay, tmp_path):
+@pytest.fixture(scope="module")
+def served(relay, tmp_path_factory):
     _relay, database_url = relay
-    env = production_env(database_url, tmp_path / "media")
-    process, base = gunicorn_start(env, tmp_path / "gunicorn.log")
+    folder = tmp_path_factory.mktemp("served")
+    env = production_env(database_url, folder / "media")
+    process, base = gunicorn_start(env, folder / "gunicorn.log")
     yield env, base
     process.stop()
 
@@ -110,13 +112,15 @@ def test_served_instance_answers_500_when_the_database_stops_and_200_when_it_is_
     _env, base = served
     assert bare_get(f"{base}/health/")[0] == 200
     database.cut()
-    status, _url, content_type, body = bare_get(f"{base}/health/")
-    assert status == 500
-    assert content_type.startswith("text/html")
-    status, _url, _type, body = bare_get(f"{base}/health/?format=json")
-    failing = {name for name, result in json.loads(body).items() if result != "OK"}
-    assert "Database(alias='default')" in failing
-    database.start()
+    try:
+        status, _url, content_type, body = bare_get(f"{base}/health/")
+        assert status == 500
+        assert content_type.startswith("text/html")
+        status, _url, _type, body = bare_get(f"{base}/health/?format=json")
+        failing = {name for name, result in json.loads(body).items() if result != "OK"}
+        assert "Database(alias='default')" in failing
+    finally:
+        database.start()
     assert bare_get(f"{base}/health/")[0] == 200
 
 
