@@ -144,6 +144,12 @@ def _rules_of(enrollment, day: datetime.date) -> list[DiscountRule]:
     return cache[day]
 
 
+def rules_none_for(enrollment, day: datetime.date) -> None:
+    """Note on the enrollment that no rule applies to it on ``day``, as the door's one read has
+    found (``door/read.py``): its verdict and its charge then make no query of their own."""
+    enrollment.__dict__.setdefault("_discount_rules", {})[day] = []
+
+
 def _siblings_of(enrollment, rules: list[DiscountRule]) -> SiblingRanks:
     if not any(rule.kind == DiscountKind.SIBLING for rule in rules):
         return SiblingRanks()

@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from core.models import (
     Attendance,
     CenterSettings,
+    DiscountKind,
+    DiscountRule,
     Enrollment,
     EntryType,
     FeePeriod,
@@ -33,6 +35,7 @@ from core.models import (
     StudentGuardian,
 )
 from core.selectors.money import door_money
+from core.services.discount_rules import rules_for
 from core.services.door.read import door_read
 from core.services.door.read_orm import door_read_orm
 from core.services.door.rules import Place, attended_this_month
@@ -251,6 +254,7 @@ def _comparable(read) -> dict:
                 "attended": candidate.attended_this_month,
                 "attendance": (candidate.attendance_id, candidate.attendance_status),
                 "refused": (candidate.refused_late_before, candidate.refused_pay_before),
+                "discount_rules": candidate.discount_rules_possible,
             }
             for candidate in read.candidates
         ],
@@ -301,3 +305,67 @@ def test_unknown_and_inactive_codes_read_nothing_either_way(main_branch):
     for code in ("no-such-code", student.code):
         assert door_read(code, today=TODAY, place=Place()) is None
         assert door_read_orm(code, today=TODAY, place=Place()) is None
+
+
+# --- the read's "could a discount rule apply" flag equals discount_rules.rules_for -----------------
+
+rule_plan = st.lists(
+    st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(list(DiscountKind)),
+            "group": st.sampled_from(["none", "first", "second", "other"]),
+            "student": st.sampled_from(["him", "sibling"]),  # a sibling rule names no student
+            "starts": st.integers(-3, 3),
+            "lasts": st.one_of(st.none(), st.integers(0, 4)),  # days after its start; open: siblings only
+            "active": st.booleans(),
+        }
+    ),
+    max_size=3,
+)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rules=rule_plan)
+def test_the_reads_discount_flag_says_whether_rules_for_finds_a_rule(main_branch, rules):
+    """The door skips the rule look-up when its read says no rule could apply: the read must say
+    so exactly when ``rules_for`` (what the verdict and the charge would read) finds none."""
+    with transaction.atomic():
+        CenterSettings.load()
+        room = make_room(main_branch)
+        first, second, other = (make_group(main_branch, room=room) for _ in range(3))
+        student, sibling = make_student(main_branch), make_student(main_branch)
+        for hour, group in ((15, first), (17, second)):
+            enroll(student, group)
+            make_session(group, room, starts_at=cairo(hour, day=TODAY))
+        groups = {"none": None, "first": first, "second": second, "other": other}
+        students = {"him": student, "sibling": sibling}
+        for index, plan in enumerate(rules):
+            for_siblings = plan["kind"] == DiscountKind.SIBLING
+            starts = TODAY + datetime.timedelta(days=plan["starts"])
+            lasts = plan["lasts"] if plan["lasts"] is not None or for_siblings else 0
+            DiscountRule.objects.create(
+                name=f"rule {index}",
+                kind=plan["kind"],
+                percent=Decimal("10"),
+                group=groups[plan["group"]],
+                student=None if for_siblings else students[plan["student"]],
+                reason="" if for_siblings else "test",
+                starts_on=starts,
+                ends_on=None if lasts is None else starts + datetime.timedelta(days=lasts),
+                is_active=plan["active"],
+            )
+        expected = {
+            group.pk: bool(rules_for(student_id=student.pk, group_id=group.pk, day=TODAY)) for group in (first, second)
+        }
+        for read in (door_read, door_read_orm):
+            found = read(student.code, today=TODAY, place=Place(room_id=room.pk))
+            assert {c.enrollment.group_id: c.discount_rules_possible for c in found.candidates} == expected
+        transaction.set_rollback(True)

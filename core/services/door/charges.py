@@ -33,7 +33,7 @@ def post_charge(
 ) -> LedgerEntry | None:
     """The charge of one admitted attendance (R4): the session's price, or the month's charge
     (``period_month`` set) at a month group's first admitted session of the month. The owner's
-    discount rules give it its discounts here (one look-up when no rule applies)."""
+    discount rules give it its discounts here (no look-up when the door's read found no rule)."""
     if amount <= 0:
         return None
     is_month_group = enrollment.group.fee_period == FeePeriod.MONTH

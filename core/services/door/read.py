@@ -28,6 +28,8 @@ from django.db.models import Field, Model
 from core.models import (
     Attendance,
     CenterSettings,
+    DiscountKind,
+    DiscountRule,
     Enrollment,
     EntryType,
     Group,
@@ -59,6 +61,9 @@ class DoorCandidate:
     attendance_status: str | None
     refused_late_before: bool  # a door_closed answer was given for this session already
     refused_pay_before: bool  # a pay_first answer was given for this session already
+    # Some active discount rule could apply to this enrollment today (``discount_rules.rules_for``
+    # finds at least one). False spares the verdict and the charge their own rule query.
+    discount_rules_possible: bool
 
 
 @dataclasses.dataclass
@@ -137,6 +142,7 @@ _ALIASES = {
     "sg": StudentGuardian,
     "gu": Guardian,
     "mt": MessageTemplate,
+    "dr": DiscountRule,
 }
 
 
@@ -229,6 +235,17 @@ def _door_query(vendor: str, place_shape: tuple) -> tuple[str, "_Select", dict[s
     )
     at["refused_late"] = select.column(for_session(f"{refused}({_literals([ScanOutcomeCode.DOOR_CLOSED])}))"), flag)
     at["refused_pay"] = select.column(for_session(f"{refused}({_literals([ScanOutcomeCode.PAY_FIRST])}))"), flag)
+    # The same conditions as discount_rules.rules_for (the equality test holds them together).
+    at["discount_rules"] = select.column(
+        for_session(
+            f"EXISTS (SELECT 1 FROM {t.dr} WHERE {c('dr', 'is_active')} = %s AND {c('dr', 'starts_on')} <= %s"
+            f" AND ({c('dr', 'ends_on')} IS NULL OR {c('dr', 'ends_on')} >= %s)"
+            f" AND ({c('dr', 'group')} IS NULL OR {c('dr', 'group')} = {c('en', 'group')})"
+            f" AND ({c('dr', 'kind')} IN ({_literals([DiscountKind.SIBLING])}) OR {c('dr', 'student')} = {c('st', 'id')}))"
+        ),
+        flag,
+        ["true", "today", "today"],
+    )
     at["guardian"] = select.model("gu", Guardian)
     changed = MessageTemplate._meta.get_field("updated_at")
     at["templates_changed"] = select.column(f"(SELECT MAX({c('mt', 'updated_at')}) FROM {t.mt})", changed)
@@ -345,6 +362,7 @@ def door_read(code: str, *, today: datetime.date, place: Place) -> DoorRead | No
             attendance_status=row[at["attendance_status"]],
             refused_late_before=bool(row[at["refused_late"]]),
             refused_pay_before=bool(row[at["refused_pay"]]),
+            discount_rules_possible=bool(row[at["discount_rules"]]),
         )
     return DoorRead(
         student=student,

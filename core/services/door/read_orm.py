@@ -9,7 +9,8 @@ figures are in bench/README.md.
 
 Queries: the student's active enrollments with their money (or, with none, the student), today's
 sessions of those groups at this place with his attendance and refusals, his guardians, and the
-center settings.
+center settings; and for each of today's sessions the discount rules' own look-up
+(``discount_rules.rules_for``), which the verdict would otherwise make.
 """
 
 import datetime
@@ -31,6 +32,7 @@ from core.models import (
     Student,
 )
 from core.selectors.money import CREDIT_LIST, DEBIT_LIST, ZERO, DoorMoney, money_round
+from core.services.discount_rules import rules_for
 
 from .read import DoorCandidate, DoorRead
 from .rules import ADMITTED_STATUSES, Place, enrolled_on
@@ -140,6 +142,9 @@ def door_read_orm(code: str, *, today: datetime.date, place: Place) -> DoorRead 
                     attendance_status=session.attendance_status,
                     refused_late_before=session.refused_late,
                     refused_pay_before=session.refused_pay,
+                    discount_rules_possible=bool(
+                        rules_for(student_id=student.pk, group_id=enrollment.group_id, day=today)
+                    ),
                 )
             )
     guardians = list(Guardian.objects.filter(student_links__student_id=student.pk).order_by("student_links__id"))

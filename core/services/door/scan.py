@@ -48,6 +48,7 @@ from core.models import (
 from core.normalize import scan_code_clean
 from core.selectors.money import money_round
 from core.services.audit import audit_record
+from core.services.discount_rules import rules_none_for
 
 from . import outcomes
 from .cards import TEACHER_CARD_PREFIX, teacher_card_masked, teacher_from_card
@@ -82,6 +83,8 @@ def _student_scan(
     if candidate.attendance_status in ADMITTED_STATUSES:
         return outcomes.already_in(student, session)
     late_by = now - session.starts_at
+    if not candidate.discount_rules_possible:
+        rules_none_for(candidate.enrollment, today)
     verdict = money_verdict(
         candidate.enrollment,
         today=today,
