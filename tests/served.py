@@ -105,25 +105,32 @@ def _served_postgres_template(admin, server_url: str) -> str:
     return name
 
 
+def _server_admin():
+    """An autocommit connection to the shared server's maintenance database (OperationalError
+    when no server answers)."""
+    server = urlsplit(POSTGRES_SERVER)
+    admin = psycopg2.connect(
+        host=server.hostname,
+        port=server.port or 5432,
+        user=server.username or "postgres",
+        password=server.password or None,
+        dbname="postgres",
+        connect_timeout=5,
+    )
+    admin.autocommit = True
+    return admin
+
+
 @contextlib.contextmanager
 def postgres_database(prefix: str, *, migrated: bool = False) -> Iterator[str]:
     """A PostgreSQL database of its own for one module (migrated: a copy of the served template,
     else empty); dropped afterwards."""
     name = f"{prefix}_{os.getpid()}"
-    server = urlsplit(POSTGRES_SERVER)
     server_url = POSTGRES_SERVER.rstrip("/")
     try:
-        admin = psycopg2.connect(
-            host=server.hostname,
-            port=server.port or 5432,
-            user=server.username or "postgres",
-            password=server.password or None,
-            dbname="postgres",
-            connect_timeout=5,
-        )
+        admin = _server_admin()
     except psycopg2.OperationalError as exc:
         pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}: {exc}")
-    admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if migrated:
@@ -148,25 +155,16 @@ def served_template_dump(path: Path) -> bool:
     cluster: restoring it takes half a second where a subprocess's migration takes seconds.
     False when the shared server or pg_dump is not there (the caller migrates instead)."""
     pg_dump = shutil.which("pg_dump") or "/usr/lib/postgresql/15/bin/pg_dump"
-    server = urlsplit(POSTGRES_SERVER)
+    if not Path(pg_dump).exists():
+        return False
     try:
-        admin = psycopg2.connect(
-            host=server.hostname,
-            port=server.port or 5432,
-            user=server.username or "postgres",
-            password=server.password or None,
-            dbname="postgres",
-            connect_timeout=5,
-        )
+        admin = _server_admin()
     except psycopg2.OperationalError:
         return False
-    admin.autocommit = True
     try:
         # Under the lock: a template may not be copied while pg_dump is connected to it.
         with locked("served-postgres"):
             template = _served_postgres_template(admin, POSTGRES_SERVER.rstrip("/"))
-            if not Path(pg_dump).exists():
-                return False
             subprocess.run(
                 [
                     pg_dump,

@@ -11,12 +11,13 @@ import datetime
 from django.utils import timezone
 
 from core.models import Session
-from core.selectors.door import session_counts  # the door's counts: who is expected, in, refused
+from core.selectors.door import SessionCounts, session_counts  # the door's counts: who is expected, in, refused
 
 
-@dataclasses.dataclass
-class SessionNow:
-    """One of today's sessions as the dashboard shows it (plain values: it is cached)."""
+@dataclasses.dataclass(kw_only=True)
+class SessionNow(SessionCounts):
+    """One of today's sessions as the dashboard shows it, with the door's counts (plain values: it
+    is cached)."""
 
     pk: int
     group_id: int
@@ -28,16 +29,6 @@ class SessionNow:
     ends_at: datetime.datetime
     status: str
     teacher_in_at: datetime.datetime | None
-    expected: int = 0
-    present: int = 0
-    late: int = 0
-    refused: int = 0
-    absent: int = 0
-    excused: int = 0
-
-    @property
-    def admitted(self) -> int:
-        return self.present + self.late
 
     @property
     def is_cancelled(self) -> bool:
@@ -100,6 +91,6 @@ def sessions_today(
     counts = session_counts({row.pk: row.group_id for row in rows}, day)
     for row in rows:
         counted = counts[row.pk]
-        row.expected, row.present, row.late = counted.expected, counted.present, counted.late
-        row.absent, row.excused, row.refused = counted.absent, counted.excused, counted.refused
+        for field in dataclasses.fields(SessionCounts):
+            setattr(row, field.name, getattr(counted, field.name))
     return rows

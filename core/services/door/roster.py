@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.models import Attendance, CenterSettings, Enrollment, ScanEvent, ScanOutcomeCode, Session
 
-from .rules import Place, enrolled_on
+from .rules import ADMITTED_STATUSES, Place, enrolled_on
 
 REFUSALS = (ScanOutcomeCode.DOOR_CLOSED, ScanOutcomeCode.PAY_FIRST)
 
@@ -139,9 +139,6 @@ class SessionCounts:
         return {"expected": self.expected, "in": self.admitted, "late": self.late, "refused": self.refused}
 
 
-ADMITTED = (Attendance.Status.PRESENT, Attendance.Status.LATE)
-
-
 def session_counts(group_of: dict[int, int], day: datetime.date) -> dict[int, SessionCounts]:
     """``{session id: SessionCounts}`` for the sessions given as ``{session id: group id}``,
     three grouped queries whatever the number of sessions or students (the board, the dashboard)."""
@@ -169,7 +166,7 @@ def session_counts(group_of: dict[int, int], day: datetime.date) -> dict[int, Se
     for session_id, status, n in marked:
         setattr(counts[session_id], status, n)  # each status of Attendance.Status is a field
     let_in = Attendance.objects.filter(
-        session_id=OuterRef("session_id"), student_id=OuterRef("student_id"), status__in=ADMITTED
+        session_id=OuterRef("session_id"), student_id=OuterRef("student_id"), status__in=ADMITTED_STATUSES
     )
     refused = (
         ScanEvent.objects.filter(session_id__in=counts, outcome__in=REFUSALS, student__isnull=False)
